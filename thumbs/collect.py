@@ -1,0 +1,139 @@
+"""`thumbs collect`: save labelled frames from a source into DATA/<label>/, never overwriting,
+with a live preview (SPACE saves, `a` toggles an automatic burst) or headless."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from thumbs import dataset
+from thumbs.errors import ThumbsError
+from thumbs.files import encode_jpeg, write_new
+from thumbs.overlay import draw_collect
+from thumbs.sources import Frame, FrameSource
+from thumbs.window import Window
+
+AUTO_INTERVAL = 0.25  # seconds between automatic saves when `a` is pressed without --interval
+
+
+@dataclass
+class CollectResult:
+    label: str
+    session: str
+    saved: list[Path] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # every class, after this run
+    interrupted: bool = False
+
+
+class Saver:
+    """Writes one session's frames under unique, time-ordered names."""
+
+    def __init__(self, data_root: Path, label: str, size: tuple[int, int] | None) -> None:
+        self.folder = Path(data_root) / dataset.validate_label(label)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.session = dataset.new_session_id()
+        self.seq = dataset.next_free_seq(self.folder, self.session)
+        self.size = size
+
+    def save(self, image: np.ndarray) -> Path:
+        if self.size:
+            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
+        data = encode_jpeg(image)
+        while True:
+            path = self.folder / dataset.frame_name(self.session, self.seq)
+            self.seq += 1
+            try:
+                return write_new(path, data)
+            except FileExistsError:
+                continue
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    """'640x480' -> (640, 480); None keeps frames as captured."""
+    if not text:
+        return None
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ThumbsError(f"--size '{text}' is not WIDTHxHEIGHT, e.g. 640x480") from None
+    if w < 8 or h < 8:
+        raise ThumbsError(f"--size '{text}' is too small: at least 8x8")
+    return w, h
+
+
+def class_counts(data_root: Path) -> dict[str, int]:
+    root = Path(data_root)
+    return {k: len(v) for k, v in dataset.scan(root).items()} if root.is_dir() else {}
+
+
+def collect(source: FrameSource, label: str, data_root: str | Path = "dataset", *, count: int | None = None,
+            interval: float | None = None, headless: bool = True, size: tuple[int, int] | None = None,
+            on_save: Callable[[Path], None] | None = None) -> CollectResult:
+    """Run until `count` frames are saved, the source ends, the user quits or Ctrl-C; keeps all saved."""
+    if headless and count is None and source.spec.live:
+        raise ThumbsError("--headless on a live source needs --count N, or it would never stop")
+    if count is not None and count < 1:
+        raise ThumbsError("--count must be 1 or more")
+    if interval is not None and interval < 0:
+        raise ThumbsError("--interval must be 0 or more seconds")
+    saver = Saver(Path(data_root), label, size)
+    result = CollectResult(label, saver.session, counts=class_counts(Path(data_root)))
+    window = None if headless else Window(f"thumbs collect: {label}")
+    auto = headless  # headless saves every frame (or every --interval); the window waits for keys
+    last_save: float | None = None
+    flash = 0
+    try:
+        for frame in source:
+            if _due(auto, headless, interval, last_save, frame.time):
+                path = saver.save(frame.image)
+                _record(result, path, on_save)
+                last_save, flash = frame.time, 3
+            if window is not None:
+                key = _show(window, frame, result, auto, flash)
+                flash = max(0, flash - 1)
+                if key == "save":
+                    _record(result, saver.save(frame.image), on_save)
+                    flash = 3
+                elif key == "auto":
+                    auto, last_save = not auto, None
+                elif key == "quit":
+                    break
+            if count is not None and len(result.saved) >= count:
+                break
+    except KeyboardInterrupt:
+        result.interrupted = True
+    finally:
+        if window is not None:
+            window.close()
+    return result
+
+
+def _due(auto: bool, headless: bool, interval: float | None, last_save: float | None, now: float) -> bool:
+    """Automatic saving: every frame headless, else every --interval (or AUTO_INTERVAL) seconds."""
+    if not auto:
+        return False
+    step = interval if interval is not None else (0.0 if headless else AUTO_INTERVAL)
+    return last_save is None or now - last_save >= step
+
+
+def _record(result: CollectResult, path: Path, on_save: Callable[[Path], None] | None) -> None:
+    result.saved.append(path)
+    result.counts[result.label] = result.counts.get(result.label, 0) + 1
+    if on_save:
+        on_save(path)
+
+
+def _show(window: Window, frame: Frame, result: CollectResult, auto: bool, flash: int) -> str | None:
+    canvas = draw_collect(frame.image, result.label, result.counts, auto=auto, flash=flash > 0)
+    key = window.show(canvas)
+    if key in (ord(" "),):
+        return "save"
+    if key in (ord("a"), ord("A")):
+        return "auto"
+    if key in (ord("q"), ord("Q"), 27) or window.closed():
+        return "quit"
+    return None

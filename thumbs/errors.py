@@ -1,0 +1,13 @@
+"""One exception type for every failure a user can fix, so the CLI prints it as one clear line."""
+
+
+class ThumbsError(Exception):
+    """A problem with the user's input or machine; the message names the thing and the fix."""
+
+
+class SourceError(ThumbsError):
+    """A frame source could not be opened or stopped delivering frames."""
+
+
+class DataError(ThumbsError):
+    """The data set cannot be used as it is."""

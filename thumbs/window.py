@@ -1,0 +1,53 @@
+"""An OpenCV window that fails with a clear message (not a Qt abort) where there is no display."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import cv2
+import numpy as np
+
+from thumbs.errors import ThumbsError
+
+
+def display_available() -> bool:
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+class Window:
+    def __init__(self, title: str) -> None:
+        if not display_available():
+            raise ThumbsError("no display (DISPLAY is not set): run with --headless, or over SSH use ssh -X")
+        self.title = title
+        try:
+            cv2.namedWindow(title, cv2.WINDOW_NORMAL)
+        except cv2.error as e:
+            raise ThumbsError(
+                f"this OpenCV cannot open windows ({e.err.strip()}); "
+                "install opencv-python instead of opencv-python-headless, or run with --headless"
+            ) from None
+        self._shown = False
+
+    def show(self, image: np.ndarray) -> int:
+        """Show a frame and return the key pressed (-1 for none); also pumps the GUI events."""
+        cv2.imshow(self.title, image)
+        self._shown = True
+        key = cv2.waitKey(1)
+        return -1 if key < 0 else key & 0xFF
+
+    def closed(self) -> bool:
+        """True once the user closed the window with its close button."""
+        try:
+            return self._shown and cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1
+        except cv2.error:
+            return True
+
+    def close(self) -> None:
+        try:
+            cv2.destroyWindow(self.title)
+            cv2.waitKey(1)
+        except cv2.error:
+            pass
