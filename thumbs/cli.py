@@ -125,6 +125,78 @@ def demo_data(
         out.print(f"{name:<12} {path}")
 
 
+def _log(message: str) -> None:
+    out.print(message, highlight=False)
+
+
+@app.command()
+@friendly
+def train(
+    data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Data folder (one sub-folder per class)."),
+    arch: str = typer.Option("resnet18", "--arch", "-a", help="alexnet, squeezenet1_1, resnet18, "
+                             "mobilenet_v3_small, mobilenet_v2, mobilenet_v2_x0_35."),
+    weights: str = typer.Option("imagenet", "--weights", "-w", help="imagenet (torchvision download/cache), "
+                                "none (random init), or PATH to a state dict file."),
+    norm: Optional[str] = typer.Option(None, "--norm", help="Input normalisation of the weights: imagenet or "
+                                       "inception ([-1, 1], Keras/TF weights). Default: imagenet."),
+    epochs: int = typer.Option(10, "--epochs", "-e", min=1, help="Epochs in all."),
+    freeze_epochs: int = typer.Option(3, "--freeze-epochs", min=0, help="First epochs train the head only."),
+    batch_size: int = typer.Option(32, "--batch-size", "-b", min=1),
+    lr: float = typer.Option(1e-3, "--lr", help="Head learning rate; the full network trains at lr/10."),
+    img_size: Optional[int] = typer.Option(None, "--img-size", min=32, help="Input size (default 224)."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (default runs/<timestamp>)."),
+    seed: int = typer.Option(0, "--seed"),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Data loader processes (default: 0 on CPU)."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue from a run's last.pt."),
+) -> None:
+    """Fine-tune a pretrained network on the class folders; writes best.pt, last.pt, report.md, curves.png."""
+    from thumbs import metrics
+    from thumbs import train as training
+
+    if resume:
+        result = training.resume(resume, epochs=epochs, log=_log)
+    else:
+        cfg = training.TrainConfig(data=str(data), arch=arch, weights=weights, norm=norm, epochs=epochs,
+                                   freeze_epochs=freeze_epochs, batch_size=batch_size, lr=lr, img_size=img_size,
+                                   device=device, out=str(out_dir) if out_dir else None, seed=seed,
+                                   workers=workers)
+        result = training.train(cfg, log=_log)
+    for note in result.notes:
+        out.print(f"note: {note}", highlight=False)
+    out.print(metrics.markdown(result.scores), highlight=False)
+    if result.interrupted:
+        err.print(f"[yellow]interrupted:[/] kept {result.last}; continue with "
+                  f"`thumbs train --resume {result.last}`")
+    out.print(f"[bold green]best validation accuracy {result.scores.accuracy:.1%}[/]  model: {result.best}  "
+              f"report: {result.run_dir / 'report.md'}")
+    if result.interrupted:
+        raise typer.Exit(130)
+
+
+@app.command("eval")
+@friendly
+def eval_(
+    model: Path = typer.Argument(..., help="A .pt checkpoint or an .onnx model."),
+    data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Class-folder data set to score on."),
+    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
+) -> None:
+    """Accuracy, per-class precision/recall/F1 and the confusion matrix of a model on a data set."""
+    from thumbs import metrics
+    from thumbs.evaluate import evaluate
+
+    result = evaluate(model, data)
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return
+    out.print(f"accuracy [bold]{result.scores.accuracy:.1%}[/] on {result.scores.count} images of {data}")
+    out.print(metrics.markdown(result.scores), highlight=False)
+    for name, n in result.unknown_classes.items():
+        err.print(f"[yellow]warning:[/] class '{name}' ({n} images) is unknown to the model: not scored")
+    for p in result.skipped:
+        err.print(f"[yellow]skipped unreadable image[/] {p}")
+
+
 def main() -> None:
     app(prog_name="thumbs")
 

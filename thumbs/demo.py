@@ -100,7 +100,7 @@ def background(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
     t = np.linspace(0, 1, height, dtype=np.float32)[:, None, None]
     img = (c0 * (1 - t) + c1 * t) * np.ones((1, width, 1), np.float32)
     img = img.astype(np.uint8).copy()
-    for _ in range(rng.integers(3, 10)):
+    for _ in range(rng.integers(2, 7)):
         color = tuple(int(v) for v in rng.integers(0, 256, 3))
         kind = rng.integers(3)
         x, y = int(rng.integers(0, width)), int(rng.integers(0, height))
@@ -116,12 +116,12 @@ def background(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
 
 
 def random_pose(rng: np.random.Generator, label: str, width: int, height: int) -> HandPose:
-    size = rng.uniform(0.16, 0.3) * min(width, height)
+    size = rng.uniform(0.26, 0.4) * min(width, height)
     skin = SKIN[rng.integers(len(SKIN))][::-1] * rng.uniform(0.8, 1.15)
     return HandPose(
         label=label,
-        cx=rng.uniform(0.3, 0.7) * width,
-        cy=rng.uniform(0.35, 0.65) * height,
+        cx=rng.uniform(0.38, 0.62) * width,
+        cy=rng.uniform(0.4, 0.6) * height,
         size=size,
         angle=rng.uniform(-30, 30),
         mirror=bool(rng.integers(2)),

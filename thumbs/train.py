@@ -1,0 +1,272 @@
+"""`thumbs train`: transfer learning in two stages (head on a frozen backbone, then everything at a
+lower rate), with checkpoints after every epoch so Ctrl-C loses at most the epoch in progress."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from torch import nn
+from torch.utils.data import DataLoader
+
+from thumbs import checkpoint, metrics, models, report
+from thumbs.errors import ThumbsError
+from thumbs.files import write_atomic
+from thumbs.training_data import ImageSet, Prepared, prepare
+
+IMBALANCE_WEIGHTING = 1.5  # above this max/min class ratio the loss is class-weighted
+
+
+@dataclass
+class TrainConfig:
+    data: str = "dataset"
+    arch: str = "resnet18"
+    weights: str = "imagenet"  # imagenet | none | path to a state dict
+    norm: str | None = None  # imagenet | inception; default: what the weights expect
+    epochs: int = 10
+    freeze_epochs: int = 3
+    batch_size: int = 32
+    lr: float = 1e-3
+    finetune_lr_factor: float = 0.1
+    img_size: int | None = None  # default: the architecture's (224)
+    device: str = "auto"
+    out: str | None = None  # default runs/<timestamp>
+    seed: int = 0
+    workers: int | None = None
+    val_fraction: float = 0.2
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    best: Path
+    last: Path
+    scores: metrics.Scores
+    history: list[dict] = field(default_factory=list)
+    interrupted: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ThumbsError("--device cuda: no CUDA GPU is usable here (torch.cuda.is_available() is False); "
+                          "use --device cpu or auto")
+    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
+        raise ThumbsError(f"--device '{name}': use auto, cpu or cuda")
+    return torch.device(name)
+
+
+def _seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _loader(data: ImageSet, cfg: TrainConfig, device: torch.device, shuffle: bool) -> DataLoader:
+    workers = cfg.workers if cfg.workers is not None else (min(8, (os.cpu_count() or 2) - 1) if device.type == "cuda"
+                                                           else 0)
+    return DataLoader(data, batch_size=cfg.batch_size, shuffle=shuffle, num_workers=workers,
+                      pin_memory=device.type == "cuda", persistent_workers=workers > 0,
+                      generator=torch.Generator().manual_seed(cfg.seed) if shuffle else None)
+
+
+def _autocast(device: torch.device):
+    if device.type != "cuda":
+        return torch.autocast("cpu", enabled=False), None
+    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
+    return torch.autocast("cuda", dtype=dtype), scaler
+
+
+def _class_weights(prepared: Prepared, notes: list[str]) -> torch.Tensor | None:
+    counts = prepared.counts("train")
+    present = [c for c in counts if c]
+    if max(present) / min(present) <= IMBALANCE_WEIGHTING:
+        return None
+    weights = torch.tensor([sum(counts) / (len(counts) * max(c, 1)) for c in counts], dtype=torch.float32)
+    notes.append("classes are imbalanced (" + ", ".join(f"{n} {c}" for n, c in zip(prepared.classes, counts))
+                 + "): the loss is weighted by inverse class frequency")
+    return weights
+
+
+def _stage_lr(cfg: TrainConfig, epoch: int, freeze_epochs: int) -> tuple[str, float]:
+    """Head stage at a flat rate; the full stage at lr * factor with a cosine decay."""
+    if epoch < freeze_epochs:
+        return "head", cfg.lr
+    base = cfg.lr * (cfg.finetune_lr_factor if freeze_epochs else 1.0)
+    k, n = epoch - freeze_epochs, max(1, cfg.epochs - freeze_epochs)
+    return "full", base * (0.55 + 0.45 * math.cos(math.pi * k / n))
+
+
+def _optimizer(model: nn.Module) -> torch.optim.Optimizer:
+    return torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3, weight_decay=1e-4)
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, log: Callable[[str], None] = print, resume: dict | None = None) -> None:
+        self.cfg, self.log, self.resume = cfg, log, resume
+        self.notes: list[str] = []
+        self.device = resolve_device(cfg.device)
+        _seed(cfg.seed)
+        size = cfg.img_size or models.get_arch(cfg.arch).img_size
+        self.size = size
+        self.prepared = prepare(cfg.data, size, cfg.val_fraction, classes=resume["classes"] if resume else None)
+        for p in self.prepared.skipped:
+            log(f"skipped unreadable image {p}")
+        if resume:
+            self.model, self.norm = models.build(cfg.arch, len(self.prepared.classes), "none", resume["norm"], log)
+            self.model.load_state_dict(resume["state_dict"])
+        else:
+            self.model, self.norm = models.build(cfg.arch, len(self.prepared.classes), cfg.weights, cfg.norm, log)
+        self.freeze_epochs = 0 if cfg.weights == "none" else min(cfg.freeze_epochs, cfg.epochs)
+        if cfg.weights == "none":
+            self.notes.append("random initialisation (--weights none): the whole network trains from the start")
+        self.model.to(self.device)
+        if self.device.type == "cuda":
+            self.model.to(memory_format=torch.channels_last)
+        weights = _class_weights(self.prepared, self.notes)
+        self.loss_fn = nn.CrossEntropyLoss(weight=weights.to(self.device) if weights is not None else None)
+        self.autocast, self.scaler = _autocast(self.device)
+        self.train_loader = _loader(self.prepared.train, cfg, self.device, shuffle=True)
+        self.val_loader = _loader(self.prepared.val, cfg, self.device, shuffle=False)
+        self.run_dir = Path(resume["run_dir"]) if resume else Path(cfg.out or f"runs/{datetime.now():%Y%m%d-%H%M%S}")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+
+    def _batches(self, loader: DataLoader):
+        for x, y in loader:
+            x = x.to(self.device, non_blocking=True)
+            if self.device.type == "cuda":
+                x = x.contiguous(memory_format=torch.channels_last)
+            yield x, y.to(self.device, non_blocking=True)
+
+    def train_epoch(self, optimizer: torch.optim.Optimizer, stage: str, epoch: int) -> dict:
+        models.backbone_train_mode(self.model, self.cfg.arch, frozen=stage == "head")
+        total, correct, loss_sum, start = 0, 0, 0.0, time.perf_counter()
+        columns = [TextColumn(f"epoch {epoch + 1}/{self.cfg.epochs} {stage:>4}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[stats]}"), TimeRemainingColumn()]
+        with Progress(*columns, transient=True) as bar:
+            task = bar.add_task("train", total=len(self.train_loader), stats="")
+            for x, y in self._batches(self.train_loader):
+                with self.autocast:
+                    logits = self.model(x)
+                    loss = self.loss_fn(logits.float(), y)
+                optimizer.zero_grad(set_to_none=True)
+                if self.scaler:
+                    self.scaler.scale(loss).backward()
+                    self.scaler.step(optimizer)
+                    self.scaler.update()
+                else:
+                    loss.backward()
+                    optimizer.step()
+                total += len(y)
+                correct += int((logits.argmax(1) == y).sum())
+                loss_sum += float(loss) * len(y)
+                rate = total / (time.perf_counter() - start)
+                bar.update(task, advance=1, stats=f"loss {loss_sum / total:.3f} acc {correct / total:.3f} "
+                                                 f"{rate:.0f} img/s")
+        seconds = time.perf_counter() - start
+        return {"train_loss": loss_sum / total, "train_acc": correct / total, "seconds": seconds,
+                "images_per_s": total / seconds}
+
+    @torch.no_grad()
+    def validate(self) -> tuple[float, list[int], list[int]]:
+        self.model.eval()
+        loss_sum, y_true, y_pred = 0.0, [], []
+        for x, y in self._batches(self.val_loader):
+            with self.autocast:
+                logits = self.model(x).float()
+            loss_sum += float(nn.functional.cross_entropy(logits, y, reduction="sum"))
+            y_true += y.tolist()
+            y_pred += logits.argmax(1).tolist()
+        return loss_sum / len(y_true), y_true, y_pred
+
+    def _save(self, name: str, epoch: int, stage: str, history: list[dict], scores: metrics.Scores,
+              optimizer: torch.optim.Optimizer | None) -> Path:
+        settings = {**asdict(self.cfg), "img_size": self.size, "norm": self.norm, "device_used": str(self.device),
+                    "freeze_epochs": self.freeze_epochs}
+        return checkpoint.save(self.run_dir / name, self.model, arch=self.cfg.arch, classes=self.prepared.classes,
+                               img_size=self.size, norm=self.norm, settings=settings, metrics=scores.to_dict(),
+                               history=history, epoch=epoch, stage=stage,
+                               optimizer=optimizer.state_dict() if optimizer else None)
+
+    def run(self) -> TrainResult:
+        history: list[dict] = list(self.resume["history"]) if self.resume else []
+        start_epoch = self.resume["epoch"] + 1 if self.resume else 0
+        best_key, best_scores, best_epoch = (-1.0, 0.0), None, 0
+        for h in history:
+            if (h["val_acc"], -h["val_loss"]) > best_key:
+                best_key, best_epoch = (h["val_acc"], -h["val_loss"]), h["epoch"]
+        if self.resume and self.resume.get("best_scores"):
+            best_scores = metrics.Scores(**{**self.resume["best_scores"], "per_class": [
+                metrics.ClassScore(**c) for c in self.resume["best_scores"]["per_class"]]})
+        optimizer, current_stage, interrupted = None, None, False
+        try:
+            for epoch in range(start_epoch, self.cfg.epochs):
+                stage, lr = _stage_lr(self.cfg, epoch, self.freeze_epochs)
+                if stage != current_stage:
+                    models.set_backbone_frozen(self.model, self.cfg.arch, frozen=stage == "head")
+                    optimizer = _optimizer(self.model)
+                    if self.resume and self.resume["stage"] == stage and self.resume.get("optimizer") \
+                            and epoch == start_epoch:
+                        optimizer.load_state_dict(self.resume["optimizer"])
+                    current_stage = stage
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                stats = self.train_epoch(optimizer, stage, epoch)
+                val_loss, y_true, y_pred = self.validate()
+                scores = metrics.score(y_true, y_pred, self.prepared.classes)
+                row = {"epoch": epoch + 1, "stage": stage, "lr": lr, **stats, "val_loss": val_loss,
+                       "val_acc": scores.accuracy}
+                history.append(row)
+                improved = (scores.accuracy, -val_loss) > best_key
+                if improved:
+                    best_key, best_scores, best_epoch = (scores.accuracy, -val_loss), scores, epoch + 1
+                    self._save("best.pt", epoch, stage, history, scores, None)
+                self._save("last.pt", epoch, stage, history, scores, optimizer)
+                write_atomic(self.run_dir / "metrics.json", json.dumps(
+                    {"history": history, "best_epoch": best_epoch, "best": best_scores.to_dict()}, indent=2).encode())
+                self.log(f"epoch {epoch + 1:>2}/{self.cfg.epochs} {stage:>4}  train loss {stats['train_loss']:.3f} "
+                         f"acc {stats['train_acc']:.3f}  val loss {val_loss:.3f} acc {scores.accuracy:.3f}  "
+                         f"{stats['images_per_s']:.0f} img/s  {stats['seconds']:.1f} s" + ("  *best" if improved else ""))
+        except KeyboardInterrupt:
+            interrupted = True
+        if best_scores is None:
+            raise ThumbsError("training stopped before the first epoch finished: nothing was saved") if interrupted \
+                else ThumbsError("nothing to train: --epochs is not above the resumed epoch")
+        settings = {**asdict(self.cfg), "img_size": self.size, "norm": self.norm, "device_used": str(self.device),
+                    "classes": ", ".join(self.prepared.classes), "train images": len(self.prepared.train),
+                    "val images": len(self.prepared.val)}
+        report.curves_png(history, self.run_dir / "curves.png")
+        report.report_md(self.run_dir, best_scores, settings, history, best_epoch, self.notes)
+        return TrainResult(self.run_dir, self.run_dir / "best.pt", self.run_dir / "last.pt", best_scores, history,
+                           interrupted, self.notes)
+
+
+def train(cfg: TrainConfig, log: Callable[[str], None] = print) -> TrainResult:
+    return Trainer(cfg, log).run()
+
+
+def resume(path: str | Path, epochs: int | None = None, log: Callable[[str], None] = print) -> TrainResult:
+    """Continue a run from its last.pt with the settings it was started with."""
+    ckpt = checkpoint.load(path)
+    settings = {k: v for k, v in ckpt["settings"].items() if k in TrainConfig.__dataclass_fields__}
+    cfg = TrainConfig(**settings)
+    if epochs is not None:
+        cfg.epochs = epochs
+    best_path = Path(path).parent / "best.pt"
+    best = checkpoint.load(best_path)["metrics"] if best_path.exists() else None
+    state = {**ckpt, "run_dir": str(Path(path).parent), "best_scores": best}
+    log(f"resuming {path} after epoch {ckpt['epoch'] + 1} of {cfg.epochs}")
+    return Trainer(cfg, log, resume=state).run()

@@ -1,0 +1,99 @@
+"""Images for training: decoded and resized once per run into memory (the data sets are small),
+augmented per batch with transforms that keep the label true."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from torchvision.transforms import v2
+
+from thumbs import dataset
+from thumbs.errors import DataError
+from thumbs.files import read_image
+from thumbs.preprocess import crop_resize, resize_short_side
+
+TRAIN_MARGIN = 1.15  # training images keep a margin around the crop for random resized crops
+
+
+def train_transform(size: int) -> v2.Compose:
+    """Never a vertical flip or a large rotation: either turns thumbs up into thumbs down."""
+    return v2.Compose([
+        v2.RandomResizedCrop(size, scale=(0.7, 1.0), ratio=(0.8, 1.25), antialias=True),
+        v2.RandomHorizontalFlip(),
+        v2.RandomRotation(15),
+        v2.ColorJitter(brightness=0.35, contrast=0.35, saturation=0.3, hue=0.04),
+        v2.ToDtype(torch.float32, scale=True),
+    ])
+
+
+class ImageSet(Dataset):
+    """Uint8 CHW images held in memory with their class indices."""
+
+    def __init__(self, images: list[torch.Tensor], targets: list[int], transform=None) -> None:
+        self.images, self.targets, self.transform = images, targets, transform
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        image = self.images[i]
+        image = self.transform(image) if self.transform else image.float().div_(255)
+        return image, self.targets[i]
+
+
+@dataclass
+class Prepared:
+    classes: list[str]
+    train: ImageSet
+    val: ImageSet
+    skipped: list[Path] = field(default_factory=list)  # unreadable files
+
+    def counts(self, part: str) -> list[int]:
+        targets = getattr(self, part).targets
+        return [targets.count(i) for i in range(len(self.classes))]
+
+
+def _decode(samples: Sequence[dataset.Sample], classes: list[str], size: int, for_training: bool,
+            skipped: list[Path]) -> tuple[list[torch.Tensor], list[int]]:
+    images, targets = [], []
+    for s in samples:
+        bgr = read_image(s.path)
+        if bgr is None:
+            skipped.append(s.path)
+            continue
+        rgb = resize_short_side(bgr, round(size * TRAIN_MARGIN)) if for_training else crop_resize(bgr, size)
+        images.append(torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))))
+        targets.append(classes.index(s.label))
+    return images, targets
+
+
+def prepare(root: str | Path, size: int, val_fraction: float = dataset.VAL_FRACTION,
+            classes: list[str] | None = None) -> Prepared:
+    """Check the data set, split it, decode every image once; clear errors before any training."""
+    scanned = dataset.scan(root)
+    names = classes or list(scanned)
+    if not names:
+        raise DataError(f"'{root}' has no class folders: record some with `thumbs collect --label NAME`")
+    if len(names) < 2:
+        raise DataError(f"'{root}' has one class ({names[0]}): a classifier needs at least two class folders")
+    for name in names:
+        if not scanned.get(name):
+            raise DataError(f"class '{name}' in '{root}' has no images: record some or remove the folder")
+    samples = [dataset.Sample(p, n) for n in names for p in scanned[n]]
+    train_s, val_s = dataset.split(samples, val_fraction)
+    skipped: list[Path] = []
+    train = ImageSet(*_decode(train_s, names, size, True, skipped), transform=train_transform(size))
+    val = ImageSet(*_decode(val_s, names, size, False, skipped))
+    prepared = Prepared(names, train, val, skipped)
+    for i, name in enumerate(names):
+        if prepared.counts("train")[i] + prepared.counts("val")[i] == 0:
+            raise DataError(f"class '{name}' in '{root}' has no readable image (all {len(scanned[name])} are corrupt)")
+    if not val.images:
+        raise DataError(f"'{root}' is too small for a validation split: record more frames per class")
+    return prepared
+
