@@ -21,7 +21,7 @@ VERSION = 1
 
 
 def versions() -> dict[str, str]:
-    return {"thumbs": thumbs.__version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
+    return {"thumbs": thumbs.__version__, "torch": str(torch.__version__), "torchvision": str(torchvision.__version__),
             "python": platform.python_version()}
 
 

@@ -24,8 +24,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 F = TypeVar("F", bound=Callable)
 
 
@@ -195,6 +195,109 @@ def eval_(
         err.print(f"[yellow]warning:[/] class '{name}' ({n} images) is unknown to the model: not scored")
     for p in result.skipped:
         err.print(f"[yellow]skipped unreadable image[/] {p}")
+
+
+@app.command()
+@friendly
+def export(
+    checkpoint: Path = typer.Argument(..., help="A .pt checkpoint from `thumbs train` (e.g. runs/X/best.pt)."),
+    out_path: Optional[Path] = typer.Option(None, "--out", "-o", help="Output .onnx (default: model.onnx "
+                                            "beside the checkpoint); labels.txt is written beside it."),
+    opset: int = typer.Option(17, "--opset", help="ONNX opset; 11-13 for TensorRT 8.2 (JetPack 4.6)."),
+    fp16: bool = typer.Option(False, "--fp16", help="Half-precision weights (smaller; float32 input/output)."),
+    batch: str = typer.Option("dynamic", "--batch", help="dynamic or 1."),
+) -> None:
+    """Write model.onnx + labels.txt and check that ONNX Runtime agrees with PyTorch."""
+    from thumbs.export import export as run_export
+
+    if batch not in ("dynamic", "1"):
+        raise ThumbsError(f"--batch '{batch}': use dynamic or 1")
+    result = run_export(checkpoint, out_path, opset=opset, fp16=fp16, dynamic_batch=batch == "dynamic")
+    out.print(f"wrote {result.onnx_path} and {result.labels_path} (opset {result.opset}); "
+              f"max difference to PyTorch {result.max_diff:.1e}: [green]ok[/]")
+
+
+def _newest_model(runs: Path = Path("runs")) -> Path:
+    candidates = sorted(runs.glob("*/best.pt"), key=lambda p: p.stat().st_mtime) if runs.is_dir() else []
+    if not candidates:
+        raise ThumbsError("no trained model found in runs/: train one with `thumbs train`, or pass --model PATH")
+    onnx_path = candidates[-1].with_name("model.onnx")
+    fresh = onnx_path.exists() and onnx_path.stat().st_mtime >= candidates[-1].stat().st_mtime
+    return onnx_path if fresh else candidates[-1]
+
+
+@app.command()
+@friendly
+def live(
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="An .onnx model or .pt checkpoint "
+                                         "(default: the newest run's)."),
+    source: str = typer.Option("0", "--source", "-s", help="Camera index, video file, image folder, URL or "
+                               "GStreamer pipeline."),
+    provider: str = typer.Option("auto", "--provider", "-p", help="auto, tensorrt, cuda or cpu."),
+    threshold: float = typer.Option(0.6, "--threshold", "-t", min=0.0, max=1.0,
+                                    help="Below this the overlay says 'no confident gesture'."),
+    smooth: int = typer.Option(5, "--smooth", min=1, help="Frames averaged for the stable label."),
+    headless: bool = typer.Option(False, "--headless", help="No window."),
+    events: Optional[str] = typer.Option(None, "--events", help="Write JSON Lines events to PATH, or - for stdout."),
+    record: Optional[Path] = typer.Option(None, "--record", help="Write the annotated video to PATH (.mp4/.avi)."),
+    max_frames: Optional[int] = typer.Option(None, "--max-frames", min=1, help="Stop after N frames."),
+    data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Where digit keys save hard examples."),
+    fp32: bool = typer.Option(False, "--fp32", help="TensorRT in FP32 instead of FP16."),
+    width: Optional[int] = typer.Option(None, "--width"),
+    height: Optional[int] = typer.Option(None, "--height"),
+    fps: Optional[float] = typer.Option(None, "--fps"),
+) -> None:
+    """Classify a camera or video live with an overlay (keys: q quits, 1-9 save a hard example)."""
+    from thumbs.live import LiveOptions
+    from thumbs.live import run as run_live
+    from thumbs.runtime import Classifier
+    from thumbs.sources import open_source
+
+    log = (lambda m: err.print(m, highlight=False)) if events == "-" else _log
+    clf = Classifier.load(model or _newest_model(), provider, fp16=not fp32, log=log)
+    log(f"model {clf.path} ({', '.join(clf.classes)}; {clf.img_size}px) on {clf.provider}")
+    opts = LiveOptions(threshold, smooth, headless, events, str(record) if record else None, max_frames, str(data))
+    with open_source(source, width, height, fps) as src:
+        summary = run_live(src, clf, opts)
+    for line in summary.lines():
+        log(line)
+    if summary.record:
+        log(f"annotated video: {summary.record}")
+    for p in summary.saved:
+        log(f"saved hard example {p}")
+
+
+@app.command()
+@friendly
+def doctor(
+    cameras: bool = typer.Option(True, "--cameras/--no-cameras", help="Try to open cameras 0-3."),
+) -> None:
+    """Show what this machine can do: OpenCV build, display, ONNX Runtime providers, GPU, cameras."""
+    from thumbs.doctor import report
+
+    table = Table(show_header=False, box=None)
+    for key, value in report(cameras):
+        table.add_row(f"[bold]{key}", value)
+    out.print(table)
+
+
+@app.command("demo")
+@friendly
+def demo_cmd(
+    out_dir: Path = typer.Option(Path("demo-run"), "--out", "-o", help="Folder for everything the demo writes."),
+    arch: str = typer.Option("resnet18", "--arch", "-a", help="Architecture to train."),
+    epochs: int = typer.Option(12, "--epochs", "-e", min=1),
+    img_size: int = typer.Option(64, "--img-size", min=32),
+) -> None:
+    """Run the whole product on synthetic data: generate, collect, train, export, live (headless)."""
+    from thumbs.quickstart import run_demo
+
+    result = run_demo(out_dir, arch=arch, epochs=epochs, img_size=img_size, log=_log)
+    out.print(f"[bold green]demo done[/]: validation accuracy {result.val_accuracy:.1%}, "
+              f"live frame accuracy {result.frame_accuracy:.1%} against the clip's ground truth "
+              f"at {result.fps:.0f} fps")
+    out.print(f"  report {result.run_dir / 'report.md'}\n  model {result.onnx}\n  video {result.record}\n"
+              f"  events {result.events}")
 
 
 def main() -> None:

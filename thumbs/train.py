@@ -172,7 +172,7 @@ class Trainer:
                     optimizer.step()
                 total += len(y)
                 correct += int((logits.argmax(1) == y).sum())
-                loss_sum += float(loss) * len(y)
+                loss_sum += loss.item() * len(y)
                 rate = total / (time.perf_counter() - start)
                 bar.update(task, advance=1, stats=f"loss {loss_sum / total:.3f} acc {correct / total:.3f} "
                                                  f"{rate:.0f} img/s")
@@ -245,6 +245,11 @@ class Trainer:
         if best_scores is None:
             raise ThumbsError("training stopped before the first epoch finished: nothing was saved") if interrupted \
                 else ThumbsError("nothing to train: --epochs is not above the resumed epoch")
+        predicted = [c for c, column in enumerate(zip(*best_scores.confusion)) if sum(column)]
+        if len(predicted) == 1:
+            self.notes.append(f"the model predicts '{self.prepared.classes[predicted[0]]}' for every validation "
+                              "image: it has not learned. Use pretrained weights, more epochs or another --arch "
+                              "(SqueezeNet and AlexNet from random initialisation often stall like this)")
         settings = {**asdict(self.cfg), "img_size": self.size, "norm": self.norm, "device_used": str(self.device),
                     "classes": ", ".join(self.prepared.classes), "train images": len(self.prepared.train),
                     "val images": len(self.prepared.val)}

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from thumbs import models
+from thumbs.errors import ThumbsError
+
+from .conftest import SHARED_WEIGHTS, require
+
+
+@pytest.mark.parametrize("arch", list(models.ARCHS))
+def test_head_replaced_and_backbone_frozen(arch):
+    torch.manual_seed(0)
+    model, norm = models.build(arch, 3, weights="none", log=lambda m: None)
+    assert norm == "imagenet"
+    x = torch.rand(2, 3, 64, 64)
+    assert model.eval()(x).shape == (2, 3)
+    models.set_backbone_frozen(model, arch, frozen=True)
+    head = models.head_parameters(model, arch)
+    head_ids = {id(p) for p in head}
+    assert all(p.requires_grad == (id(p) in head_ids) for p in model.parameters())
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.5)
+    models.backbone_train_mode(model, arch, frozen=True)
+    loss = nn.functional.cross_entropy(model(x), torch.tensor([0, 2]))
+    loss.backward()
+    assert all(p.grad is None for p in model.parameters() if id(p) not in head_ids)
+    opt.step()
+    for name, p in model.named_parameters():
+        changed = not torch.equal(before[name], p.detach())
+        assert changed == (id(p) in head_ids), name
+    models.set_backbone_frozen(model, arch, frozen=False)
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def test_state_dict_file_loads_and_head_keys_are_ignored(tmp_path):
+    source = models.ARCHS["resnet18"].build(weights=None)
+    path = tmp_path / "resnet18.pth"
+    torch.save(source.state_dict(), path)
+    messages = []
+    model, _ = models.build("resnet18", 2, weights=str(path), log=messages.append)
+    assert torch.equal(model.net.conv1.weight, source.conv1.weight)
+    assert model.net.fc.out_features == 2
+    assert "ignored 2 head tensors" in messages[0]
+
+
+def test_weights_for_another_architecture_are_refused(tmp_path):
+    path = tmp_path / "alexnet.pth"
+    torch.save(models.ARCHS["alexnet"].build(weights=None).state_dict(), path)
+    with pytest.raises(ThumbsError, match="does not fit resnet18"):
+        models.build("resnet18", 2, weights=str(path), log=lambda m: None)
+    (tmp_path / "junk.pth").write_bytes(b"not torch")
+    with pytest.raises(ThumbsError, match="is not a PyTorch state dict"):
+        models.build("resnet18", 2, weights=str(tmp_path / "junk.pth"))
+    with pytest.raises(ThumbsError, match="does not exist"):
+        models.build("resnet18", 2, weights=str(tmp_path / "missing.pth"))
+
+
+def test_no_torchvision_download_for_width_035():
+    with pytest.raises(ThumbsError, match="no ImageNet download for mobilenet_v2_x0_35"):
+        models.build("mobilenet_v2_x0_35", 2, weights="imagenet")
+
+
+def test_offline_imagenet_download_says_how_to_place_the_file(monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+
+    def no_network(*a, **k):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_network)
+    with pytest.raises(ThumbsError, match=r"could not download ImageNet weights for squeezenet1_1.*copy it to"):
+        models.build("squeezenet1_1", 2, weights="imagenet")
+
+
+def test_shared_backbone_loads_every_tensor():
+    require(SHARED_WEIGHTS)
+    messages = []
+    model, norm = models.build("mobilenet_v2_x0_35", 3, weights=str(SHARED_WEIGHTS), norm="inception",
+                               log=messages.append)
+    assert norm == "inception" and "loaded 260 backbone tensors" in messages[0]
+    assert model.net.classifier[1].out_features == 3

@@ -1,0 +1,182 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from thumbs import checkpoint, dataset, demo, train
+from thumbs.errors import DataError, ThumbsError
+from thumbs.evaluate import evaluate
+
+from .conftest import REAL_THUMBS, SHARED_WEIGHTS, require
+
+QUIET = {"log": lambda m: None}
+
+
+def _cfg(data, out, **kw) -> train.TrainConfig:
+    base = dict(data=str(data), arch="mobilenet_v3_small", weights="none", epochs=2, img_size=48, batch_size=16,
+                out=str(out))
+    return train.TrainConfig(**{**base, **kw})
+
+
+def test_run_folder_checkpoint_and_report(demo_data, tmp_path):
+    result = train.train(_cfg(demo_data, tmp_path / "run"), **QUIET)
+    files = {p.name for p in result.run_dir.iterdir()}
+    assert {"best.pt", "last.pt", "metrics.json", "report.md", "curves.png"} <= files
+    ckpt = checkpoint.load(result.best)
+    assert ckpt["arch"] == "mobilenet_v3_small" and ckpt["classes"] == ["down", "none", "up"]
+    assert ckpt["img_size"] == 48 and ckpt["mean"] == [0.485, 0.456, 0.406]
+    assert {"torch", "torchvision", "thumbs"} <= set(ckpt["versions"])
+    assert ckpt["metrics"]["accuracy"] == result.scores.accuracy
+    model = checkpoint.build_model(ckpt)
+    assert model(torch.rand(1, 3, 48, 48)).shape == (1, 3)
+    history = json.loads((result.run_dir / "metrics.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == [1, 2]
+    report = (result.run_dir / "report.md").read_text()
+    assert "Confusion matrix" in report and "| up |" in report
+    assert cv2.imread(str(result.run_dir / "curves.png")) is not None
+
+
+def test_interrupt_keeps_last_and_resume_continues(demo_data, tmp_path, monkeypatch):
+    calls = {"n": 0}
+    original = train.Trainer.train_epoch
+
+    def stop_in_second_epoch(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return original(self, *a, **k)
+
+    monkeypatch.setattr(train.Trainer, "train_epoch", stop_in_second_epoch)
+    result = train.train(_cfg(demo_data, tmp_path / "run", epochs=3), **QUIET)
+    assert result.interrupted and len(result.history) == 1
+    assert checkpoint.load(result.last)["epoch"] == 0
+    monkeypatch.setattr(train.Trainer, "train_epoch", original)
+    resumed = train.resume(result.last, **QUIET)
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3] and not resumed.interrupted
+    assert checkpoint.load(resumed.last)["epoch"] == 2
+
+
+def test_frozen_stage_then_full_stage(demo_data, tmp_path):
+    src = tmp_path / "w.pth"
+    torch.save(train.models.ARCHS["mobilenet_v3_small"].build(weights=None).state_dict(), src)
+    result = train.train(_cfg(demo_data, tmp_path / "run", weights=str(src), epochs=3, freeze_epochs=2), **QUIET)
+    assert [h["stage"] for h in result.history] == ["head", "head", "full"]
+    assert result.history[2]["lr"] < result.history[0]["lr"]
+
+
+def _images(root: Path, label: str, n: int, seed: int = 0) -> None:
+    (root / label).mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        cv2.imwrite(str(root / label / f"{label}{i}.jpg"), rng.integers(0, 255, (40, 40, 3), dtype=np.uint8))
+
+
+def test_bad_data_is_refused_before_training(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        train.train(_cfg(tmp_path / "missing", tmp_path / "r"), **QUIET)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="has no class folders"):
+        train.train(_cfg(tmp_path / "empty", tmp_path / "r"), **QUIET)
+    _images(tmp_path / "one", "up", 10)
+    with pytest.raises(DataError, match="one class"):
+        train.train(_cfg(tmp_path / "one", tmp_path / "r"), **QUIET)
+    _images(tmp_path / "two", "up", 10)
+    (tmp_path / "two" / "down").mkdir()
+    with pytest.raises(DataError, match="class 'down' .* has no images"):
+        train.train(_cfg(tmp_path / "two", tmp_path / "r"), **QUIET)
+    for i in range(3):
+        (tmp_path / "two" / "down" / f"bad{i}.jpg").write_bytes(b"broken")
+    with pytest.raises(DataError, match="no readable image"):
+        train.train(_cfg(tmp_path / "two", tmp_path / "r"), **QUIET)
+
+
+def test_corrupt_files_are_listed_and_skipped(tmp_path):
+    for label, seed in (("up", 0), ("down", 1)):
+        _images(tmp_path / "d", label, 20, seed)
+    (tmp_path / "d" / "up" / "broken.jpg").write_bytes(b"\xff\xd8broken")
+    messages = []
+    train.train(_cfg(tmp_path / "d", tmp_path / "r", epochs=1), log=messages.append)
+    assert any("skipped unreadable image" in m and "broken.jpg" in m for m in messages)
+
+
+def test_imbalance_is_weighted_and_said(tmp_path):
+    _images(tmp_path / "d", "up", 60, 0)
+    _images(tmp_path / "d", "down", 15, 1)
+    result = train.train(_cfg(tmp_path / "d", tmp_path / "r", epochs=1), **QUIET)
+    assert any("imbalanced" in n for n in result.notes)
+
+
+def test_cuda_request_without_gpu_is_clear(demo_data, tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(ThumbsError, match="--device cuda: no CUDA GPU"):
+        train.train(_cfg(demo_data, tmp_path / "r", device="cuda"), **QUIET)
+
+
+def test_eval_matches_classes_by_name(demo_data, tmp_path):
+    result = train.train(_cfg(demo_data, tmp_path / "run", epochs=1), **QUIET)
+    subset = tmp_path / "subset"
+    shutil.copytree(demo_data / "up", subset / "up")  # one known class, plus one the model never saw
+    shutil.copytree(demo_data / "down", subset / "sideways")
+    ev = evaluate(result.best, subset)
+    assert ev.unknown_classes == {"sideways": 40}
+    assert ev.scores.count == 40 and ev.scores.classes == ["down", "none", "up"]
+    assert sum(ev.scores.confusion[2]) == 40 and sum(map(sum, ev.scores.confusion)) == 40
+
+
+def _direction_accuracy(confusion: list[list[int]], classes: list[str]) -> float:
+    """Of the up/down images called up or down, the share with the right direction. A pipeline that
+    flips images vertically, or ignores them, scores 0.5 here even when overall accuracy looks fine."""
+    u, d = classes.index("up"), classes.index("down")
+    right = confusion[u][u] + confusion[d][d]
+    return right / (right + confusion[u][d] + confusion[d][u])
+
+
+def test_synthetic_thumbs_are_learned_and_eval_agrees(tmp_path):
+    """A from-scratch CNN learns the thumb direction on generated data; eval on a fresh set agrees."""
+    data, held_out = tmp_path / "train", tmp_path / "held_out"
+    demo.make_dataset(data, per_class=300, seed=11, width=80, height=60)
+    demo.make_dataset(held_out, per_class=60, seed=12, width=80, height=60)
+    result = train.train(train.TrainConfig(data=str(data), arch="resnet18", weights="none", epochs=10,
+                                           img_size=48, batch_size=16, out=str(tmp_path / "run")), **QUIET)
+    ev = evaluate(result.best, held_out)
+    val_dir = _direction_accuracy(result.scores.confusion, result.scores.classes)
+    held_dir = _direction_accuracy(ev.scores.confusion, ev.scores.classes)
+    print(f"val acc {result.scores.accuracy} direction {val_dir:.3f}; held-out acc {ev.scores.accuracy} "
+          f"direction {held_dir:.3f}")
+    assert result.scores.accuracy >= 0.6 and ev.scores.accuracy >= 0.6
+    assert val_dir >= 0.8 and held_dir >= 0.8
+    assert abs(ev.scores.accuracy - result.scores.accuracy) < 0.15
+
+
+def _real_split(root: Path) -> tuple[Path, Path]:
+    """Train on person b and half of person a; test on the other half of person a (never seen)."""
+    src = require(REAL_THUMBS)
+    train_dir, test_dir = root / "train", root / "test"
+    for label in ("up", "down", "none"):
+        for p in sorted((src / label).iterdir()):
+            held = p.name.startswith("a_") and dataset.is_validation(p, 0.5)
+            target = (test_dir if held else train_dir) / label
+            target.mkdir(parents=True, exist_ok=True)
+            (target / p.name).symlink_to(p)
+    return train_dir, test_dir
+
+
+def test_pretrained_backbone_beats_scratch_on_real_photos(tmp_path):
+    require(SHARED_WEIGHTS)
+    train_dir, test_dir = _real_split(tmp_path)
+    accuracy = {}
+    for name, weights, norm in (("pretrained", str(SHARED_WEIGHTS), "inception"), ("scratch", "none", None)):
+        cfg = train.TrainConfig(data=str(train_dir), arch="mobilenet_v2_x0_35", weights=weights, norm=norm,
+                                epochs=6, freeze_epochs=1, img_size=128, batch_size=32, out=str(tmp_path / name))
+        result = train.train(cfg, **QUIET)
+        accuracy[name] = evaluate(result.best, test_dir).scores.accuracy
+    print(accuracy)
+    assert accuracy["pretrained"] >= 0.7
+    assert accuracy["pretrained"] >= accuracy["scratch"] + 0.15
