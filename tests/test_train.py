@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from thumbs import checkpoint, dataset, demo, train
+from thumbs import checkpoint, dataset, train
 from thumbs.errors import DataError, ThumbsError
 from thumbs.evaluate import evaluate
 
@@ -138,13 +138,9 @@ def _direction_accuracy(confusion: list[list[int]], classes: list[str]) -> float
     return right / (right + confusion[u][d] + confusion[d][u])
 
 
-def test_synthetic_thumbs_are_learned_and_eval_agrees(tmp_path):
+def test_synthetic_thumbs_are_learned_and_eval_agrees(trained):
     """A from-scratch CNN learns the thumb direction on generated data; eval on a fresh set agrees."""
-    data, held_out = tmp_path / "train", tmp_path / "held_out"
-    demo.make_dataset(data, per_class=300, seed=11, width=80, height=60)
-    demo.make_dataset(held_out, per_class=60, seed=12, width=80, height=60)
-    result = train.train(train.TrainConfig(data=str(data), arch="resnet18", weights="none", epochs=10,
-                                           img_size=48, batch_size=16, out=str(tmp_path / "run")), **QUIET)
+    result, held_out = trained
     ev = evaluate(result.best, held_out)
     val_dir = _direction_accuracy(result.scores.confusion, result.scores.classes)
     held_dir = _direction_accuracy(ev.scores.confusion, ev.scores.classes)

@@ -114,7 +114,7 @@ def data(
 @friendly
 def demo_data(
     out_dir: Path = typer.Option(Path("demo-run"), "--out", "-o", help="Where to write dataset/ and videos."),
-    per_class: int = typer.Option(150, "--per-class", help="Images per class."),
+    per_class: int = typer.Option(300, "--per-class", help="Images per class."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same data."),
 ) -> None:
     """Generate the synthetic demo data set (up/down/none) and demo videos with ground truth."""
@@ -286,8 +286,8 @@ def doctor(
 def demo_cmd(
     out_dir: Path = typer.Option(Path("demo-run"), "--out", "-o", help="Folder for everything the demo writes."),
     arch: str = typer.Option("resnet18", "--arch", "-a", help="Architecture to train."),
-    epochs: int = typer.Option(12, "--epochs", "-e", min=1),
-    img_size: int = typer.Option(64, "--img-size", min=32),
+    epochs: int = typer.Option(10, "--epochs", "-e", min=1),
+    img_size: int = typer.Option(48, "--img-size", min=32),
 ) -> None:
     """Run the whole product on synthetic data: generate, collect, train, export, live (headless)."""
     from thumbs.quickstart import run_demo

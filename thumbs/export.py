@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +54,22 @@ def _export_graph(model: nn.Module, size: int, opset: int, dynamic: bool) -> byt
     return buf.getvalue()
 
 
+def _export_with_fallback(model: nn.Module, size: int, opset: int, dynamic: bool,
+                          log: Callable[[str], None]) -> tuple[onnx.ModelProto, int]:
+    """Some layers (AlexNet's adaptive pooling at sizes other than 224) only export with the newer
+    exporter: use it at opset 18 and say so, rather than fail."""
+    try:
+        return onnx.load_from_string(_export_graph(model, size, opset, dynamic)), opset
+    except Exception as e:
+        if opset >= 18:
+            raise ThumbsError(f"ONNX export at opset {opset} failed ({type(e).__name__}: {str(e)[:200]})") from None
+        log(f"opset {opset} cannot express this model ({str(e).splitlines()[0][:120]}); exporting at opset 18")
+    try:
+        return onnx.load_from_string(_export_graph(model, size, 18, dynamic)), 18
+    except Exception as e:
+        raise ThumbsError(f"ONNX export failed at opset {opset} and 18 ({type(e).__name__}: {str(e)[:200]})") from None
+
+
 def _to_fp16(proto: onnx.ModelProto) -> onnx.ModelProto:
     """Half-precision weights and maths, float32 input and output so callers do not change."""
     from onnxruntime.transformers.float16 import convert_float_to_float16
@@ -88,7 +105,7 @@ def check_parity(model: nn.Module, onnx_bytes: bytes, size: int, batch: int) -> 
 
 
 def export(ckpt_path: str | Path, out: str | Path | None = None, opset: int = DEFAULT_OPSET, fp16: bool = False,
-           dynamic_batch: bool = True) -> ExportResult:
+           dynamic_batch: bool = True, log: Callable[[str], None] = print) -> ExportResult:
     ckpt_path = Path(ckpt_path)
     if opset < MIN_OPSET:
         raise ThumbsError(f"--opset {opset} is too old: use {MIN_OPSET} or newer ({DEFAULT_OPSET} is the default)")
@@ -98,11 +115,7 @@ def export(ckpt_path: str | Path, out: str | Path | None = None, opset: int = DE
         out_path = out_path / "model.onnx"
     model = nn.Sequential(checkpoint.build_model(ckpt), nn.Softmax(dim=1)).eval()
     size = int(ckpt["img_size"])
-    try:
-        proto = onnx.load_from_string(_export_graph(model, size, opset, dynamic_batch))
-    except Exception as e:
-        raise ThumbsError(f"ONNX export at opset {opset} failed ({type(e).__name__}: {str(e)[:200]}); "
-                          f"try --opset {DEFAULT_OPSET}") from None
+    proto, opset = _export_with_fallback(model, size, opset, dynamic_batch, log)
     if fp16:
         proto = _to_fp16(proto)
     for key, value in metadata(ckpt, ckpt_path).items():

@@ -26,7 +26,7 @@ def _panel(img: np.ndarray, x0: int, y0: int, x1: int, y1: int, alpha: float = 0
 
 
 def _scale(img: np.ndarray) -> float:
-    return max(0.4, img.shape[0] / 720)
+    return max(0.6, img.shape[0] / 480)  # readable on a 240-line clip, proportional above 480
 
 
 def draw_collect(frame: np.ndarray, label: str, counts: Mapping[str, int], *, auto: bool, flash: bool) -> np.ndarray:
@@ -50,7 +50,7 @@ def draw_live(frame: np.ndarray, classes: Sequence[str], probs: np.ndarray, show
     img = frame.copy()
     s = _scale(img)
     line = int(28 * s)
-    width = int(300 * s)
+    width = min(img.shape[1], int(300 * s))
     _panel(img, 0, 0, width, line * (len(classes) + 3))
     if shown is None:
         _text(img, "no confident gesture", (8, line), 0.75 * s, GREY, 2)
@@ -59,9 +59,9 @@ def draw_live(frame: np.ndarray, classes: Sequence[str], probs: np.ndarray, show
     bar_x, bar_w = int(110 * s), width - int(120 * s)
     for i, (name, p) in enumerate(zip(classes, probs), start=1):
         y = line * (i + 1)
-        _text(img, name[:10], (8, y), 0.55 * s)
+        _text(img, name[:10], (8, y), 0.6 * s)
         color = GREEN if name == shown else (AMBER if p >= threshold else GREY)
         cv2.rectangle(img, (bar_x, y - int(14 * s)), (bar_x + int(bar_w * float(p)), y), color, -1)
         cv2.rectangle(img, (bar_x, y - int(14 * s)), (bar_x + bar_w, y), WHITE, 1)
-    _text(img, f"{fps:5.1f} fps  {latency_ms:5.1f} ms", (8, line * (len(classes) + 2)), 0.55 * s, WHITE)
+    _text(img, f"{fps:.0f} fps  {latency_ms:.1f} ms", (8, line * (len(classes) + 2)), 0.6 * s, WHITE)
     return img

@@ -33,8 +33,8 @@ class DemoResult:
     fps: float
 
 
-def run_demo(out_dir: str | Path = "demo-run", arch: str = "resnet18", epochs: int = 12, img_size: int = 64,
-             per_class: int = 150, seed: int = 0, log: Callable[[str], None] = print) -> DemoResult:
+def run_demo(out_dir: str | Path = "demo-run", arch: str = "resnet18", epochs: int = 10, img_size: int = 48,
+             per_class: int = 300, seed: int = 0, log: Callable[[str], None] = print) -> DemoResult:
     from thumbs import export, live, runtime, sources, train
     from thumbs.collect import collect
 

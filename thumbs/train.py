@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch import nn
 from torch.utils.data import DataLoader
@@ -118,6 +119,7 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, log: Callable[[str], None] = print, resume: dict | None = None) -> None:
         self.cfg, self.log, self.resume = cfg, log, resume
         self.notes: list[str] = []
+        self.interactive = Console().is_terminal  # a progress bar only where someone watches it
         self.device = resolve_device(cfg.device)
         _seed(cfg.seed)
         size = cfg.img_size or models.get_arch(cfg.arch).img_size
@@ -156,7 +158,7 @@ class Trainer:
         total, correct, loss_sum, start = 0, 0, 0.0, time.perf_counter()
         columns = [TextColumn(f"epoch {epoch + 1}/{self.cfg.epochs} {stage:>4}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.fields[stats]}"), TimeRemainingColumn()]
-        with Progress(*columns, transient=True) as bar:
+        with Progress(*columns, transient=True, disable=not self.interactive) as bar:
             task = bar.add_task("train", total=len(self.train_loader), stats="")
             for x, y in self._batches(self.train_loader):
                 with self.autocast:
