@@ -44,12 +44,7 @@ def save(path: str | Path, model: models.Normalized, *, arch: str, classes: list
 
 def load(path: str | Path) -> dict[str, Any]:
     path = Path(path)
-    if not path.is_file():
-        raise ThumbsError(f"checkpoint '{path}' does not exist")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise ThumbsError(f"checkpoint '{path}' cannot be read ({type(e).__name__}); is the file complete?") from None
+    ckpt = models.read_torch_file(path, "checkpoint", "", "cannot be read; is the file complete?")
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise ThumbsError(f"'{path}' is not a thumbs checkpoint (train one with `thumbs train`)")
     return ckpt

@@ -9,8 +9,10 @@ import contextlib
 import io
 import json
 import logging
+import os
+import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,12 +39,34 @@ class ExportResult:
     opset: int
 
 
+@contextlib.contextmanager
+def _silenced() -> Iterator[None]:
+    """The exporters print progress and, on failure, whole graphs, some of it from native code:
+    point file descriptors 1 and 2 at /dev/null while they run; our own messages say what matters."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, null):
+            os.close(fd)
+
+
 def _export_graph(model: nn.Module, size: int, opset: int, dynamic: bool) -> bytes:
     """TorchScript exporter up to opset 17 (fast, any low opset); the dynamo exporter from 18."""
     x = torch.rand(1, 3, size, size)
     buf = io.BytesIO()
     kw = {"input_names": ["input"], "output_names": ["probs"], "opset_version": opset}
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+    with warnings.catch_warnings(), _silenced():
         warnings.simplefilter("ignore")
         logging.getLogger("torch.onnx").setLevel(logging.ERROR)
         if opset >= 18:

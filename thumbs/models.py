@@ -118,14 +118,20 @@ def _imagenet(arch: Arch) -> nn.Module:
         ) from None
 
 
+def read_torch_file(path: Path, what: str, missing: str, unreadable: str):
+    """torch.load without executing code from the file (weights_only), with one-line errors."""
+    if not path.is_file():
+        raise ThumbsError(f"{what} '{path}' does not exist{missing}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise ThumbsError(f"{what} '{path}' {unreadable} ({type(e).__name__})") from None
+
+
 def load_backbone(net: nn.Module, arch: Arch, path: Path, log: Callable[[str], None] = print) -> None:
     """Load a state dict file into `net`: every backbone tensor must fit, head tensors are ignored."""
-    if not path.is_file():
-        raise ThumbsError(f"weights file '{path}' does not exist (use --weights imagenet, none, or a .pth path)")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise ThumbsError(f"weights file '{path}' is not a PyTorch state dict ({type(e).__name__})") from None
+    state = read_torch_file(path, "weights file", " (use --weights imagenet, none, or a .pth path)",
+                            "is not a PyTorch state dict")
     for key in ("state_dict", "model"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]

@@ -194,44 +194,59 @@ class Trainer:
             y_pred += logits.argmax(1).tolist()
         return loss_sum / len(y_true), y_true, y_pred
 
+    def _settings(self) -> dict:
+        return {**asdict(self.cfg), "img_size": self.size, "norm": self.norm, "device_used": str(self.device),
+                "freeze_epochs": self.freeze_epochs}
+
     def _save(self, name: str, epoch: int, stage: str, history: list[dict], scores: metrics.Scores,
               optimizer: torch.optim.Optimizer | None) -> Path:
-        settings = {**asdict(self.cfg), "img_size": self.size, "norm": self.norm, "device_used": str(self.device),
-                    "freeze_epochs": self.freeze_epochs}
         return checkpoint.save(self.run_dir / name, self.model, arch=self.cfg.arch, classes=self.prepared.classes,
-                               img_size=self.size, norm=self.norm, settings=settings, metrics=scores.to_dict(),
-                               history=history, epoch=epoch, stage=stage,
+                               img_size=self.size, norm=self.norm, settings=self._settings(),
+                               metrics=scores.to_dict(), history=history, epoch=epoch, stage=stage,
                                optimizer=optimizer.state_dict() if optimizer else None)
+
+    def _stage_optimizer(self, stage: str, epoch: int, start_epoch: int) -> torch.optim.Optimizer:
+        """A fresh optimizer per stage (the frozen stage has no state for the backbone); a resumed run
+        gets its saved state back when it continues inside the same stage."""
+        models.set_backbone_frozen(self.model, self.cfg.arch, frozen=stage == "head")
+        optimizer = _optimizer(self.model)
+        r = self.resume
+        if r and r["stage"] == stage and r.get("optimizer") and epoch == start_epoch:
+            optimizer.load_state_dict(r["optimizer"])
+        return optimizer
+
+    def _resumed_best(self, history: list[dict]) -> tuple[tuple[float, float], metrics.Scores | None, int]:
+        key, epoch = (-1.0, 0.0), 0
+        for h in history:
+            if (h["val_acc"], -h["val_loss"]) > key:
+                key, epoch = (h["val_acc"], -h["val_loss"]), h["epoch"]
+        saved = self.resume.get("best_scores") if self.resume else None
+        scores = metrics.Scores(**{**saved, "per_class": [metrics.ClassScore(**c) for c in saved["per_class"]]}) \
+            if saved else None
+        return key, scores, epoch
+
+    def _log_epoch(self, row: dict, improved: bool) -> None:
+        self.log(f"epoch {row['epoch']:>2}/{self.cfg.epochs} {row['stage']:>4}  train loss {row['train_loss']:.3f} "
+                 f"acc {row['train_acc']:.3f}  val loss {row['val_loss']:.3f} acc {row['val_acc']:.3f}  "
+                 f"{row['images_per_s']:.0f} img/s  {row['seconds']:.1f} s" + ("  *best" if improved else ""))
 
     def run(self) -> TrainResult:
         history: list[dict] = list(self.resume["history"]) if self.resume else []
         start_epoch = self.resume["epoch"] + 1 if self.resume else 0
-        best_key, best_scores, best_epoch = (-1.0, 0.0), None, 0
-        for h in history:
-            if (h["val_acc"], -h["val_loss"]) > best_key:
-                best_key, best_epoch = (h["val_acc"], -h["val_loss"]), h["epoch"]
-        if self.resume and self.resume.get("best_scores"):
-            best_scores = metrics.Scores(**{**self.resume["best_scores"], "per_class": [
-                metrics.ClassScore(**c) for c in self.resume["best_scores"]["per_class"]]})
+        best_key, best_scores, best_epoch = self._resumed_best(history)
         optimizer, current_stage, interrupted = None, None, False
         try:
             for epoch in range(start_epoch, self.cfg.epochs):
                 stage, lr = _stage_lr(self.cfg, epoch, self.freeze_epochs)
                 if stage != current_stage:
-                    models.set_backbone_frozen(self.model, self.cfg.arch, frozen=stage == "head")
-                    optimizer = _optimizer(self.model)
-                    if self.resume and self.resume["stage"] == stage and self.resume.get("optimizer") \
-                            and epoch == start_epoch:
-                        optimizer.load_state_dict(self.resume["optimizer"])
-                    current_stage = stage
+                    optimizer, current_stage = self._stage_optimizer(stage, epoch, start_epoch), stage
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 stats = self.train_epoch(optimizer, stage, epoch)
                 val_loss, y_true, y_pred = self.validate()
                 scores = metrics.score(y_true, y_pred, self.prepared.classes)
-                row = {"epoch": epoch + 1, "stage": stage, "lr": lr, **stats, "val_loss": val_loss,
-                       "val_acc": scores.accuracy}
-                history.append(row)
+                history.append({"epoch": epoch + 1, "stage": stage, "lr": lr, **stats, "val_loss": val_loss,
+                                "val_acc": scores.accuracy})
                 improved = (scores.accuracy, -val_loss) > best_key
                 if improved:
                     best_key, best_scores, best_epoch = (scores.accuracy, -val_loss), scores, epoch + 1
@@ -239,26 +254,27 @@ class Trainer:
                 self._save("last.pt", epoch, stage, history, scores, optimizer)
                 write_atomic(self.run_dir / "metrics.json", json.dumps(
                     {"history": history, "best_epoch": best_epoch, "best": best_scores.to_dict()}, indent=2).encode())
-                self.log(f"epoch {epoch + 1:>2}/{self.cfg.epochs} {stage:>4}  train loss {stats['train_loss']:.3f} "
-                         f"acc {stats['train_acc']:.3f}  val loss {val_loss:.3f} acc {scores.accuracy:.3f}  "
-                         f"{stats['images_per_s']:.0f} img/s  {stats['seconds']:.1f} s" + ("  *best" if improved else ""))
+                self._log_epoch(history[-1], improved)
         except KeyboardInterrupt:
             interrupted = True
         if best_scores is None:
             raise ThumbsError("training stopped before the first epoch finished: nothing was saved") if interrupted \
                 else ThumbsError("nothing to train: --epochs is not above the resumed epoch")
-        predicted = [c for c, column in enumerate(zip(*best_scores.confusion)) if sum(column)]
+        self._finish(history, best_scores, best_epoch)
+        return TrainResult(self.run_dir, self.run_dir / "best.pt", self.run_dir / "last.pt", best_scores, history,
+                           interrupted, self.notes)
+
+    def _finish(self, history: list[dict], best: metrics.Scores, best_epoch: int) -> None:
+        """Say plainly when the model learned nothing, then write report.md and curves.png."""
+        predicted = [c for c, column in enumerate(zip(*best.confusion)) if sum(column)]
         if len(predicted) == 1:
             self.notes.append(f"the model predicts '{self.prepared.classes[predicted[0]]}' for every validation "
                               "image: it has not learned. Use pretrained weights, more epochs or another --arch "
                               "(SqueezeNet and AlexNet from random initialisation often stall like this)")
-        settings = {**asdict(self.cfg), "img_size": self.size, "norm": self.norm, "device_used": str(self.device),
-                    "classes": ", ".join(self.prepared.classes), "train images": len(self.prepared.train),
-                    "val images": len(self.prepared.val)}
+        settings = {**self._settings(), "classes": ", ".join(self.prepared.classes),
+                    "train images": len(self.prepared.train), "val images": len(self.prepared.val)}
         report.curves_png(history, self.run_dir / "curves.png")
-        report.report_md(self.run_dir, best_scores, settings, history, best_epoch, self.notes)
-        return TrainResult(self.run_dir, self.run_dir / "best.pt", self.run_dir / "last.pt", best_scores, history,
-                           interrupted, self.notes)
+        report.report_md(self.run_dir, best, settings, history, best_epoch, self.notes)
 
 
 def train(cfg: TrainConfig, log: Callable[[str], None] = print) -> TrainResult:

@@ -1,0 +1,78 @@
+"""ONNX Runtime latency per architecture, and what the live loop costs on top of bare inference.
+
+    python scripts/bench_runtime.py [--sizes 224,64] [--provider auto] [--frames 300]
+
+For each architecture (random weights: speed does not depend on them) and input size:
+- model latency p50/p95 in ms for one frame through ONNX Runtime on the chosen provider;
+- on a generated 320x240 demo clip: frames/s of a bare loop (decode + preprocess + inference) and of
+  `thumbs live` headless (decode + inference + smoothing + overlay + events), so the loop's overhead shows."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from thumbs import checkpoint, demo, live, models
+from thumbs.export import export
+from thumbs.runtime import Classifier
+from thumbs.sources import open_source
+
+
+def latency(clf: Classifier, size: int, n: int = 200) -> tuple[float, float]:
+    x = np.random.default_rng(0).random((1, 3, size, size), dtype=np.float32)
+    for _ in range(10):
+        clf.predict_batch(x)
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        clf.predict_batch(x)
+        times.append((time.perf_counter() - t) * 1000)
+    return float(np.percentile(times, 50)), float(np.percentile(times, 95))
+
+
+def bare_loop_fps(clf: Classifier, video: Path) -> float:
+    start, frames = time.perf_counter(), 0
+    with open_source(str(video)) as src:
+        for frame in src:
+            clf(frame.image)
+            frames += 1
+    return frames / (time.perf_counter() - start)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="224,64")
+    ap.add_argument("--archs", default=",".join(models.ARCHS))
+    ap.add_argument("--provider", default="auto")
+    ap.add_argument("--frames", type=int, default=300)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="thumbs-bench-"))
+    video = demo.make_video(tmp / "clip.mp4", segments=[("up", args.frames // 2), ("down", args.frames // 2)])
+    print(f"{'arch':<20}{'size':>5}{'provider':>10}{'p50 ms':>8}{'p95 ms':>8}{'bare fps':>10}{'live fps':>10}"
+          f"{'overhead':>10}")
+    for arch in args.archs.split(","):
+        for size in (int(s) for s in args.sizes.split(",")):
+            torch.manual_seed(0)
+            model, norm = models.build(arch, 3, weights="none", log=lambda m: None)
+            ckpt = checkpoint.save(tmp / arch / str(size) / "best.pt", model.eval(), arch=arch,
+                                   classes=["down", "none", "up"], img_size=size, norm=norm, settings={},
+                                   metrics={}, history=[], epoch=0, stage="full")
+            clf = Classifier.load(export(ckpt, log=lambda m: None).onnx_path, args.provider, log=lambda m: None)
+            p50, p95 = latency(clf, size)
+            bare_loop_fps(clf, video)  # warm-up: file cache, decoder and allocator
+            bare = bare_loop_fps(clf, video)
+            opts = live.LiveOptions(headless=True, events=str(tmp / "events.jsonl"), record=None)
+            with open_source(str(video)) as src:
+                summary = live.run(src, clf, opts)
+            overhead = 1000 / summary.fps - 1000 / bare
+            print(f"{arch:<20}{size:>5}{clf.provider.removesuffix('ExecutionProvider'):>10}{p50:>8.2f}{p95:>8.2f}"
+                  f"{bare:>10.0f}{summary.fps:>10.0f}{overhead:>8.2f}ms", flush=True)
+
+
+if __name__ == "__main__":
+    main()
