@@ -83,7 +83,7 @@ def collect(source: FrameSource, label: str, data_root: str | Path = "dataset", 
     saver = Saver(Path(data_root), label, size)
     result = CollectResult(label, saver.session, counts=class_counts(Path(data_root)))
     window = None if headless else Window(f"thumbs collect: {label}")
-    auto = headless  # headless saves every frame (or every --interval); the window waits for keys
+    auto = headless or interval is not None  # else the window waits for SPACE, or `a` for a burst
     last_save: float | None = None
     flash = 0
     try:

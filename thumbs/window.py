@@ -10,6 +10,9 @@ import numpy as np
 
 from thumbs.errors import ThumbsError
 
+# pip's OpenCV ships Qt without fonts, and Qt says so several times per window; nothing a user can act on.
+os.environ.setdefault("QT_LOGGING_RULES", "default.warning=false")
+
 
 def display_available() -> bool:
     if sys.platform.startswith("linux"):

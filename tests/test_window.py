@@ -1,0 +1,109 @@
+"""The windowed paths of collect and live on a real X display (Xvfb), driven by real key presses."""
+
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+import subprocess
+import threading
+import time
+
+import pytest
+
+from thumbs import live
+from thumbs.collect import collect
+from thumbs.runtime import Classifier
+from thumbs.sources import open_source
+
+from .test_export import make_checkpoint
+
+pytestmark = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool")),
+                                reason="needs Xvfb and xdotool (apt install xvfb xdotool); .ci/run installs them")
+
+
+@pytest.fixture
+def display(monkeypatch):
+    number = 90 + int(time.time()) % 9
+    server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "800x600x24"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    time.sleep(0.8)
+    monkeypatch.setenv("DISPLAY", f":{number}")
+    yield f":{number}"
+    server.terminate()
+    server.wait(5)
+
+
+class Slow:
+    """A file source slowed to camera pace, so key presses land while frames still flow."""
+
+    def __init__(self, source, delay: float = 0.01) -> None:
+        self.source, self.delay, self.spec, self.fps, self.dropped, self.read = source, delay, source.spec, 30.0, 0, 0
+
+    def __iter__(self):
+        for frame in self.source:
+            time.sleep(self.delay)
+            self.read += 1
+            yield frame
+
+
+def press(display: str, title: str, keys: list[str], start: float = 1.5) -> threading.Thread:
+    def run():
+        time.sleep(start)
+        env = {"DISPLAY": display}
+        window = subprocess.run(["xdotool", "search", "--name", title], capture_output=True, text=True,
+                                env=env).stdout.split()
+        if window:
+            subprocess.run(["xdotool", "windowfocus", window[0]], env=env, capture_output=True)
+        for key in keys:
+            subprocess.run(["xdotool", "key", key], env=env)
+            time.sleep(0.3)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def in_child(fn, *args):
+    """Run fn in a forked child: Qt keeps its X connection for the life of a process and exits it when
+    the display goes, so the window must live and die in a process of its own, as a user's does."""
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=lambda: queue.put(fn(*args)))
+    child.start()
+    result = queue.get(timeout=60)
+    child.join(10)
+    assert child.exitcode == 0
+    return result
+
+
+def _collect(video, data):
+    with open_source(str(video)) as src:
+        slow = Slow(src, 0.05)
+        result = collect(slow, "up", data, headless=False)
+    return len(result.saved), result.interrupted, slow.read
+
+
+def test_collect_window_saves_on_space_and_quits_on_q(display, tmp_path, live_video):
+    keys = press(display, "thumbs collect", ["space", "space", "q"])
+    saved, interrupted, read = in_child(_collect, live_video, tmp_path)
+    keys.join()
+    assert saved == 2 and not interrupted
+    assert len(list((tmp_path / "up").glob("*.jpg"))) == 2
+    assert read < 140  # q ended it before the clip did
+
+
+def _live(model, video, data):
+    clf = Classifier.load(model, log=lambda m: None)
+    with open_source(str(video)) as src:
+        summary = live.run(Slow(src, 0.05), clf, live.LiveOptions(headless=False, data=str(data)))
+    return [p.parent.name for p in summary.saved], summary.frames, clf.classes
+
+
+def test_live_window_digit_saves_a_hard_example(display, tmp_path, live_video):
+    model = make_checkpoint(tmp_path / "best.pt")
+    keys = press(display, "thumbs live", ["2", "q"])
+    saved, frames, classes = in_child(_live, model, live_video, tmp_path / "data")
+    keys.join()
+    assert saved == [classes[1]]
+    assert len(list((tmp_path / "data" / classes[1]).glob("*.jpg"))) == 1
+    assert frames < 140
