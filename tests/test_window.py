@@ -12,6 +12,7 @@ import pytest
 
 from thumbs import live
 from thumbs.collect import collect
+from thumbs.export import export
 from thumbs.runtime import Classifier
 from thumbs.sources import open_source
 
@@ -46,14 +47,21 @@ class Slow:
             yield frame
 
 
-def press(display: str, title: str, keys: list[str], start: float = 1.5) -> threading.Thread:
+def press(display: str, title: str, keys: list[str], wait: float = 60.0) -> threading.Thread:
+    """Send keys to the window called `title` once it exists (the child process needs a while to start)."""
+
     def run():
-        time.sleep(start)
         env = {"DISPLAY": display}
-        window = subprocess.run(["xdotool", "search", "--name", title], capture_output=True, text=True,
-                                env=env).stdout.split()
-        if window:
-            subprocess.run(["xdotool", "windowfocus", window[0]], env=env, capture_output=True)
+        deadline = time.monotonic() + wait
+        window: list[str] = []
+        while not window and time.monotonic() < deadline:
+            time.sleep(0.2)
+            window = subprocess.run(["xdotool", "search", "--name", title], capture_output=True, text=True,
+                                    env=env).stdout.split()
+        if not window:
+            return
+        time.sleep(0.5)
+        subprocess.run(["xdotool", "windowfocus", window[0]], env=env, capture_output=True)
         for key in keys:
             subprocess.run(["xdotool", "key", key], env=env)
             time.sleep(0.3)
@@ -63,14 +71,19 @@ def press(display: str, title: str, keys: list[str], start: float = 1.5) -> thre
     return thread
 
 
+def _run_and_report(queue, fn, args) -> None:
+    queue.put(fn(*args))
+
+
 def in_child(fn, *args):
-    """Run fn in a forked child: Qt keeps its X connection for the life of a process and exits it when
-    the display goes, so the window must live and die in a process of its own, as a user's does."""
-    ctx = multiprocessing.get_context("fork")
+    """Run fn in a fresh child process (spawned: a fork would inherit torch's busy thread pools and can
+    deadlock). Qt also keeps its X connection for the life of a process and exits it when the display
+    goes, so the window must live and die in a process of its own, as a user's does."""
+    ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    child = ctx.Process(target=lambda: queue.put(fn(*args)))
+    child = ctx.Process(target=_run_and_report, args=(queue, fn, args))
     child.start()
-    result = queue.get(timeout=60)
+    result = queue.get(timeout=120)
     child.join(10)
     assert child.exitcode == 0
     return result
@@ -100,7 +113,7 @@ def _live(model, video, data):
 
 
 def test_live_window_digit_saves_a_hard_example(display, tmp_path, live_video):
-    model = make_checkpoint(tmp_path / "best.pt")
+    model = export(make_checkpoint(tmp_path / "best.pt"), log=lambda m: None).onnx_path
     keys = press(display, "thumbs live", ["2", "q"])
     saved, frames, classes = in_child(_live, model, live_video, tmp_path / "data")
     keys.join()
