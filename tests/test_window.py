@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import shutil
 import subprocess
 import threading
@@ -22,13 +23,16 @@ pytestmark = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdot
                                 reason="needs Xvfb and xdotool (apt install xvfb xdotool); .ci/run installs them")
 
 
-@pytest.fixture
-def display(monkeypatch):
-    number = 90 + int(time.time()) % 9
-    server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "800x600x24"], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    time.sleep(0.8)
-    monkeypatch.setenv("DISPLAY", f":{number}")
+@pytest.fixture(scope="session")
+def display():
+    """One virtual display for the session, on a number Xvfb picks as free (-displayfd)."""
+    read, write = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "800x600x24"],
+                              pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        number = pipe.readline().strip()
+    assert number, "Xvfb did not start"
     yield f":{number}"
     server.terminate()
     server.wait(5)
@@ -71,22 +75,22 @@ def press(display: str, title: str, keys: list[str], wait: float = 60.0) -> thre
     return thread
 
 
-def _run_and_report(queue, fn, args) -> None:
+def _run_and_report(queue, display, fn, args) -> None:
+    os.environ["DISPLAY"] = display
     queue.put(fn(*args))
 
 
-def in_child(fn, *args):
+def in_child(display: str, fn, *args):
     """Run fn in a fresh child process (spawned: a fork would inherit torch's busy thread pools and can
     deadlock). Qt also keeps its X connection for the life of a process and exits it when the display
     goes, so the window must live and die in a process of its own, as a user's does."""
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    child = ctx.Process(target=_run_and_report, args=(queue, fn, args))
+    child = ctx.Process(target=_run_and_report, args=(queue, display, fn, args))
     child.start()
-    result = queue.get(timeout=120)
-    child.join(10)
-    assert child.exitcode == 0
-    return result
+    child.join(120)
+    assert child.exitcode == 0, f"the window process ended with exit code {child.exitcode}"
+    return queue.get(timeout=5)
 
 
 def _collect(video, data):
@@ -98,7 +102,7 @@ def _collect(video, data):
 
 def test_collect_window_saves_on_space_and_quits_on_q(display, tmp_path, live_video):
     keys = press(display, "thumbs collect", ["space", "space", "q"])
-    saved, interrupted, read = in_child(_collect, live_video, tmp_path)
+    saved, interrupted, read = in_child(display, _collect, live_video, tmp_path)
     keys.join()
     assert saved == 2 and not interrupted
     assert len(list((tmp_path / "up").glob("*.jpg"))) == 2
@@ -115,7 +119,7 @@ def _live(model, video, data):
 def test_live_window_digit_saves_a_hard_example(display, tmp_path, live_video):
     model = export(make_checkpoint(tmp_path / "best.pt"), log=lambda m: None).onnx_path
     keys = press(display, "thumbs live", ["2", "q"])
-    saved, frames, classes = in_child(_live, model, live_video, tmp_path / "data")
+    saved, frames, classes = in_child(display, _live, model, live_video, tmp_path / "data")
     keys.join()
     assert saved == [classes[1]]
     assert len(list((tmp_path / "data" / classes[1]).glob("*.jpg"))) == 1

@@ -18,9 +18,9 @@ import numpy as np
 
 from thumbs.collect import Saver
 from thumbs.overlay import draw_live
-from thumbs.runtime import Classifier
+from thumbs.runtime import Classifier, Prediction
 from thumbs.smoothing import Smoother
-from thumbs.sources import FrameSource
+from thumbs.sources import Frame, FrameSource
 from thumbs.window import Window
 
 STAGES = ("wait", "preprocess", "inference", "draw")
@@ -97,6 +97,19 @@ def _event_sink(target: str | None) -> IO[str] | None:
     return open(target, "w", buffering=1)  # line-buffered: readers see each event as it happens
 
 
+def _event(frame: Frame, pred: Prediction, stable: str | None, classes: list[str]) -> dict:
+    """One JSON Lines record: what other programs react to."""
+    return {"frame": frame.index, "time": round(frame.time, 4), "label": pred.label, "score": round(pred.score, 4),
+            "probs": {c: round(float(p), 4) for c, p in zip(classes, pred.probs)}, "stable_label": stable,
+            "latency_ms": round(pred.latency_ms, 3)}
+
+
+def _hard_example_class(key: int, classes: list[str]) -> str | None:
+    """Digit keys 1-9 name a class (in the model's order) to save the current frame under."""
+    index = key - ord("1")
+    return classes[index] if 0 <= index < min(9, len(classes)) else None
+
+
 def run(source: FrameSource, classifier: Classifier, opts: LiveOptions,
         on_frame: Callable[[dict], None] | None = None) -> LiveSummary:
     """Classify every frame until the source ends, max_frames, q/ESC, a closed window or Ctrl-C."""
@@ -123,10 +136,7 @@ def run(source: FrameSource, classifier: Classifier, opts: LiveOptions,
             stable, score = smoother.update(pred.probs)
             fps = 0.9 * fps + 0.1 / max(t3 - last, 1e-6) if summary.frames else 1 / max(t3 - t0, 1e-6)
             last = t3
-            event = {"frame": frame.index, "time": round(frame.time, 4), "label": pred.label,
-                     "score": round(pred.score, 4),
-                     "probs": {c: round(float(p), 4) for c, p in zip(classifier.classes, pred.probs)},
-                     "stable_label": stable, "latency_ms": round(pred.latency_ms, 3)}
+            event = _event(frame, pred, stable, classifier.classes)
             if sink:
                 sink.write(json.dumps(event) + "\n")
             if on_frame:
@@ -148,8 +158,8 @@ def run(source: FrameSource, classifier: Classifier, opts: LiveOptions,
             if window is not None:
                 if key in (ord("q"), ord("Q"), 27) or window.closed():
                     break
-                if ord("1") <= key <= ord("9") and key - ord("1") < len(classifier.classes):
-                    label = classifier.classes[key - ord("1")]
+                label = _hard_example_class(key, classifier.classes)
+                if label:
                     saver = savers.setdefault(label, Saver(Path(opts.data), label, None))
                     summary.saved.append(saver.save(frame.image))
     except KeyboardInterrupt:
