@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 import pytest
 
 from thumbs import runtime
 from thumbs.errors import ThumbsError
+from thumbs.export import export
 from thumbs.preprocess import Preprocessor
 from thumbs.runtime import Classifier
 
@@ -82,9 +84,18 @@ def test_bad_model_files(tmp_path):
 
 
 def test_labels_file_that_disagrees_is_refused(tmp_path):
-    from thumbs.export import export
-
     result = export(make_checkpoint(tmp_path / "best.pt"))
     result.labels_path.write_text("up\ndown\nnone\n")
     with pytest.raises(ThumbsError, match="labels.txt .* disagrees with the classes inside model.onnx"):
         Classifier.load(result.onnx_path)
+
+
+def test_newest_model_prefers_a_fresh_onnx(tmp_path):
+    with pytest.raises(ThumbsError, match="no trained model found"):
+        runtime.newest_model(tmp_path / "runs")
+    old = make_checkpoint(tmp_path / "runs" / "a" / "best.pt")
+    time.sleep(0.05)
+    new = make_checkpoint(tmp_path / "runs" / "b" / "best.pt")
+    assert runtime.newest_model(tmp_path / "runs") == new != old
+    exported = export(new, log=lambda m: None).onnx_path
+    assert runtime.newest_model(tmp_path / "runs") == exported

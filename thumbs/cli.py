@@ -217,15 +217,6 @@ def export(
               f"max difference to PyTorch {result.max_diff:.1e}: [green]ok[/]")
 
 
-def _newest_model(runs: Path = Path("runs")) -> Path:
-    candidates = sorted(runs.glob("*/best.pt"), key=lambda p: p.stat().st_mtime) if runs.is_dir() else []
-    if not candidates:
-        raise ThumbsError("no trained model found in runs/: train one with `thumbs train`, or pass --model PATH")
-    onnx_path = candidates[-1].with_name("model.onnx")
-    fresh = onnx_path.exists() and onnx_path.stat().st_mtime >= candidates[-1].stat().st_mtime
-    return onnx_path if fresh else candidates[-1]
-
-
 @app.command()
 @friendly
 def live(
@@ -250,11 +241,11 @@ def live(
     """Classify a camera or video live with an overlay (keys: q quits, 1-9 save a hard example)."""
     from thumbs.live import LiveOptions
     from thumbs.live import run as run_live
-    from thumbs.runtime import Classifier
+    from thumbs.runtime import Classifier, newest_model
     from thumbs.sources import open_source
 
     log = (lambda m: err.print(m, highlight=False)) if events == "-" else _log
-    clf = Classifier.load(model or _newest_model(), provider, fp16=not fp32, log=log)
+    clf = Classifier.load(model or newest_model(), provider, fp16=not fp32, log=log)
     log(f"model {clf.path} ({', '.join(clf.classes)}; {clf.img_size}px) on {clf.provider}")
     opts = LiveOptions(threshold, smooth, headless, events, str(record) if record else None, max_frames, str(data))
     with open_source(source, width, height, fps) as src:

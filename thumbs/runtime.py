@@ -150,6 +150,17 @@ def onnx_for(path: Path, log=print) -> Path:
     return export(path, target).onnx_path
 
 
+def newest_model(runs: str | Path = "runs") -> Path:
+    """The most recent run's model: its model.onnx when that is up to date, else its best.pt."""
+    runs = Path(runs)
+    candidates = sorted(runs.glob("*/best.pt"), key=lambda p: p.stat().st_mtime) if runs.is_dir() else []
+    if not candidates:
+        raise ThumbsError(f"no trained model found in {runs}/: train one with `thumbs train`, or pass --model PATH")
+    onnx_path = candidates[-1].with_name("model.onnx")
+    fresh = onnx_path.exists() and onnx_path.stat().st_mtime >= candidates[-1].stat().st_mtime
+    return onnx_path if fresh else candidates[-1]
+
+
 class Classifier:
     """`Classifier.load("model.onnx")(bgr_frame) -> Prediction`: the whole runtime in one object."""
 
