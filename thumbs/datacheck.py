@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from thumbs import dataset
-from thumbs.files import read_image
+from thumbs.files import decode_image
 
 MIN_PER_CLASS = 20
 MAX_IMBALANCE = 3.0
@@ -49,11 +49,15 @@ class DataReport:
 def _readable_and_hashes(paths: list[Path]) -> tuple[list[Path], list[Path], dict[str, list[Path]]]:
     good, corrupt, by_hash = [], [], defaultdict(list)
     for p in paths:
-        if read_image(p) is None:
+        try:
+            data = p.read_bytes()  # once: decoded to check it, hashed to find copies
+        except OSError:
+            data = b""
+        if decode_image(data) is None:
             corrupt.append(p)
             continue
         good.append(p)
-        by_hash[hashlib.sha1(p.read_bytes()).hexdigest()].append(p)
+        by_hash[hashlib.sha1(data).hexdigest()].append(p)
     return good, corrupt, by_hash
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from thumbs import dataset, metrics
 from thumbs.errors import ThumbsError
 from thumbs.files import read_image
-from thumbs.preprocess import crop_resize
+from thumbs.preprocess import chw
 
 BATCH = 32
 
@@ -91,7 +91,7 @@ def evaluate(model_path: str | Path, data_root: str | Path) -> EvalResult:
                 if bgr is None:
                     skipped.append(str(p))
                     continue
-                batch.append(crop_resize(bgr, predictor.img_size).transpose(2, 0, 1))
+                batch.append(chw(bgr, predictor.img_size))
             if batch:
                 probs = predictor.predict(np.stack(batch).astype(np.float32) / 255)
                 y_pred += probs.argmax(1).tolist()

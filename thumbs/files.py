@@ -57,12 +57,16 @@ def encode_jpeg(image: np.ndarray, quality: int = 95) -> bytes:
     return buf.tobytes()
 
 
+def decode_image(data: bytes) -> np.ndarray | None:
+    """Decode image bytes to BGR uint8, or None when they are not a readable image."""
+    if not data:
+        return None
+    return cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+
+
 def read_image(path: str | Path) -> np.ndarray | None:
     """Decode an image file to BGR uint8, or None when it is unreadable (corrupt, empty, not an image)."""
     try:
-        data = np.fromfile(str(path), dtype=np.uint8)
+        return decode_image(Path(path).read_bytes())
     except OSError:
         return None
-    if data.size == 0:
-        return None
-    return cv2.imdecode(data, cv2.IMREAD_COLOR)

@@ -136,11 +136,12 @@ def run(source: FrameSource, classifier: Classifier, opts: LiveOptions,
             stable, score = smoother.update(pred.probs)
             fps = 0.9 * fps + 0.1 / max(t3 - last, 1e-6) if summary.frames else 1 / max(t3 - t0, 1e-6)
             last = t3
-            event = _event(frame, pred, stable, classifier.classes)
-            if sink:
-                sink.write(json.dumps(event) + "\n")
-            if on_frame:
-                on_frame(event)
+            if sink or on_frame:
+                event = _event(frame, pred, stable, classifier.classes)
+                if sink:
+                    sink.write(json.dumps(event) + "\n")
+                if on_frame:
+                    on_frame(event)
             key = -1
             if window is not None or recorder is not None:
                 canvas = draw_live(frame.image, classifier.classes, pred.probs, stable, score, fps,

@@ -26,6 +26,11 @@ def resize_short_side(bgr: np.ndarray, short: int) -> np.ndarray:
     return cv2.cvtColor(cv2.resize(bgr, size, interpolation=interp), cv2.COLOR_BGR2RGB)
 
 
+def chw(bgr: np.ndarray, size: int) -> np.ndarray:
+    """The model's view of a frame as uint8 CHW RGB (scale by 1/255 to feed it)."""
+    return np.ascontiguousarray(crop_resize(bgr, size).transpose(2, 0, 1))
+
+
 class Preprocessor:
     """BGR frame -> float32 NCHW in [0, 1] (the model normalises inside), into one reused buffer."""
 
@@ -34,6 +39,5 @@ class Preprocessor:
         self.buffer = np.empty((1, 3, size, size), dtype=np.float32)
 
     def __call__(self, bgr: np.ndarray) -> np.ndarray:
-        rgb = crop_resize(bgr, self.size)
-        np.multiply(rgb.transpose(2, 0, 1), np.float32(1 / 255), out=self.buffer[0])
+        np.multiply(chw(bgr, self.size), np.float32(1 / 255), out=self.buffer[0])
         return self.buffer

@@ -136,10 +136,15 @@ def _read_metadata(session: ort.InferenceSession, path: Path) -> tuple[list[str]
     return classes, size
 
 
+def _fresh(derived: Path, source: Path) -> bool:
+    """An exported file is usable while it is at least as new as the checkpoint it came from."""
+    return derived.exists() and derived.stat().st_mtime >= source.stat().st_mtime
+
+
 def onnx_for(path: Path, log=print) -> Path:
-    """A .pt checkpoint is exported once to model.onnx beside it (again only when the .pt is newer)."""
+    """A .pt checkpoint is exported once to <name>.onnx beside it (again only when the .pt is newer)."""
     target = path.with_name(f"{path.stem}.onnx")
-    if target.exists() and target.stat().st_mtime >= path.stat().st_mtime:
+    if _fresh(target, path):
         return target
     try:
         from thumbs.export import export
@@ -147,7 +152,7 @@ def onnx_for(path: Path, log=print) -> Path:
         raise ThumbsError(f"'{path}' is a PyTorch checkpoint: export it to .onnx on a machine with "
                           "`pip install 'thumbs[train]'` (thumbs export), then copy the .onnx here") from None
     log(f"exporting {path} to {target} (once)")
-    return export(path, target).onnx_path
+    return export(path, target, log=log).onnx_path
 
 
 def newest_model(runs: str | Path = "runs") -> Path:
@@ -157,8 +162,7 @@ def newest_model(runs: str | Path = "runs") -> Path:
     if not candidates:
         raise ThumbsError(f"no trained model found in {runs}/: train one with `thumbs train`, or pass --model PATH")
     onnx_path = candidates[-1].with_name("model.onnx")
-    fresh = onnx_path.exists() and onnx_path.stat().st_mtime >= candidates[-1].stat().st_mtime
-    return onnx_path if fresh else candidates[-1]
+    return onnx_path if _fresh(onnx_path, candidates[-1]) else candidates[-1]
 
 
 class Classifier:

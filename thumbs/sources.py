@@ -138,6 +138,7 @@ class FrameSource:
         self.skipped: list[Path] = []  # unreadable images in a folder source
         self.dropped = 0  # live frames replaced before anyone read them
         self._cap = None if spec.kind == "images" else _open_capture(spec, width, height, fps)
+        self.fps = self._nominal_fps()
         self._latest: tuple[int, np.ndarray] | None = None
         self._consumed = -1
         self._cond = threading.Condition()
@@ -148,9 +149,8 @@ class FrameSource:
             self._thread = threading.Thread(target=self._grab_loop, name="thumbs-capture", daemon=True)
             self._thread.start()
 
-    @property
-    def fps(self) -> float:
-        """Nominal frame rate (for writing videos); 30 where the source does not say."""
+    def _nominal_fps(self) -> float:
+        """Nominal frame rate (for timestamps and writing videos); 30 where the source does not say."""
         if self._cap is not None:
             fps = self._cap.get(cv2.CAP_PROP_FPS)
             if fps and 1 <= fps <= 240:

@@ -15,7 +15,7 @@ from torchvision.transforms import v2
 from thumbs import dataset
 from thumbs.errors import DataError
 from thumbs.files import read_image
-from thumbs.preprocess import crop_resize, resize_short_side
+from thumbs.preprocess import chw, resize_short_side
 
 TRAIN_MARGIN = 1.15  # training images keep a margin around the crop for random resized crops
 
@@ -66,8 +66,11 @@ def _decode(samples: Sequence[dataset.Sample], classes: list[str], size: int, fo
         if bgr is None:
             skipped.append(s.path)
             continue
-        rgb = resize_short_side(bgr, round(size * TRAIN_MARGIN)) if for_training else crop_resize(bgr, size)
-        images.append(torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))))
+        if for_training:
+            image = np.ascontiguousarray(resize_short_side(bgr, round(size * TRAIN_MARGIN)).transpose(2, 0, 1))
+        else:
+            image = chw(bgr, size)  # exactly what eval and live feed the model
+        images.append(torch.from_numpy(image))
         targets.append(classes.index(s.label))
     return images, targets
 
