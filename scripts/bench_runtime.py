@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from thumbs import checkpoint, demo, live, models
+from thumbs import checkpoint, live, models, synthetic
 from thumbs.export import export
 from thumbs.runtime import Classifier
 from thumbs.sources import open_source
@@ -61,7 +61,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=300)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="thumbs-bench-"))
-    video = demo.make_video(tmp / "clip.mp4", segments=[("up", args.frames // 2), ("down", args.frames // 2)])
+    video = synthetic.make_video(tmp / "clip.mp4", segments=[("up", args.frames // 2), ("down", args.frames // 2)])
     print(f"{'arch':<20}{'size':>5}{'provider':>10}{'p50 ms':>8}{'p95 ms':>8}{'bare fps':>10}{'live fps':>10}"
           f"{'overhead':>10}")
     for arch in args.archs.split(","):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from thumbs import demo, models, train
+from thumbs import models, synthetic, train
 
 
 def main() -> None:
@@ -27,7 +27,7 @@ def main() -> None:
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="thumbs-bench-"))
     data = tmp / "data"
-    demo.make_dataset(data, per_class=args.per_class, seed=0, width=96, height=72)
+    synthetic.make_dataset(data, per_class=args.per_class, seed=0, width=96, height=72)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, data {args.per_class}x3 images, "
           f"{args.img_size}px, {args.epochs} epochs from scratch")
     print(f"{'arch':<20}{'device':>7}{'head img/s':>12}{'full img/s':>12}{'s/epoch':>9}{'best val acc':>14}")

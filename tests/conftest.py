@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from thumbs import demo
+from thumbs import synthetic
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 REAL_THUMBS = SHARED / "real-thumbs"
@@ -17,7 +17,7 @@ SHARED_WEIGHTS = SHARED / "weights" / "mobilenet_v2_x0.35_imagenet_keras_feature
 def demo_video(tmp_path_factory) -> Path:
     """45 frames: up, none, down, 15 frames each, with ground truth beside it."""
     path = tmp_path_factory.mktemp("video") / "clip.mp4"
-    return demo.make_video(path, segments=[("up", 15), ("none", 15), ("down", 15)], seed=3, width=160,
+    return synthetic.make_video(path, segments=[("up", 15), ("none", 15), ("down", 15)], seed=3, width=160,
                            height=120)
 
 
@@ -25,7 +25,7 @@ def demo_video(tmp_path_factory) -> Path:
 def demo_data(tmp_path_factory) -> Path:
     """A generated up/down/none data set (shared, read-only for tests: copy before changing it)."""
     root = tmp_path_factory.mktemp("demo") / "dataset"
-    demo.make_dataset(root, per_class=40, seed=0, width=96, height=72)
+    synthetic.make_dataset(root, per_class=40, seed=0, width=96, height=72)
     return root
 
 
@@ -43,8 +43,8 @@ def trained(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("trained")
     data, held_out = root / "train", root / "held_out"
-    demo.make_dataset(data, per_class=300, seed=11, width=80, height=60)
-    demo.make_dataset(held_out, per_class=60, seed=12, width=80, height=60)
+    synthetic.make_dataset(data, per_class=300, seed=11, width=80, height=60)
+    synthetic.make_dataset(held_out, per_class=60, seed=12, width=80, height=60)
     cfg = train.TrainConfig(data=str(data), arch="resnet18", weights="none", epochs=10, img_size=48,
                             batch_size=16, out=str(root / "run"))
     return train.train(cfg, log=lambda m: None), held_out
@@ -54,5 +54,5 @@ def trained(tmp_path_factory):
 def live_video(tmp_path_factory) -> Path:
     """A held-out clip in long segments (as a person would hold a gesture), ground truth beside it."""
     path = tmp_path_factory.mktemp("live") / "live.mp4"
-    return demo.make_video(path, segments=[("up", 40), ("none", 30), ("down", 40), ("up", 30)], seed=21,
+    return synthetic.make_video(path, segments=[("up", 40), ("none", 30), ("down", 40), ("up", 30)], seed=21,
                            width=160, height=120)

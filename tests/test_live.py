@@ -5,7 +5,7 @@ import json
 import cv2
 import pytest
 
-from thumbs import demo, live
+from thumbs import live, synthetic
 from thumbs.export import export
 from thumbs.runtime import Classifier
 from thumbs.sources import open_source
@@ -22,7 +22,7 @@ def test_headless_live_scores_against_ground_truth(classifier, live_video, tmp_p
     opts = live.LiveOptions(headless=True, events=str(events_path), record=str(record))
     with open_source(str(live_video)) as src:
         summary = live.run(src, classifier, opts)
-    truth = demo.load_truth(live_video)
+    truth = synthetic.load_truth(live_video)
     events = [json.loads(line) for line in events_path.read_text().splitlines()]
     assert summary.frames == len(events) == len(truth) == 140
     assert [e["frame"] for e in events] == list(range(140))

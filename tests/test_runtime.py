@@ -14,34 +14,6 @@ from thumbs.runtime import Classifier
 
 from .test_export import make_checkpoint
 
-no_gpu = pytest.mark.skipif(runtime.cuda_device_count() > 0, reason="this machine has an NVIDIA GPU")
-
-
-@no_gpu
-def test_cpu_machine_picks_cpu_quietly(tmp_path, capfd):
-    assert runtime.usable_providers() == ["CPUExecutionProvider"]
-    ckpt = make_checkpoint(tmp_path / "best.pt")
-    capfd.readouterr()
-    clf = Classifier.load(ckpt, log=lambda m: None)  # exports once, then loads with ONNX Runtime
-    clf(np.zeros((48, 64, 3), np.uint8))
-    assert clf.provider == "CPUExecutionProvider"
-    err = capfd.readouterr().err
-    assert "CUDA" not in err and "Error" not in err and "[E:" not in err and "[W:" not in err
-
-
-@no_gpu
-@pytest.mark.parametrize("name", ["cuda", "tensorrt"])
-def test_forcing_a_gpu_provider_here_is_a_clear_error(name):
-    with pytest.raises(ThumbsError, match=f"provider '{name}' is not available on this machine .*usable here: cpu"):
-        runtime.resolve_provider(name)
-
-
-def test_provider_names():
-    assert runtime.resolve_provider("cpu") == ["CPUExecutionProvider"]
-    assert runtime.resolve_provider("auto")[-1] == "CPUExecutionProvider"
-    with pytest.raises(ThumbsError, match="unknown provider 'gpu'"):
-        runtime.resolve_provider("gpu")
-
 
 def test_preprocess_crops_centre_scales_and_swaps_to_rgb():
     frame = np.zeros((60, 100, 3), np.uint8)

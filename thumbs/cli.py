@@ -118,7 +118,7 @@ def demo_data(
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same data."),
 ) -> None:
     """Generate the synthetic demo data set (up/down/none) and demo videos with ground truth."""
-    from thumbs.quickstart import make_demo_data
+    from thumbs.demo import make_demo_data
 
     paths = make_demo_data(out_dir, per_class=per_class, seed=seed)
     for name, path in paths.items():
@@ -281,7 +281,7 @@ def demo_cmd(
     img_size: int = typer.Option(48, "--img-size", min=32),
 ) -> None:
     """Run the whole product on synthetic data: generate, collect, train, export, live (headless)."""
-    from thumbs.quickstart import run_demo
+    from thumbs.demo import run_demo
 
     result = run_demo(out_dir, arch=arch, epochs=epochs, img_size=img_size, log=_log)
     out.print(f"[bold green]demo done[/]: validation accuracy {result.val_accuracy:.1%}, "

@@ -9,7 +9,7 @@ import re
 import cv2
 import onnxruntime as ort
 
-from thumbs import runtime, sources, window
+from thumbs import providers, sources, window
 
 
 def _opencv_gui() -> str:
@@ -39,7 +39,7 @@ def cameras(max_index: int = 4) -> list[int]:
 
 
 def report(probe_cameras: bool = True) -> list[tuple[str, str]]:
-    usable = runtime.usable_providers()
+    usable = providers.usable_providers()
     rows = [
         ("python", f"{platform.python_version()} on {platform.system()} {platform.machine()}"),
         ("opencv", f"{cv2.__version__}; GUI {_opencv_gui()}; GStreamer {'yes' if sources.has_gstreamer() else 'no'}"),
@@ -48,8 +48,8 @@ def report(probe_cameras: bool = True) -> list[tuple[str, str]]:
                         + ", ".join(p.removesuffix("ExecutionProvider") for p in ort.get_available_providers())),
         ("usable providers", ", ".join(p.removesuffix("ExecutionProvider") for p in usable)
          + f" (live uses {usable[0].removesuffix('ExecutionProvider')})"),
-        ("nvidia gpus", str(runtime.cuda_device_count())),
-        ("tensorrt", runtime.tensorrt_version() or "not found"),
+        ("nvidia gpus", str(providers.cuda_device_count())),
+        ("tensorrt", providers.tensorrt_version() or "not found"),
         ("torch", _torch()),
     ]
     if probe_cameras:

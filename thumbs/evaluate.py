@@ -14,7 +14,7 @@ import numpy as np
 from thumbs import dataset, metrics
 from thumbs.errors import ThumbsError
 from thumbs.files import read_image
-from thumbs.preprocess import chw
+from thumbs.preprocess import model_view
 
 BATCH = 32
 
@@ -91,7 +91,7 @@ def evaluate(model_path: str | Path, data_root: str | Path) -> EvalResult:
                 if bgr is None:
                     skipped.append(str(p))
                     continue
-                batch.append(chw(bgr, predictor.img_size))
+                batch.append(model_view(bgr, predictor.img_size))
             if batch:
                 probs = predictor.predict(np.stack(batch).astype(np.float32) / 255)
                 y_pred += probs.argmax(1).tolist()

@@ -118,7 +118,7 @@ def metadata(ckpt: dict, source: Path) -> dict[str, str]:
 
 def check_parity(model: nn.Module, onnx_bytes: bytes, size: int, batch: int) -> float:
     """Run the same inputs through PyTorch and ONNX Runtime; returns the max |difference|."""
-    from thumbs.runtime import make_session
+    from thumbs.providers import make_session
 
     x = np.random.default_rng(0).random((batch, 3, size, size), dtype=np.float32)
     with torch.no_grad():

@@ -15,7 +15,7 @@ from torchvision.transforms import v2
 from thumbs import dataset
 from thumbs.errors import DataError
 from thumbs.files import read_image
-from thumbs.preprocess import chw, resize_short_side
+from thumbs.preprocess import model_view, resize_short_side
 
 TRAIN_MARGIN = 1.15  # training images keep a margin around the crop for random resized crops
 
@@ -69,7 +69,7 @@ def _decode(samples: Sequence[dataset.Sample], classes: list[str], size: int, fo
         if for_training:
             image = np.ascontiguousarray(resize_short_side(bgr, round(size * TRAIN_MARGIN)).transpose(2, 0, 1))
         else:
-            image = chw(bgr, size)  # exactly what eval and live feed the model
+            image = model_view(bgr, size)  # exactly what eval and live feed the model
         images.append(torch.from_numpy(image))
         targets.append(classes.index(s.label))
     return images, targets
