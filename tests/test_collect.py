@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from thumbs import dataset
-from thumbs.collect import Saver, collect, parse_size
+from thumbs.collect import collect, parse_size
+from thumbs.dataset import Saver
 from thumbs.errors import ThumbsError
 from thumbs.files import read_image
 from thumbs.sources import open_source

@@ -7,12 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
-import numpy as np
-
 from thumbs import dataset
+from thumbs.dataset import Saver
 from thumbs.errors import ThumbsError
-from thumbs.files import encode_jpeg, write_new
 from thumbs.overlay import draw_collect
 from thumbs.sources import Frame, FrameSource
 from thumbs.window import Window
@@ -27,29 +24,6 @@ class CollectResult:
     saved: list[Path] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # every class, after this run
     interrupted: bool = False
-
-
-class Saver:
-    """Writes one session's frames under unique, time-ordered names."""
-
-    def __init__(self, data_root: Path, label: str, size: tuple[int, int] | None) -> None:
-        self.folder = Path(data_root) / dataset.validate_label(label)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.session = dataset.new_session_id()
-        self.seq = dataset.next_free_seq(self.folder, self.session)
-        self.size = size
-
-    def save(self, image: np.ndarray) -> Path:
-        if self.size:
-            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
-        data = encode_jpeg(image)
-        while True:
-            path = self.folder / dataset.frame_name(self.session, self.seq)
-            self.seq += 1
-            try:
-                return write_new(path, data)
-            except FileExistsError:
-                continue
 
 
 def parse_size(text: str | None) -> tuple[int, int] | None:

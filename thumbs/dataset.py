@@ -10,7 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import cv2
+import numpy as np
+
 from thumbs.errors import DataError
+from thumbs.files import encode_jpeg, write_new
 from thumbs.sources import IMAGE_EXTS
 
 LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -98,3 +102,26 @@ def next_free_seq(folder: Path, session: str) -> int:
     """Continue a session's numbering after whatever is already on disk."""
     seqs = [int(m.group(2)) for p in folder.glob(f"{session}_*.jpg") if (m := SESSION_RE.fullmatch(p.stem))]
     return max(seqs, default=0) + 1
+
+
+class Saver:
+    """Writes one session's frames under unique, time-ordered names."""
+
+    def __init__(self, data_root: Path, label: str, size: tuple[int, int] | None) -> None:
+        self.folder = Path(data_root) / validate_label(label)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.session = new_session_id()
+        self.seq = next_free_seq(self.folder, self.session)
+        self.size = size
+
+    def save(self, image: np.ndarray) -> Path:
+        if self.size:
+            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
+        data = encode_jpeg(image)
+        while True:
+            path = self.folder / frame_name(self.session, self.seq)
+            self.seq += 1
+            try:
+                return write_new(path, data)
+            except FileExistsError:
+                continue

@@ -16,7 +16,7 @@ from typing import IO
 import cv2
 import numpy as np
 
-from thumbs.collect import Saver
+from thumbs.dataset import Saver
 from thumbs.overlay import draw_live
 from thumbs.runtime import Classifier, Prediction
 from thumbs.smoothing import Smoother
