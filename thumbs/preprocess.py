@@ -34,15 +34,6 @@ def crop_resize(bgr: np.ndarray, size: int, crop: str = DEFAULT_CROP) -> np.ndar
     return cv2.cvtColor(cv2.resize(region, (size, size), interpolation=interp), cv2.COLOR_BGR2RGB)
 
 
-def resize_short_side(bgr: np.ndarray, short: int) -> np.ndarray:
-    """Keep the aspect ratio (training crops its own squares from it), as RGB uint8."""
-    h, w = bgr.shape[:2]
-    scale = short / min(h, w)
-    size = (max(short, round(w * scale)), max(short, round(h * scale)))
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    return cv2.cvtColor(cv2.resize(bgr, size, interpolation=interp), cv2.COLOR_BGR2RGB)
-
-
 def model_view(bgr: np.ndarray, size: int, crop: str = DEFAULT_CROP) -> np.ndarray:
     """What the model sees of a frame, as uint8 CHW RGB (scale by 1/255 to feed it)."""
     return np.ascontiguousarray(crop_resize(bgr, size, crop).transpose(2, 0, 1))

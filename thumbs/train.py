@@ -23,7 +23,8 @@ from torch.utils.data import DataLoader
 from thumbs import checkpoint, metrics, models, report
 from thumbs.errors import ThumbsError
 from thumbs.files import write_atomic
-from thumbs.training_data import ImageSet, Prepared, prepare
+from thumbs.preprocess import DEFAULT_CROP
+from thumbs.training_data import DEFAULT_AUGMENT, ImageSet, Prepared, prepare
 
 IMBALANCE_WEIGHTING = 1.5  # above this max/min class ratio the loss is class-weighted
 
@@ -45,6 +46,9 @@ class TrainConfig:
     seed: int = 0
     workers: int | None = None
     val_fraction: float = 0.2
+    crop: str = DEFAULT_CROP  # which part of the frame the model sees (preprocess.CROPS), in training and live
+    augment: str = DEFAULT_AUGMENT  # training augmentation strength (training_data.AUGMENTS)
+    label_smoothing: float = 0.0  # soft targets: less over-confidence on frames unlike the training ones
 
 
 @dataclass
@@ -124,7 +128,8 @@ class Trainer:
         _seed(cfg.seed)
         size = cfg.img_size or models.get_arch(cfg.arch).img_size
         self.size = size
-        self.prepared = prepare(cfg.data, size, cfg.val_fraction, classes=resume["classes"] if resume else None)
+        self.prepared = prepare(cfg.data, size, cfg.val_fraction, classes=resume["classes"] if resume else None,
+                                crop=cfg.crop, augment=cfg.augment)
         for p in self.prepared.skipped:
             log(f"skipped unreadable image {p}")
         if resume:
@@ -139,7 +144,8 @@ class Trainer:
         if self.device.type == "cuda":
             self.model.to(memory_format=torch.channels_last)
         weights = _class_weights(self.prepared, self.notes)
-        self.loss_fn = nn.CrossEntropyLoss(weight=weights.to(self.device) if weights is not None else None)
+        self.loss_fn = nn.CrossEntropyLoss(weight=weights.to(self.device) if weights is not None else None,
+                                           label_smoothing=cfg.label_smoothing)
         self.autocast, self.scaler = _autocast(self.device)
         self.train_loader = _loader(self.prepared.train, cfg, self.device, shuffle=True)
         self.val_loader = _loader(self.prepared.val, cfg, self.device, shuffle=False)

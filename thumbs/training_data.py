@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
@@ -15,19 +14,38 @@ from torchvision.transforms import v2
 from thumbs import dataset
 from thumbs.errors import DataError
 from thumbs.files import read_image
-from thumbs.preprocess import model_view, resize_short_side
+from thumbs.preprocess import DEFAULT_CROP, model_view
 
-TRAIN_MARGIN = 1.15  # training images keep a margin around the crop for random resized crops
+TRAIN_MARGIN = 1.15  # training views are stored this much larger, so random crops keep their detail
+AUGMENTS = ("light", "strong")
+DEFAULT_AUGMENT = "light"
 
 
-def train_transform(size: int) -> v2.Compose:
-    """Never a vertical flip or a large rotation: either turns thumbs up into thumbs down."""
+def train_transform(size: int, augment: str = DEFAULT_AUGMENT) -> v2.Compose:
+    """Random crops of the model's own view (the crop policy's square, stored larger), so training sees
+    the geometry that validation and live see. Never a vertical flip or a large rotation: either turns
+    thumbs up into thumbs down. "strong" adds what changes between rooms and cameras: distance,
+    perspective, blur, colour, occlusion."""
+    if augment == "light":
+        return v2.Compose([
+            v2.RandomResizedCrop(size, scale=(0.7, 1.0), ratio=(0.8, 1.25), antialias=True),
+            v2.RandomHorizontalFlip(),
+            v2.RandomRotation(15),
+            v2.ColorJitter(brightness=0.35, contrast=0.35, saturation=0.3, hue=0.04),
+            v2.ToDtype(torch.float32, scale=True),
+        ])
+    if augment != "strong":
+        raise ValueError(f"unknown augmentation {augment!r}: one of {', '.join(AUGMENTS)}")
     return v2.Compose([
-        v2.RandomResizedCrop(size, scale=(0.7, 1.0), ratio=(0.8, 1.25), antialias=True),
+        v2.RandomResizedCrop(size, scale=(0.4, 1.0), ratio=(0.75, 1.333), antialias=True),
         v2.RandomHorizontalFlip(),
         v2.RandomRotation(15),
-        v2.ColorJitter(brightness=0.35, contrast=0.35, saturation=0.3, hue=0.04),
+        v2.RandomPerspective(0.2, p=0.3),
+        v2.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.05),
+        v2.RandomGrayscale(0.1),
+        v2.RandomApply([v2.GaussianBlur(5, sigma=(0.1, 2.0))], p=0.2),
         v2.ToDtype(torch.float32, scale=True),
+        v2.RandomErasing(p=0.25, scale=(0.02, 0.15)),
     ])
 
 
@@ -58,7 +76,7 @@ class Prepared:
         return [targets.count(i) for i in range(len(self.classes))]
 
 
-def _decode(samples: Sequence[dataset.Sample], classes: list[str], size: int, for_training: bool,
+def _decode(samples: Sequence[dataset.Sample], classes: list[str], size: int, crop: str, for_training: bool,
             skipped: list[Path]) -> tuple[list[torch.Tensor], list[int]]:
     images, targets = [], []
     for s in samples:
@@ -66,17 +84,15 @@ def _decode(samples: Sequence[dataset.Sample], classes: list[str], size: int, fo
         if bgr is None:
             skipped.append(s.path)
             continue
-        if for_training:
-            image = np.ascontiguousarray(resize_short_side(bgr, round(size * TRAIN_MARGIN)).transpose(2, 0, 1))
-        else:
-            image = model_view(bgr, size)  # exactly what eval and live feed the model
+        # validation: exactly what eval and live feed the model; training: the same view, larger
+        image = model_view(bgr, round(size * TRAIN_MARGIN) if for_training else size, crop)
         images.append(torch.from_numpy(image))
         targets.append(classes.index(s.label))
     return images, targets
 
 
 def prepare(root: str | Path, size: int, val_fraction: float = dataset.VAL_FRACTION,
-            classes: list[str] | None = None) -> Prepared:
+            classes: list[str] | None = None, crop: str = DEFAULT_CROP, augment: str = DEFAULT_AUGMENT) -> Prepared:
     """Check the data set, split it, decode every image once; clear errors before any training."""
     scanned = dataset.scan(root)
     names = classes or list(scanned)
@@ -90,8 +106,8 @@ def prepare(root: str | Path, size: int, val_fraction: float = dataset.VAL_FRACT
     samples = [dataset.Sample(p, n) for n in names for p in scanned[n]]
     train_s, val_s = dataset.split(samples, val_fraction)
     skipped: list[Path] = []
-    train = ImageSet(*_decode(train_s, names, size, True, skipped), transform=train_transform(size))
-    val = ImageSet(*_decode(val_s, names, size, False, skipped))
+    train = ImageSet(*_decode(train_s, names, size, crop, True, skipped), transform=train_transform(size, augment))
+    val = ImageSet(*_decode(val_s, names, size, crop, False, skipped))
     prepared = Prepared(names, train, val, skipped)
     for i, name in enumerate(names):
         if prepared.counts("train")[i] + prepared.counts("val")[i] == 0:

@@ -1,0 +1,169 @@
+"""Which training recipe holds up on a new session or a new person: candidates x seeds x splits.
+
+    python scripts/sweep_recipe.py [--candidates today,default] [--splits a-later,a-to-b,b-to-a]
+        [--seeds 0,1,2] [--epochs 10] [--img-size 160] [--device cpu] [--table sweep.md]
+
+Splits of ../shared/real-thumbs (classes up, down, none; two people, see ../shared/README.md):
+- a-later: train on everything except person a's frames numbered >= 40, score on those (another day's light,
+  the other hand),
+- a-to-b / b-to-a: train on one person, score on the other (another room and camera).
+Each run goes through the product's own `thumbs.train.train` (its internal validation split included) and
+the held-out frames are scored with both its best.pt (chosen on that validation) and its last.pt, fed as
+live feeds them (`Preprocessor` with the run's crop policy). Prints one line per run as it finishes, then
+a table: candidate, checkpoint, split, mean, min, max, per seed, and the mean internal validation accuracy
+(what `thumbs train` would have reported)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from thumbs import checkpoint, train
+from thumbs.files import read_image
+from thumbs.preprocess import Preprocessor
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "real-thumbs"
+WEIGHTS = ROOT.parent / "shared" / "weights" / "mobilenet_v2_x0.35_imagenet_keras_features.pth"
+LATER = 40  # person a's frames numbered from here on are the "later session"
+
+# Named overrides of TrainConfig. "today" pins the recipe the product shipped before this sweep, so it stays
+# the baseline after the defaults change; "default" is whatever TrainConfig holds now.
+TODAY = {"crop": "center", "freeze_epochs": 3, "lr": 1e-3, "finetune_lr_factor": 0.1, "augment": "light",
+         "label_smoothing": 0.0}
+CANDIDATES: dict[str, dict] = {
+    "today": TODAY,
+    "default": {},
+    "today-full": {**TODAY, "crop": "full"},
+    "plain-full": {**TODAY, "crop": "full", "freeze_epochs": 0},
+    "plain-center": {**TODAY, "freeze_epochs": 0},
+    "plain-full-strong": {**TODAY, "crop": "full", "freeze_epochs": 0, "augment": "strong", "label_smoothing": 0.1},
+    "plain-full-ls": {**TODAY, "crop": "full", "freeze_epochs": 0, "label_smoothing": 0.1},
+    "plain-full-lr3e-4": {**TODAY, "crop": "full", "freeze_epochs": 0, "lr": 3e-4},
+}
+SPLITS = ("a-later", "a-to-b", "b-to-a")
+
+
+def _number(path: Path) -> int:
+    found = re.findall(r"\d+", path.stem)
+    return int(found[-1]) if found else -1
+
+
+def _side(split: str, path: Path) -> str | None:
+    """'train', 'test' or None (not used) for one photo under this split."""
+    person = path.name.split("_")[0]
+    if split == "a-later":
+        return "test" if person == "a" and _number(path) >= LATER else "train"
+    src, dst = {"a-to-b": ("a", "b"), "b-to-a": ("b", "a")}[split]
+    return "train" if person == src else "test" if person == dst else None
+
+
+def build_split(data: Path, split: str, into: Path) -> tuple[Path, list[tuple[Path, str]]]:
+    """Class folders of symlinks for training, and the held-out (path, label) list."""
+    train_dir, test = into / split / "train", []
+    for class_dir in sorted(p for p in data.iterdir() if p.is_dir()):
+        (train_dir / class_dir.name).mkdir(parents=True, exist_ok=True)
+        for path in sorted(class_dir.iterdir()):
+            side = _side(split, path)
+            if side == "train":
+                (train_dir / class_dir.name / path.name).symlink_to(path.resolve())
+            elif side == "test":
+                test.append((path, class_dir.name))
+    return train_dir, test
+
+
+def score(model_path: Path, test: list[tuple[Path, str]], images: dict[Path, np.ndarray]) -> float:
+    """Accuracy on the held-out frames, preprocessed exactly as live does with the run's crop."""
+    ckpt = checkpoint.load(model_path)
+    model = checkpoint.build_model(ckpt)
+    prep = Preprocessor(int(ckpt["img_size"]), ckpt["settings"].get("crop", "center"))
+    batch = np.concatenate([prep(images[p]).copy() for p, _ in test])
+    with torch.no_grad():
+        predicted = model(torch.from_numpy(batch)).argmax(1).tolist()
+    truth = [ckpt["classes"].index(label) for _, label in test]
+    return sum(p == t for p, t in zip(predicted, truth)) / len(test)
+
+
+def table(results: list[dict], seeds: Iterable[int]) -> str:
+    seeds = list(seeds)
+    head = (f"| candidate | ckpt | split | mean | min | max | {' | '.join(f's{s}' for s in seeds)} | internal val |\n"
+            f"|---|---|---|---|---|---|{'---|' * len(seeds)}---|")
+    rows, seen = [head], []
+    for r in results:
+        key = (r["candidate"], r["split"])
+        if key not in seen:
+            seen.append(key)
+    for cand, split in seen:
+        runs = {r["seed"]: r for r in results if (r["candidate"], r["split"]) == (cand, split)}
+        val = statistics.mean(r["val_acc"] for r in runs.values())
+        for ckpt in ("best", "last"):
+            accs = [runs[s][ckpt] for s in seeds if s in runs]
+            cells = " | ".join(f"{runs[s][ckpt]:.3f}" if s in runs else "-" for s in seeds)
+            rows.append(f"| {cand} | {ckpt} | {split} | {statistics.mean(accs):.3f} | {min(accs):.3f} | "
+                        f"{max(accs):.3f} | {cells} | {val:.3f} |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--candidates", default="today,default", help=f"comma list of: {', '.join(CANDIDATES)}")
+    ap.add_argument("--splits", default=",".join(SPLITS))
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--epochs", type=int, default=None, help="default: TrainConfig's")
+    ap.add_argument("--img-size", type=int, default=160)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--weights", type=Path, default=WEIGHTS)
+    ap.add_argument("--table", type=Path, default=Path("sweep_recipe.md"), help="also write the table here")
+    ap.add_argument("--jsonl", type=Path, default=None, help="append one JSON line per run here")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    cands, splits = args.candidates.split(","), args.splits.split(",")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    for c in cands:
+        if c not in CANDIDATES:
+            ap.error(f"unknown candidate {c!r}: one of {', '.join(CANDIDATES)}")
+    tmp = Path(tempfile.mkdtemp(prefix="thumbs-sweep-"))
+    built = {s: build_split(args.data, s, tmp) for s in splits}
+    images = {p: read_image(p) for _, test in built.values() for p, _ in test}
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}, "
+          f"{args.img_size}px, epochs {args.epochs or train.TrainConfig.epochs}; held out: "
+          + ", ".join(f"{s} {len(t)}" for s, (_, t) in built.items()), flush=True)
+    results: list[dict] = []
+    for cand in cands:
+        for split in splits:
+            train_dir, test = built[split]
+            for seed in seeds:
+                overrides = {**CANDIDATES[cand], **({"epochs": args.epochs} if args.epochs else {})}
+                cfg = train.TrainConfig(data=str(train_dir), arch="mobilenet_v2_x0_35", weights=str(args.weights),
+                                        norm="inception", img_size=args.img_size, device=args.device, seed=seed,
+                                        out=str(tmp / "runs" / f"{cand}-{split}-{seed}"), **overrides)
+                start = time.perf_counter()
+                result = train.train(cfg, log=lambda m: None)
+                row = {"candidate": cand, "split": split, "seed": seed, "best": score(result.best, test, images),
+                       "last": score(result.last, test, images), "val_acc": result.scores.accuracy,
+                       "seconds": round(time.perf_counter() - start, 1), "config": overrides}
+                results.append(row)
+                print(f"{cand:<20} {split:<8} seed {seed}  best {row['best']:.3f}  last {row['last']:.3f}  "
+                      f"internal val {row['val_acc']:.3f}  {row['seconds']:.0f} s", flush=True)
+                if args.jsonl:
+                    with args.jsonl.open("a") as f:
+                        f.write(json.dumps(row) + "\n")
+    text = table(results, seeds)
+    print(text)
+    args.table.write_text(text + "\n")
+    print(f"table written to {args.table}")
+
+
+if __name__ == "__main__":
+    main()
