@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import statistics
 import tempfile
 import time
@@ -126,10 +127,17 @@ def main() -> None:
     ap.add_argument("--weights", type=Path, default=WEIGHTS)
     ap.add_argument("--table", type=Path, default=Path("sweep_recipe.md"), help="also write the table here")
     ap.add_argument("--jsonl", type=Path, default=None, help="append one JSON line per run here")
+    ap.add_argument("--merge", type=Path, nargs="*", help="only print the table of runs saved in these --jsonl files")
     args = ap.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    if args.merge:
+        rows = [json.loads(line) for path in args.merge for line in path.read_text().splitlines() if line]
+        text = table(rows, seeds)
+        print(text)
+        args.table.write_text(text + "\n")
+        return
     torch.set_num_threads(args.threads)
     cands, splits = args.candidates.split(","), args.splits.split(",")
-    seeds = [int(s) for s in args.seeds.split(",")]
     for c in cands:
         if c not in CANDIDATES:
             ap.error(f"unknown candidate {c!r}: one of {', '.join(CANDIDATES)}")
@@ -141,9 +149,9 @@ def main() -> None:
           + ", ".join(f"{s} {len(t)}" for s, (_, t) in built.items()), flush=True)
     results: list[dict] = []
     for cand in cands:
-        for split in splits:
-            train_dir, test = built[split]
-            for seed in seeds:
+        for seed in seeds:  # every split gets a seed before any split gets the next one
+            for split in splits:
+                train_dir, test = built[split]
                 overrides = {**CANDIDATES[cand], **({"epochs": args.epochs} if args.epochs else {})}
                 cfg = train.TrainConfig(data=str(train_dir), arch="mobilenet_v2_x0_35", weights=str(args.weights),
                                         norm="inception", img_size=args.img_size, device=args.device, seed=seed,
@@ -163,6 +171,7 @@ def main() -> None:
     print(text)
     args.table.write_text(text + "\n")
     print(f"table written to {args.table}")
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
