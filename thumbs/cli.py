@@ -93,12 +93,14 @@ def data(
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
         return
-    table = Table(title=f"data set: {data}")
-    for col in ("class", "images", "share", "train", "val"):
+    table = Table(title=f"data set: {data}", caption="val new: images of whole sessions training never sees")
+    for col in ("class", "images", "sessions", "share", "train", "val", "val new"):
         table.add_column(col, justify="left" if col == "class" else "right")
     for c in report.classes:
-        table.add_row(c.name, str(c.count), f"{c.share:.0%}", str(c.train), str(c.val))
-    table.add_row("[bold]total", f"[bold]{report.total}", "", str(report.train), str(report.val))
+        table.add_row(c.name, str(c.count), str(c.sessions), f"{c.share:.0%}", str(c.train), str(c.val),
+                      str(c.val_new))
+    table.add_row("[bold]total", f"[bold]{report.total}", "", "", str(report.train), str(report.val),
+                  str(sum(c.val_new for c in report.classes)))
     out.print(table)
     for w in report.warnings:
         err.print(f"[yellow]warning[/] ({w.code}): {w.message}", highlight=False)
