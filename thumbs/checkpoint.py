@@ -28,7 +28,7 @@ def versions() -> dict[str, str]:
 def save(path: str | Path, model: models.Normalized, *, arch: str, classes: list[str], img_size: int,
          norm: str, settings: dict[str, Any], metrics: dict[str, Any], history: list[dict], epoch: int,
          stage: str, optimizer: dict | None = None) -> Path:
-    mean, std = models.NORMS[norm]
+    mean, std = models.norm_values(norm)
     payload = {
         "format": FORMAT, "version": VERSION, "arch": arch, "classes": list(classes), "img_size": img_size,
         "norm": norm, "mean": list(mean), "std": list(std), "input": "float32 NCHW RGB in [0, 1]",

@@ -170,8 +170,10 @@ def train(
     if result.interrupted:
         err.print(f"[yellow]interrupted:[/] kept {result.last}; continue with "
                   f"`thumbs train --resume {result.last}`")
-    out.print(f"[bold green]best validation accuracy {result.scores.accuracy:.1%}[/]  model: {result.best}  "
-              f"report: {result.run_dir / 'report.md'}")
+    v = result.validation
+    same = f"  (same-session {v.same.accuracy:.1%}, optimistic)" if v and v.new and v.same else ""
+    out.print(f"[bold green]{v.headline_name if v else 'validation accuracy'} {result.scores.accuracy:.1%}[/]{same}"
+              f"  model: {result.best}  report: {result.run_dir / 'report.md'}")
     if result.interrupted:
         raise typer.Exit(130)
 

@@ -165,10 +165,13 @@ class Split:
 def validation_sessions(samples: list[Sample], val_fraction: float = VAL_FRACTION) -> set[str]:
     """Sessions held out whole. A session whose name hashes below val_fraction is held out (stable as data
     grows) unless that would leave one of its classes no training session; a class with two or more
-    sessions and none held out lends its lowest-hash session that no other class needs for training."""
+    sessions and none held out lends its smallest session (ties: lowest hash) that no other class needs for
+    training, so that as much as possible stays for training."""
     by_class: dict[str, set[str]] = {}
+    frames: dict[str, int] = {}
     for s in samples:
         by_class.setdefault(s.label, set()).add(s.session)
+        frames[s.session] = frames.get(s.session, 0) + 1
     held = {sess for sessions in by_class.values() for sess in sessions if _unit_hash(sess) < val_fraction}
     for sessions in by_class.values():
         if sessions and sessions <= held:
@@ -176,7 +179,7 @@ def validation_sessions(samples: list[Sample], val_fraction: float = VAL_FRACTIO
     for sessions in by_class.values():
         if len(sessions) < 2 or sessions & held:
             continue
-        for candidate in sorted(sessions, key=_unit_hash):
+        for candidate in sorted(sessions, key=lambda sess: (frames[sess], _unit_hash(sess))):
             if not any(other <= held | {candidate} for other in by_class.values()):
                 held.add(candidate)
                 break

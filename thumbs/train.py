@@ -52,10 +52,11 @@ class TrainResult:
     run_dir: Path
     best: Path
     last: Path
-    scores: metrics.Scores
+    scores: metrics.Scores  # the headline part of the best epoch (validation.headline)
     history: list[dict] = field(default_factory=list)
     interrupted: bool = False
     notes: list[str] = field(default_factory=list)
+    validation: metrics.Validation | None = None  # both validation parts of the best model
 
 
 def resolve_device(name: str) -> torch.device:
@@ -127,6 +128,8 @@ class Trainer:
         self.prepared = prepare(cfg.data, size, cfg.val_fraction, classes=resume["classes"] if resume else None)
         for p in self.prepared.skipped:
             log(f"skipped unreadable image {p}")
+        self.notes += self.prepared.notes + _session_notes(self.prepared)
+        self.best_eval: tuple[metrics.Validation, list[int], list[int], list[float]] | None = None
         if resume:
             self.model, self.norm = models.build(cfg.arch, len(self.prepared.classes), "none", resume["norm"], log)
             self.model.load_state_dict(resume["state_dict"])
@@ -183,16 +186,27 @@ class Trainer:
                 "images_per_s": total / seconds}
 
     @torch.no_grad()
-    def validate(self) -> tuple[float, list[int], list[int]]:
+    def validate(self) -> tuple[float, list[int], list[int], list[float]]:
+        """Loss, true and predicted classes and the prediction's probability, in validation-set order."""
         self.model.eval()
-        loss_sum, y_true, y_pred = 0.0, [], []
+        loss_sum, y_true, y_pred, confidence = 0.0, [], [], []
         for x, y in self._batches(self.val_loader):
             with self.autocast:
                 logits = self.model(x).float()
             loss_sum += float(nn.functional.cross_entropy(logits, y, reduction="sum"))
+            probs, predicted = logits.softmax(1).max(1)
             y_true += y.tolist()
-            y_pred += logits.argmax(1).tolist()
-        return loss_sum / len(y_true), y_true, y_pred
+            y_pred += predicted.tolist()
+            confidence += probs.tolist()
+        return loss_sum / len(y_true), y_true, y_pred, confidence
+
+    def evaluate(self) -> tuple[metrics.Validation, list[int], list[int], list[float]]:
+        """Validate and score the new-session and same-session parts apart."""
+        loss, y_true, y_pred, confidence = self.validate()
+        p = self.prepared
+        validation = metrics.score_parts(y_true, y_pred, p.val_new, [s.session for s in p.val_samples], p.classes,
+                                         loss)
+        return validation, y_true, y_pred, confidence
 
     def _settings(self) -> dict:
         return {**asdict(self.cfg), "img_size": self.size, "norm": self.norm, "device_used": str(self.device),
@@ -243,13 +257,16 @@ class Trainer:
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 stats = self.train_epoch(optimizer, stage, epoch)
-                val_loss, y_true, y_pred = self.validate()
-                scores = metrics.score(y_true, y_pred, self.prepared.classes)
+                evaluated = self.evaluate()
+                validation, val_loss = evaluated[0], evaluated[0].loss
+                scores = validation.headline  # picks the best epoch: the new-session part when there is one
                 history.append({"epoch": epoch + 1, "stage": stage, "lr": lr, **stats, "val_loss": val_loss,
-                                "val_acc": scores.accuracy})
+                                "val_acc": scores.accuracy, "val_new_acc": _acc(validation.new),
+                                "val_same_acc": _acc(validation.same)})
                 improved = (scores.accuracy, -val_loss) > best_key
                 if improved:
                     best_key, best_scores, best_epoch = (scores.accuracy, -val_loss), scores, epoch + 1
+                    self.best_eval = evaluated
                     self._save("best.pt", epoch, stage, history, scores, None)
                 self._save("last.pt", epoch, stage, history, scores, optimizer)
                 write_atomic(self.run_dir / "metrics.json", json.dumps(
@@ -260,12 +277,27 @@ class Trainer:
         if best_scores is None:
             raise ThumbsError("training stopped before the first epoch finished: nothing was saved") if interrupted \
                 else ThumbsError("nothing to train: --epochs is not above the resumed epoch")
-        self._finish(history, best_scores, best_epoch)
+        validation = self._finish(history, best_scores, best_epoch)
         return TrainResult(self.run_dir, self.run_dir / "best.pt", self.run_dir / "last.pt", best_scores, history,
-                           interrupted, self.notes)
+                           interrupted, self.notes, validation)
 
-    def _finish(self, history: list[dict], best: metrics.Scores, best_epoch: int) -> None:
-        """Say plainly when the model learned nothing, then write report.md and curves.png."""
+    def _best_evaluation(self) -> tuple[metrics.Validation, list[int], list[int], list[float]]:
+        """The best epoch's validation; a resumed run that did not improve re-validates its best.pt."""
+        if self.best_eval is None:
+            self.model.load_state_dict(checkpoint.load(self.run_dir / "best.pt")["state_dict"])
+            self.best_eval = self.evaluate()
+        return self.best_eval
+
+    def _wrong(self, y_true: list[int], y_pred: list[int], confidence: list[float]) -> list[report.Wrong]:
+        p, out = self.prepared, []
+        for i, (t, q, c) in enumerate(zip(y_true, y_pred, confidence)):
+            if t != q:
+                out.append(report.Wrong(p.val.images[i].permute(1, 2, 0).numpy(), p.classes[t], p.classes[q], c,
+                                        p.val_samples[i].session))
+        return out
+
+    def _finish(self, history: list[dict], best: metrics.Scores, best_epoch: int) -> metrics.Validation:
+        """Say plainly when the model learned nothing, then write report.md, curves.png, misclassified.png."""
         predicted = [c for c, column in enumerate(zip(*best.confusion)) if sum(column)]
         if len(predicted) == 1:
             self.notes.append(f"the model predicts '{self.prepared.classes[predicted[0]]}' for every validation "
@@ -274,7 +306,28 @@ class Trainer:
         settings = {**self._settings(), "classes": ", ".join(self.prepared.classes),
                     "train images": len(self.prepared.train), "val images": len(self.prepared.val)}
         report.curves_png(history, self.run_dir / "curves.png")
-        report.report_md(self.run_dir, best, settings, history, best_epoch, self.notes)
+        validation, y_true, y_pred, confidence = self._best_evaluation()
+        wrong_png = report.misclassified_png(self._wrong(y_true, y_pred, confidence),
+                                             self.run_dir / "misclassified.png")
+        one_session = [c for c in self.prepared.classes if self.prepared.sessions.get(c) == 1]
+        report.report_md(self.run_dir, validation, settings, history, best_epoch, self.notes, one_session, wrong_png)
+        return validation
+
+
+def _acc(scores: metrics.Scores | None) -> float | None:
+    return None if scores is None else scores.accuracy
+
+
+def _session_notes(prepared: Prepared) -> list[str]:
+    """Which figure the run reports, and how to get an honest one where it is optimistic."""
+    if any(prepared.val_new):
+        return []
+    single = [c for c in prepared.classes if prepared.sessions.get(c, 0) <= 1]
+    return [("every class was recorded in one session" if len(single) == len(prepared.classes) else
+             f"no whole session could be held out ({', '.join(single) or 'shared sessions'})")
+            + ": validation uses held-out frames of the training sessions, which is optimistic (same room, light "
+            "and hand). Record another session of each class (another day, room or light) for an honest "
+            "'accuracy on a new session'"]
 
 
 def train(cfg: TrainConfig, log: Callable[[str], None] = print) -> TrainResult:
