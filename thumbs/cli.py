@@ -77,7 +77,11 @@ def collect(
         err.print(f"[yellow]skipped unreadable image[/] {p}")
     note = " (interrupted; everything saved so far is kept)" if result.interrupted else ""
     out.print(f"saved {len(result.saved)} frame(s) to {data / label} as session {result.session}{note}")
-    out.print("  ".join(f"{k}: {v}" for k, v in sorted(result.counts.items())))
+    out.print("  ".join(f"{k}: {v} ({result.sessions.get(k, 0)} session(s))"
+                        for k, v in sorted(result.counts.items())), highlight=False)
+    out.print(f"next: {result.hint()}", highlight=False)
+    if result.interrupted:
+        raise typer.Exit(130)
 
 
 @app.command()

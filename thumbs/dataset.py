@@ -10,6 +10,7 @@ per class folder for loose copied-in photos."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import re
 import secrets
@@ -219,14 +220,22 @@ def next_free_seq(folder: Path, session: str) -> int:
 
 
 class Saver:
-    """Writes one session's frames under unique, time-ordered names."""
+    """Writes one session's frames under unique, time-ordered names. The class folder is created with the
+    first frame, so a run that saves nothing leaves no empty class behind."""
 
     def __init__(self, data_root: Path, label: str, size: tuple[int, int] | None) -> None:
         self.folder = Path(data_root) / validate_label(label)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        for path, what in ((Path(data_root), "data folder"), (self.folder, f"class folder for '{label}'")):
+            if path.exists() and not path.is_dir():
+                raise DataError(f"{what} '{path}' is a file, not a folder: move or rename that file, or pick "
+                                "another --data folder")
         self.session = new_session_id()
-        self.seq = next_free_seq(self.folder, self.session)
+        self.seq = next_free_seq(self.folder, self.session) if self.folder.is_dir() else 1
         self.size = size
+
+    def on_disk(self) -> list[Path]:
+        """This session's frames as they are on disk (the truth after an interruption)."""
+        return sorted(self.folder.glob(f"{self.session}_*.jpg")) if self.folder.is_dir() else []
 
     def save(self, image: np.ndarray) -> Path:
         if self.size:
@@ -239,3 +248,13 @@ class Saver:
                 return write_new(path, data)
             except FileExistsError:
                 continue
+            except OSError as e:
+                for tmp in self.folder.glob(f".{path.name}.*.tmp"):  # a write that failed half-way
+                    tmp.unlink(missing_ok=True)
+                raise DataError(self._failure(e)) from None
+
+    def _failure(self, e: OSError) -> str:
+        saved = f"{len(self.on_disk())} frame(s) of this session were saved and are kept"
+        if e.errno == errno.ENOSPC:
+            return f"the disk is full while saving to '{self.folder}': {saved}; free some space and record again"
+        return f"cannot save to '{self.folder}' ({e.strerror or e}): {saved}; check that the folder is writable"

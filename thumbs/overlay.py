@@ -29,8 +29,10 @@ def _scale(img: np.ndarray) -> float:
     return max(0.6, img.shape[0] / 480)  # readable on a 240-line clip, proportional above 480
 
 
-def draw_collect(frame: np.ndarray, label: str, counts: Mapping[str, int], *, auto: bool, flash: bool) -> np.ndarray:
-    """Preview for collect: the label being recorded, counts per class, the keys, a flash on save."""
+def draw_collect(frame: np.ndarray, label: str, counts: Mapping[str, int], *, auto: bool, flash: bool,
+                 sessions: Mapping[str, int] | None = None, hint: str | None = None) -> np.ndarray:
+    """Preview for collect: the label being recorded, frames (and sessions) per class, what to vary next,
+    the keys, a flash on save."""
     img = frame.copy()
     s = _scale(img)
     if flash:
@@ -39,7 +41,10 @@ def draw_collect(frame: np.ndarray, label: str, counts: Mapping[str, int], *, au
     _panel(img, 0, 0, int(330 * s), line * (len(counts) + 3))
     _text(img, f"recording: {label}" + ("  [AUTO]" if auto else ""), (8, line), 0.8 * s, RED if auto else GREEN, 2)
     for i, (name, n) in enumerate(sorted(counts.items()), start=2):
-        _text(img, f"{name:<12}{n:>6}", (8, line * i), 0.65 * s, GREEN if name == label else WHITE)
+        runs = f"{sessions.get(name, 0):>3} sess" if sessions is not None else ""
+        _text(img, f"{name:<12}{n:>6}{runs}", (8, line * i), 0.65 * s, GREEN if name == label else WHITE)
+    if hint:
+        _text(img, hint, (8, img.shape[0] - 10 - line), 0.45 * s, AMBER)
     _text(img, "SPACE save  a auto  q quit", (8, img.shape[0] - 10), 0.55 * s, GREY)
     return img
 
