@@ -176,3 +176,29 @@ def test_pretrained_backbone_beats_scratch_on_real_photos(tmp_path):
     print(accuracy)
     assert accuracy["pretrained"] >= 0.7
     assert accuracy["pretrained"] >= accuracy["scratch"] + 0.15
+
+
+def test_sessions_give_a_new_session_headline_and_a_report_to_act_on(tmp_path):
+    data = tmp_path / "d"
+    for room, seed in (("kitchen", 0), ("garden", 2), ("office", 4)):
+        for label, shift in (("up", 0), ("down", 1)):
+            _images(data / label, room, 12, seed + shift)
+    (data / "none").mkdir()  # a one-image class, and that image a copy of another class's: notes in train
+    shutil.copy(data / "up" / "kitchen" / "kitchen0.jpg", data / "none" / "copied.jpg")
+    result = train.train(_cfg(data, tmp_path / "run", epochs=1), **QUIET)
+    v = result.validation
+    assert v.new is not None and result.scores is v.new and v.new.count % 12 == 0
+    held = {s.session for s in v.sessions if s.part == "new"}
+    assert held and held < {"kitchen", "garden", "office"}
+    assert any("single image" in n for n in result.notes) and any("two classes" in n for n in result.notes)
+    assert result.history[0]["val_acc"] == v.new.accuracy and "val_same_acc" in result.history[0]
+    report = (result.run_dir / "report.md").read_text()
+    assert report.splitlines()[2].startswith("**Accuracy on a new session:") and "Weakest class" in report
+    wrong = sum(1 for t, row in enumerate(v.new.confusion) for p, n in enumerate(row) if t != p for _ in range(n))
+    wrong += sum(n for t, row in enumerate(v.same.confusion) for p, n in enumerate(row) if t != p) if v.same else 0
+    png = result.run_dir / "misclassified.png"
+    assert png.exists() == (wrong > 0)
+    if wrong:
+        tiles = min(wrong, 24)
+        cols = min(6, tiles)
+        assert cv2.imread(str(png)).shape[:2] == (-(-tiles // cols) * 160, cols * 160)
