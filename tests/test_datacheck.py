@@ -64,6 +64,9 @@ def test_sessions_per_class_and_whole_sessions_held_out(tmp_path):
     assert (stats["up"].sessions, stats["none"].sessions, stats["down"].sessions) == (4, 4, 1)
     assert stats["up"].count == 100 and stats["up"].val_new % 25 == 0 and stats["up"].val_new >= 25
     assert stats["down"].val_new == 0
+    _make(tmp_path / "up" / "hall", "deeper", 2, 30)
+    nested = [w for w in datacheck.check(tmp_path).warnings if w.code == "nested"]
+    assert len(nested) == 1 and nested[0].paths[0].endswith("up/hall/deeper/deeper0.jpg")
     one = [w for w in report.warnings if w.code == "one_session"]
     assert len(one) == 1 and "'down'" in one[0].message
 

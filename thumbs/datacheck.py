@@ -28,7 +28,7 @@ class ClassStats:
 @dataclass
 class DataWarning:
     code: str  # few_images, empty_class, imbalance, corrupt, duplicate, no_background, one_class, no_classes,
-    # no_val, one_session, single_image
+    # no_val, one_session, nested
     message: str
     paths: list[str] = field(default_factory=list)
 
@@ -83,6 +83,7 @@ def check(root: str | Path, val_fraction: float = dataset.VAL_FRACTION) -> DataR
         warnings.append(DataWarning("corrupt", f"{len(corrupt_all)} unreadable image(s) will be skipped; "
                                 "delete or replace them", [str(p) for p in corrupt_all]))
     warnings += _duplicate_warnings(all_hashes)
+    warnings += _nested_warnings(Path(root), list(scanned))
     total = sum(s.count for s in stats)
     return DataReport(str(root), stats, total, sum(s.train for s in stats), sum(s.val for s in stats), warnings)
 
@@ -152,6 +153,16 @@ def _class_warnings(stats: list[ClassStats]) -> list[DataWarning]:
         out.append(DataWarning("no_background", "no 'none' class: every scene without a gesture will be forced "
                            "into one; record one with `thumbs collect --label none`"))
     return out
+
+
+def _nested_warnings(root: Path, classes: list[str]) -> list[DataWarning]:
+    """Images deeper than DATA/<class>/<session>/ are not used: say so rather than skip them silently."""
+    nested = [p for name in classes for sub in (root / name).iterdir() if sub.is_dir() and not
+              sub.name.startswith((".", "_")) for p in sub.rglob("*") if p.parent != sub and dataset.is_image(p)]
+    if not nested:
+        return []
+    return [DataWarning("nested", f"{len(nested)} image(s) sit deeper than one sub-folder and are not used: move "
+                        "them into DATA/<class>/ or DATA/<class>/<session>/", [str(p) for p in sorted(nested)])]
 
 
 def _duplicate_warnings(by_hash: dict[str, list[tuple[str, Path]]]) -> list[DataWarning]:

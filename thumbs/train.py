@@ -270,7 +270,8 @@ class Trainer:
                     self._save("best.pt", epoch, stage, history, scores, None)
                 self._save("last.pt", epoch, stage, history, scores, optimizer)
                 write_atomic(self.run_dir / "metrics.json", json.dumps(
-                    {"history": history, "best_epoch": best_epoch, "best": best_scores.to_dict()}, indent=2).encode())
+                    {"history": history, "best_epoch": best_epoch, "best": best_scores.to_dict(),
+                     "validation": self.best_eval[0].to_dict() if self.best_eval else None}, indent=2).encode())
                 self._log_epoch(history[-1], improved)
         except KeyboardInterrupt:
             interrupted = True
