@@ -4,8 +4,10 @@ import shutil
 
 import cv2
 import numpy as np
+import pytest
 
 from thumbs import datacheck, dataset
+from thumbs.errors import DataError
 
 
 def _make(root, label, n, seed):
@@ -82,3 +84,9 @@ def test_training_notes_name_single_images_and_cross_class_copies(tmp_path):
     (tmp_path / "down" / "copy.jpg").unlink()
     notes = datacheck.training_notes(dataset.scan(tmp_path))
     assert notes == ["class 'down' has a single image: record at least 20 (100+ is better)"]
+
+
+def test_data_option_naming_a_file_says_so(tmp_path):
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(DataError, match="is a file, not a folder"):
+        datacheck.check(tmp_path / "notes.txt")
