@@ -150,3 +150,14 @@ def test_cli_collect_exits_130_after_ctrl_c(tmp_path, monkeypatch, demo_video):
     result = CliRunner().invoke(app, ["collect", "--label", "up", "--source", str(demo_video), "--headless",
                                       "--data", str(tmp_path)])
     assert result.exit_code == 130 and "saved 1 frame(s)" in result.output and "interrupted" in result.output
+
+
+def test_preview_draws_sessions_and_the_hint():
+    from thumbs.overlay import draw_collect
+
+    frame = np.full((240, 320, 3), 128, np.uint8)
+    plain = draw_collect(frame, "up", {"up": 3}, auto=False, flash=False)
+    guided = draw_collect(frame, "up", {"up": 3}, auto=False, flash=False, sessions={"up": 2}, hint="vary light")
+    changed = np.argwhere((plain != guided).any(axis=2))
+    assert changed[:, 0].max() > 150  # the hint line, above the keys at the bottom
+    assert changed[:, 0].min() < 100  # the sessions column beside the counts
