@@ -87,7 +87,7 @@ def _headline(validation: metrics.Validation, best_epoch: int, epochs: int, one_
              f"on {head.count} images (best epoch {best_epoch} of {epochs}, chosen by this figure).", ""]
     if validation.new is not None and validation.same is not None:
         lines += [f"Same-session accuracy (held-out frames of the training sessions, optimistic): "
-                  f"{validation.same.accuracy:.1%} on {validation.same.count} images.", ""]
+                  f"{validation.same.accuracy:.1%} on {validation.same.count} images."]
     if validation.new is None:
         lines += ["This figure is **optimistic**: every validation image comes from a session training also saw "
                   "(same room, light and hand). To measure what tomorrow looks like, record another session of "

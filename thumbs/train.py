@@ -241,7 +241,7 @@ class Trainer:
 
     def _log_epoch(self, row: dict, improved: bool) -> None:
         self.log(f"epoch {row['epoch']:>2}/{self.cfg.epochs} {row['stage']:>4}  train loss {row['train_loss']:.3f} "
-                 f"acc {row['train_acc']:.3f}  val loss {row['val_loss']:.3f} acc {row['val_acc']:.3f}  "
+                 f"acc {row['train_acc']:.3f}  val loss {row['val_loss']:.3f} {_val_accuracies(row)}  "
                  f"{row['images_per_s']:.0f} img/s  {row['seconds']:.1f} s" + ("  *best" if improved else ""))
 
     def run(self) -> TrainResult:
@@ -313,6 +313,13 @@ class Trainer:
         one_session = [c for c in self.prepared.classes if self.prepared.sessions.get(c) == 1]
         report.report_md(self.run_dir, validation, settings, history, best_epoch, self.notes, one_session, wrong_png)
         return validation
+
+
+def _val_accuracies(row: dict) -> str:
+    if row.get("val_new_acc") is None:
+        return f"acc {row['val_acc']:.3f}"
+    same = "" if row.get("val_same_acc") is None else f" same-session {row['val_same_acc']:.3f}"
+    return f"new-session acc {row['val_new_acc']:.3f}{same}"
 
 
 def _acc(scores: metrics.Scores | None) -> float | None:
