@@ -124,10 +124,12 @@ def test_session_split_never_puts_one_session_on_both_sides():
         assert sorted(str(s.path) for s in part.train + part.val) == sorted(str(s.path) for s in samples)
         held = part.new_sessions
         assert not held & {s.session for s in part.train + part.same}  # whole sessions only
-        for label, n in dataset.sessions_per_class(samples).items():
+        for label in dataset.sessions_per_class(samples):
             assert any(s.label == label for s in part.train)  # every class keeps training data
-            own = {s.session for s in samples if s.label == label} - {s.session for s in samples if s.label != label}
-            if n >= 2 and own:  # two sessions, one its own: a new-session part too
+            mine = [s for s in samples if s.label == label]
+            assert sum(s.label == label for s in part.new) <= dataset.MAX_HELD_OUT * len(mine)
+            own = {s.session for s in mine} - {s.session for s in samples if s.label != label}
+            if len(own) >= 2:  # two sessions of its own: a new-session part too
                 assert any(s.label == label for s in part.new)
         fractions.append(len(part.new) / len(samples))
     assert 0.1 < sum(fractions) / len(fractions) < 0.45

@@ -32,6 +32,7 @@ VAL_FRACTION = 0.2
 # Inside a training session, frames are held out in runs of this many consecutive frames, each run wholly
 # on one side: near-duplicate neighbours never straddle the split (the "same session" validation part).
 RUN_LENGTH = 30
+MAX_HELD_OUT = 0.5  # whole sessions held out never take more than this share of a class's frames
 # Names Windows refuses for a file or folder, whatever the extension.
 WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
 
@@ -164,24 +165,33 @@ class Split:
 
 
 def validation_sessions(samples: list[Sample], val_fraction: float = VAL_FRACTION) -> set[str]:
-    """Sessions held out whole. A session whose name hashes below val_fraction is held out (stable as data
-    grows) unless that would leave one of its classes no training session; a class with two or more
-    sessions and none held out lends its smallest session (ties: lowest hash) that no other class needs for
-    training, so that as much as possible stays for training."""
-    by_class: dict[str, set[str]] = {}
-    frames: dict[str, int] = {}
+    """Sessions held out whole, never more than MAX_HELD_OUT of any class's frames (training needs them).
+    A session whose name hashes below val_fraction is held out when it fits (stable as data grows); a class
+    with two or more sessions and none held out then lends its smallest session that fits."""
+    frames: dict[tuple[str, str], int] = {}
     for s in samples:
-        by_class.setdefault(s.label, set()).add(s.session)
-        frames[s.session] = frames.get(s.session, 0) + 1
-    held = {sess for sessions in by_class.values() for sess in sessions if _unit_hash(sess) < val_fraction}
-    for sessions in by_class.values():
-        if sessions and sessions <= held:
-            held.discard(max(sessions, key=_unit_hash))
-    for sessions in by_class.values():
+        frames[(s.label, s.session)] = frames.get((s.label, s.session), 0) + 1
+    by_class: dict[str, set[str]] = {}
+    classes_of: dict[str, set[str]] = {}
+    for label, sess in frames:
+        by_class.setdefault(label, set()).add(sess)
+        classes_of.setdefault(sess, set()).add(label)
+    total = {label: sum(frames[(label, s)] for s in sessions) for label, sessions in by_class.items()}
+
+    def fits(held: set[str], candidate: str) -> bool:
+        return all(sum(frames[(c, s)] for s in by_class[c] & (held | {candidate})) <= MAX_HELD_OUT * total[c]
+                   for c in classes_of[candidate])
+
+    held: set[str] = set()
+    for sess in sorted((s for s in classes_of if _unit_hash(s) < val_fraction), key=_unit_hash):
+        if fits(held, sess):
+            held.add(sess)
+    for _, sessions in sorted(by_class.items()):
         if len(sessions) < 2 or sessions & held:
             continue
-        for candidate in sorted(sessions, key=lambda sess: (frames[sess], _unit_hash(sess))):
-            if not any(other <= held | {candidate} for other in by_class.values()):
+        size = {s: sum(frames.get((c, s), 0) for c in classes_of[s]) for s in sessions}
+        for candidate in sorted(sessions, key=lambda sess: (size[sess], _unit_hash(sess))):
+            if fits(held, candidate):
                 held.add(candidate)
                 break
     return held
