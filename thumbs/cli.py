@@ -142,9 +142,10 @@ def train(
     arch: str = typer.Option("resnet18", "--arch", "-a", help="alexnet, squeezenet1_1, resnet18, "
                              "mobilenet_v3_small, mobilenet_v2, mobilenet_v2_x0_35."),
     weights: str = typer.Option("imagenet", "--weights", "-w", help="imagenet (torchvision download/cache), "
-                                "none (random init), or PATH to a state dict file."),
+                                "none (random init), or PATH to a state dict file or a thumbs checkpoint."),
     norm: Optional[str] = typer.Option(None, "--norm", help="Input normalisation of the weights: imagenet or "
-                                       "inception ([-1, 1], Keras/TF weights). Default: imagenet."),
+                                       "inception ([-1, 1], Keras/TF weights). Default: what the weights file says, "
+                                       "else imagenet."),
     epochs: int = typer.Option(10, "--epochs", "-e", min=1, help="Epochs in all."),
     freeze_epochs: int = typer.Option(3, "--freeze-epochs", min=0, help="First epochs train the head only."),
     batch_size: int = typer.Option(32, "--batch-size", "-b", min=1),
