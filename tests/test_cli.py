@@ -85,3 +85,50 @@ def test_doctor_reports_this_machine():
     assert result.returncode == 0
     for key in ("python", "opencv", "onnxruntime", "usable providers", "torch"):
         assert key in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--workers", "-1"], "--workers"),
+    (["train", "--lr", "nan"], "nan is not a positive number"),
+    (["train", "--lr", "0"], "0.0 is not a positive number"),
+    (["train", "--img-size", "10000"], "--img-size"),
+    (["train", "--epochs", "0"], "--epochs"),
+    (["demo-data", "--per-class", "0"], "--per-class"),
+    (["collect", "--label", "up", "--count", "-1"], "--count"),
+])
+def test_option_range_checks(args, message):
+    from typer.testing import CliRunner
+
+    from thumbs.cli import app
+
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_train_into_an_existing_run_and_demo_data_into_my_folder_are_refused(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "last.pt").write_bytes(b"x")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "photo.jpg").write_bytes(b"x")
+    for args, message in ((["train", "--out", "run"], "continue that run with `thumbs train --resume run/last.pt`"),
+                          (["demo-data", "--out", "mine"], "already holds files that demo-data did not write")):
+        result = thumbs(*args, cwd=tmp_path)
+        assert result.returncode == 1 and message in result.stderr
+        assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert (tmp_path / "run" / "last.pt").read_bytes() == b"x" and os.listdir(tmp_path / "mine") == ["photo.jpg"]
+
+
+def test_ctrl_c_in_the_first_epoch_exits_130_and_leaves_no_run_folder(demo_data, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from thumbs import train
+    from thumbs.cli import app
+
+    def interrupted(self, *a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train.Trainer, "train_epoch", interrupted)
+    result = CliRunner().invoke(app, ["train", "--data", str(demo_data), "--out", str(tmp_path / "run"),
+                                      "--weights", "none", "--arch", "mobilenet_v3_small", "--img-size", "32"])
+    assert result.exit_code == 130 and "interrupted: before the first epoch finished" in result.output
+    assert not (tmp_path / "run").exists()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Callable, Optional, TypeVar
@@ -15,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from thumbs.errors import ThumbsError
+from thumbs.errors import Interrupted, ThumbsError
 
 app = typer.Typer(
     name="thumbs",
@@ -30,7 +31,10 @@ F = TypeVar("F", bound=Callable)
 
 
 def friendly(fn: F) -> F:
-    """Turn a ThumbsError into one red line and exit code 1; Ctrl-C into exit code 130."""
+    """Turn a ThumbsError into one red line and exit code 1; Ctrl-C into exit code 130, the one place for it.
+
+    A command that was interrupted but kept something prints its summary, then raises
+    `thumbs.errors.Interrupted("what was kept")`: this prints "interrupted: what was kept" and exits 130."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -39,8 +43,8 @@ def friendly(fn: F) -> F:
         except ThumbsError as e:
             err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            err.print("[yellow]interrupted[/]")
+        except KeyboardInterrupt as e:
+            err.print("[yellow]interrupted[/]" + (f": {e}" if str(e) else ""), highlight=False)
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
@@ -53,13 +57,14 @@ def collect(
     source: str = typer.Option("0", "--source", "-s", help="Camera index, video file, image folder/glob, URL "
                                "or GStreamer pipeline."),
     data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Data folder (one sub-folder per class)."),
-    count: Optional[int] = typer.Option(None, "--count", "-n", help="Stop after saving N frames."),
-    interval: Optional[float] = typer.Option(None, "--interval", help="Save automatically every SEC seconds."),
+    count: Optional[int] = typer.Option(None, "--count", "-n", min=1, help="Stop after saving N frames."),
+    interval: Optional[float] = typer.Option(None, "--interval", min=0.0,
+                                             help="Save automatically every SEC seconds."),
     headless: bool = typer.Option(False, "--headless", help="No window: saves automatically."),
     size: Optional[str] = typer.Option(None, "--size", help="Save frames resized to WxH, e.g. 320x240."),
-    width: Optional[int] = typer.Option(None, "--width", help="Camera width to request."),
-    height: Optional[int] = typer.Option(None, "--height", help="Camera height to request."),
-    fps: Optional[float] = typer.Option(None, "--fps", help="Camera frame rate to request."),
+    width: Optional[int] = typer.Option(None, "--width", min=1, help="Camera width to request."),
+    height: Optional[int] = typer.Option(None, "--height", min=1, help="Camera height to request."),
+    fps: Optional[float] = typer.Option(None, "--fps", min=0.0, help="Camera frame rate to request."),
 ) -> None:
     """Record labelled frames into DATA/LABEL/ (SPACE saves, a toggles auto burst, q quits)."""
     from thumbs.collect import collect as run_collect
@@ -120,7 +125,7 @@ def data(
 @friendly
 def demo_data(
     out_dir: Path = typer.Option(Path("demo-run"), "--out", "-o", help="Where to write dataset/ and videos."),
-    per_class: int = typer.Option(300, "--per-class", help="Images per class."),
+    per_class: int = typer.Option(300, "--per-class", min=1, help="Images per class."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same data."),
 ) -> None:
     """Generate the synthetic demo data set (up/down/none) and demo videos with ground truth."""
@@ -129,6 +134,13 @@ def demo_data(
     paths = make_demo_data(out_dir, per_class=per_class, seed=seed)
     for name, path in paths.items():
         out.print(f"{name:<12} {path}")
+
+
+def _positive(value: float) -> float:
+    """A range check that also refuses NaN (which passes min=/max= comparisons)."""
+    if not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(f"{value} is not a positive number; use e.g. 1e-3")
+    return value
 
 
 def _log(message: str) -> None:
@@ -146,24 +158,32 @@ def train(
     norm: Optional[str] = typer.Option(None, "--norm", help="Input normalisation of the weights: imagenet or "
                                        "inception ([-1, 1], Keras/TF weights). Default: what the weights file says, "
                                        "else imagenet."),
-    epochs: int = typer.Option(10, "--epochs", "-e", min=1, help="Epochs in all."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", "-e", min=1, help="Epochs in all (default 10; "
+                                         "with --resume: the run's own count)."),
     freeze_epochs: int = typer.Option(3, "--freeze-epochs", min=0, help="First epochs train the head only."),
     batch_size: int = typer.Option(32, "--batch-size", "-b", min=1),
-    lr: float = typer.Option(1e-3, "--lr", help="Head learning rate; the full network trains at lr/10."),
-    img_size: Optional[int] = typer.Option(None, "--img-size", min=32, help="Input size (default 224)."),
+    lr: float = typer.Option(1e-3, "--lr", callback=_positive, help="Head learning rate; the full network "
+                             "trains at lr/10."),
+    img_size: Optional[int] = typer.Option(None, "--img-size", min=32, max=1024, help="Input size in pixels, "
+                                           "32 to 1024 (default 224)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (default runs/<timestamp>)."),
     seed: int = typer.Option(0, "--seed"),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Data loader processes (default: 0 on CPU)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=0, help="Data loader processes (default: 0 on "
+                                          "CPU)."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue from a run's last.pt."),
 ) -> None:
     """Fine-tune a pretrained network on the class folders; writes best.pt, last.pt, report.md, curves.png."""
+    import warnings
+
     from thumbs import metrics
     from thumbs import train as training
 
+    warnings.filterwarnings("ignore", category=UserWarning, module="torch")  # the error line says what matters
     if resume:
         result = training.resume(resume, epochs=epochs, log=_log)
     else:
+        epochs = epochs if epochs is not None else training.TrainConfig.epochs
         cfg = training.TrainConfig(data=str(data), arch=arch, weights=weights, norm=norm, epochs=epochs,
                                    freeze_epochs=freeze_epochs, batch_size=batch_size, lr=lr, img_size=img_size,
                                    device=device, out=str(out_dir) if out_dir else None, seed=seed,
@@ -172,15 +192,13 @@ def train(
     for note in result.notes:
         out.print(f"note: {note}", highlight=False)
     out.print(metrics.markdown(result.scores), highlight=False)
-    if result.interrupted:
-        err.print(f"[yellow]interrupted:[/] kept {result.last}; continue with "
-                  f"`thumbs train --resume {result.last}`")
     v = result.validation
     same = f"  (same-session {v.same.accuracy:.1%}, optimistic)" if v and v.new and v.same else ""
     out.print(f"[bold green]{v.headline_name if v else 'validation accuracy'} {result.scores.accuracy:.1%}[/]{same}"
               f"  model: {result.best}  report: {result.run_dir / 'report.md'}")
     if result.interrupted:
-        raise typer.Exit(130)
+        raise Interrupted(f"kept {result.last}; continue with `thumbs train --resume {result.last}`"
+                          if result.last.exists() else "nothing was saved")
 
 
 @app.command("eval")
@@ -243,9 +261,9 @@ def live(
     max_frames: Optional[int] = typer.Option(None, "--max-frames", min=1, help="Stop after N frames."),
     data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Where digit keys save hard examples."),
     fp32: bool = typer.Option(False, "--fp32", help="TensorRT in FP32 instead of FP16."),
-    width: Optional[int] = typer.Option(None, "--width"),
-    height: Optional[int] = typer.Option(None, "--height"),
-    fps: Optional[float] = typer.Option(None, "--fps"),
+    width: Optional[int] = typer.Option(None, "--width", min=1),
+    height: Optional[int] = typer.Option(None, "--height", min=1),
+    fps: Optional[float] = typer.Option(None, "--fps", min=0.0),
 ) -> None:
     """Classify a camera or video live with an overlay (keys: q quits, 1-9 save a hard example)."""
     from thumbs.live import LiveOptions
@@ -287,7 +305,7 @@ def demo_cmd(
     out_dir: Path = typer.Option(Path("demo-run"), "--out", "-o", help="Folder for everything the demo writes."),
     arch: str = typer.Option("resnet18", "--arch", "-a", help="Architecture to train."),
     epochs: int = typer.Option(10, "--epochs", "-e", min=1),
-    img_size: int = typer.Option(48, "--img-size", min=32),
+    img_size: int = typer.Option(48, "--img-size", min=32, max=1024),
 ) -> None:
     """Run the whole product on synthetic data: generate, collect, train, export, live (headless)."""
     from thumbs.demo import run_demo
