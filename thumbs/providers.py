@@ -75,7 +75,7 @@ def unavailable_reason(provider: str) -> str:
         return (f"this onnxruntime {ort.__version__} has no {short(provider)} provider compiled in "
                 "(install onnxruntime-gpu; on a Jetson, NVIDIA's wheel from the Jetson Zoo)")
     if cuda_device_count() == 0:
-        return "no NVIDIA GPU/driver is usable (libcuda.so.1 not found or it reports no device)"
+        return "no NVIDIA GPU/driver is usable (libcuda.so.1 absent or no device)"
     missing = missing_libraries(provider) + (missing_libraries(ORDER[1]) if provider == ORDER[0] else [])
     if missing:
         return "missing " + "; ".join(missing) + " (install them or add their folder to LD_LIBRARY_PATH)"
