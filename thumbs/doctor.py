@@ -17,7 +17,7 @@ JETPACK = {(32, 4): "4.4.x", (32, 5): "4.5.x", (32, 6): "4.6", (32, 7): "4.6.x",
 # The newest ONNX opset each runtime takes: ONNX Runtime's compatibility table, onnx-tensorrt's docs/operators.md.
 ORT_MAX_OPSET = {(1, 11): 16, (1, 12): 17, (1, 13): 17, (1, 14): 18, (1, 15): 19, (1, 16): 19, (1, 17): 20,
                  (1, 18): 21, (1, 19): 21, (1, 20): 21}
-TRT_MAX_OPSET = {(8, 0): 13, (8, 2): 13, (8, 4): 13, (8, 5): 17, (8, 6): 17}
+TRT_MAX_OPSET = {(8, 0): 13, (8, 2): 13, (8, 4): 13, (8, 5): 17, (8, 6): 17, 10: 20}
 
 
 def jetson_release(path: Path = TEGRA_RELEASE) -> str | None:
@@ -81,7 +81,10 @@ def _opset_entry(data: bytes) -> int | None:
 
 def _max_opset(table: dict, version: str | None) -> int | None:
     m = re.match(r"(\d+)\.(\d+)", version or "")
-    return table.get((int(m.group(1)), int(m.group(2)))) if m else None
+    if not m:
+        return None
+    major, minor = int(m.group(1)), int(m.group(2))
+    return table.get((major, minor)) or table.get(major)
 
 
 def model_fit(path: Path, ort_version: str, trt_version: str | None) -> str:
