@@ -124,3 +124,11 @@ def test_preload_dlls_is_called_where_it_exists(monkeypatch):
     providers.preload_libraries()
     providers.preload_libraries.cache_clear()
     assert calls == [1]
+
+
+@pytest.mark.parametrize("version, has_path", [("1.11.0", False), ("1.16.3", False), ("1.17.0", True)])
+def test_tensorrt_options_exist_in_that_onnxruntime(monkeypatch, tmp_path, version, has_path):
+    monkeypatch.setattr(providers.ort, "__version__", version)
+    options = providers.trt_options(tmp_path, fp16=True)
+    assert options["trt_engine_cache_path"] == str(tmp_path) and options["trt_fp16_enable"] is True
+    assert ("trt_timing_cache_path" in options) == has_path

@@ -141,6 +141,21 @@ def trt_cache_dir(model_bytes: bytes, fp16: bool) -> Path:
     return root / "trt" / key
 
 
+def _ort_version() -> tuple[int, int]:
+    major, minor = (int(x) for x in ort.__version__.split(".")[:2])
+    return major, minor
+
+
+def trt_options(cache: Path, fp16: bool) -> dict[str, object]:
+    """TensorRT provider options this onnxruntime knows: an unknown key fails the session, and
+    trt_timing_cache_path only exists from 1.17 (the Nano's 1.11 has the timing cache, in the engine folder)."""
+    options: dict[str, object] = {"trt_fp16_enable": fp16, "trt_engine_cache_enable": True,
+                                  "trt_engine_cache_path": str(cache), "trt_timing_cache_enable": True}
+    if _ort_version() >= (1, 17):
+        options["trt_timing_cache_path"] = str(cache)
+    return options
+
+
 def make_session(model: bytes | str | Path, providers: Sequence[str], fp16: bool = True,
                  log=print) -> ort.InferenceSession:
     data = model if isinstance(model, bytes) else Path(model).read_bytes()
@@ -153,9 +168,7 @@ def make_session(model: bytes | str | Path, providers: Sequence[str], fp16: bool
             if not (cache.is_dir() and any(cache.iterdir())):
                 log(f"building the TensorRT engine (first run of this model, this takes a while): cache {cache}")
             cache.mkdir(parents=True, exist_ok=True)
-            chain.append((p, {"trt_fp16_enable": fp16, "trt_engine_cache_enable": True,
-                              "trt_engine_cache_path": str(cache), "trt_timing_cache_enable": True,
-                              "trt_timing_cache_path": str(cache)}))
+            chain.append((p, trt_options(cache, fp16)))
         else:
             chain.append(p)
     try:
