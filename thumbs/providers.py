@@ -234,14 +234,14 @@ def choose_session(model: bytes | str | Path, provider: str | None = "auto", fp1
         try:
             session = _open(data, name, fp16, log)
         except ThumbsError as e:
+            if name == ORDER[2]:
+                raise  # the model itself does not load: say why, not "no provider"
             log(f"skipping {short(name)}: {e}")
             continue
         seconds = warm_up(session)
         timings[name] = median_ms(session)
         if best is None or timings[name] < timings[best.get_providers()[0]]:
             best, warm = session, seconds
-    if best is None:
-        raise ThumbsError("no ONNX Runtime provider could load the model; run `thumbs doctor`")
     chosen = best.get_providers()[0]
     if len(timings) == 1:
         return best, f"{short(chosen)}, the only usable provider; warm-up {warm * 1000:.0f} ms"
