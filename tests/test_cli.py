@@ -41,7 +41,7 @@ def test_collect_then_data_json(tmp_path, demo_video):
     (["collect", "--label", "../up", "--source", "x.mp4", "--headless"], "label '../up' is not a safe folder name"),
     (["collect", "--label", "up", "--source", "missing.mp4", "--headless"], "source 'missing.mp4': no such file"),
     (["collect", "--label", "up", "--source", "7", "--headless", "--count", "1"], "could not open camera 7"),
-    (["collect", "--label", "up", "--source", "videotestsrc ! appsink"], "built without GStreamer"),
+    (["collect", "--label", "up", "--source", "videotestsrc ! appsink"], "the frame size is not known"),
     (["data", "--data", "nowhere"], "data folder 'nowhere' does not exist"),
     (["train", "--data", "nowhere"], "data folder 'nowhere' does not exist"),
     (["export", "missing.pt"], "checkpoint 'missing.pt' does not exist"),

@@ -289,12 +289,14 @@ def live(
 @friendly
 def doctor(
     cameras: bool = typer.Option(True, "--cameras/--no-cameras", help="Try to open cameras 0-3."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="An .onnx model: does its opset suit this "
+                                         "ONNX Runtime/TensorRT, and which provider would live use?"),
 ) -> None:
-    """Show what this machine can do: OpenCV build, display, ONNX Runtime providers, GPU, cameras."""
+    """Show what this machine can do: OpenCV build, display, ONNX Runtime providers, GPU, Jetson, cameras."""
     from thumbs.doctor import report
 
     table = Table(show_header=False, box=None)
-    for key, value in report(cameras):
+    for key, value in report(cameras, model):
         table.add_row(f"[bold]{key}", value)
     out.print(table)
 

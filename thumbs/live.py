@@ -18,6 +18,7 @@ import numpy as np
 
 from thumbs.dataset import Saver
 from thumbs.overlay import draw_live
+from thumbs.providers import short
 from thumbs.runtime import Classifier, Prediction
 from thumbs.smoothing import Smoother
 from thumbs.sources import Frame, FrameSource
@@ -114,7 +115,7 @@ def run(source: FrameSource, classifier: Classifier, opts: LiveOptions,
         on_frame: Callable[[dict], None] | None = None) -> LiveSummary:
     """Classify every frame until the source ends, max_frames, q/ESC, a closed window or Ctrl-C."""
     smoother = Smoother(classifier.classes, opts.smooth, opts.threshold)
-    summary = LiveSummary(provider=classifier.provider.removesuffix("ExecutionProvider"))
+    summary = LiveSummary(provider=short(classifier.provider))
     window = None if opts.headless else Window("thumbs live")
     recorder = Recorder(Path(opts.record), source.fps) if opts.record else None
     sink = _event_sink(opts.events)

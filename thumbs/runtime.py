@@ -13,7 +13,7 @@ import onnxruntime as ort
 
 from thumbs.errors import ThumbsError
 from thumbs.preprocess import Preprocessor
-from thumbs.providers import make_session, resolve_provider
+from thumbs.providers import choose_session
 
 
 @dataclass
@@ -85,7 +85,8 @@ class Classifier:
             path = onnx_for(path, log)
         elif path.suffix != ".onnx":
             raise ThumbsError(f"model '{path}': expected an .onnx file or a .pt checkpoint")
-        session = make_session(path, resolve_provider(provider), fp16=fp16, log=log)
+        session, why = choose_session(path, provider, fp16=fp16, log=log)  # warmed up, fastest provider
+        log(f"provider: {why}")
         classes, size = _read_metadata(session, path)
         return cls(session, classes, size, path)
 
