@@ -62,9 +62,15 @@ print(json.dumps(out))
 
 
 def _old_runtime() -> Path:
+    """The oldest onnxruntime for this Python, in its own venv (made once from PyPI, then reused)."""
     if not ORT_OLD.exists():
-        pytest.fail(f"{ORT_OLD} is missing: create it with `python3 -m venv .venv-ort115 && .venv-ort115/bin/pip "
-                    f"install onnxruntime=={ORT_OLD_VERSION} \"numpy<2\"` (.ci/run does this)")
+        venv = ORT_OLD.parents[1]
+        made = subprocess.run(f'{sys.executable} -m venv {venv} && {venv}/bin/pip install --quiet '
+                              f'--disable-pip-version-check onnxruntime=={ORT_OLD_VERSION} "numpy<2"',
+                              shell=True, capture_output=True, text=True)
+        if made.returncode:
+            pytest.fail(f"could not create {venv} with onnxruntime {ORT_OLD_VERSION} (needs PyPI): "
+                        f"{made.stderr.strip().splitlines()[-1:]}")
     return ORT_OLD
 
 
