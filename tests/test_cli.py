@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -85,3 +86,45 @@ def test_doctor_reports_this_machine():
     assert result.returncode == 0
     for key in ("python", "opencv", "onnxruntime", "usable providers", "torch"):
         assert key in result.stdout
+
+
+@pytest.fixture(scope="module")
+def onnx_model(tmp_path_factory):
+    from thumbs.export import export
+
+    return export(make_checkpoint(tmp_path_factory.mktemp("model") / "best.pt"), log=lambda m: None).onnx_path
+
+
+def live_process(model, source, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "COLUMNS": "200"}
+    env.pop("DISPLAY", None)
+    return subprocess.Popen([sys.executable, "-m", "thumbs.cli", "live", "--model", str(model), "--source",
+                             str(source), "--headless", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+
+
+def test_live_events_into_a_closed_pipe_end_quietly(onnx_model, demo_video):
+    proc = live_process(onnx_model, demo_video, "--events", "-")
+    proc.stdout.close()  # as `| head -1` does once it has its line
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr and "frames in" in stderr
+
+
+def test_live_ctrl_c_prints_the_summary_and_exits_130(onnx_model, tmp_path):
+    import cv2
+    import numpy as np
+
+    clip = tmp_path / "long.avi"  # long enough to be running when the signal comes
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 30, (64, 48))
+    for i in range(3000):
+        writer.write(np.full((48, 64, 3), i % 255, np.uint8))
+    writer.release()
+    proc = live_process(onnx_model, clip, "--events", "-")
+    first = proc.stdout.readline()
+    assert json.loads(first)["frame"] == 0
+    proc.send_signal(signal.SIGINT)
+    rest, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    events = 1 + len(rest.splitlines())
+    assert f"{events} frames in" in stderr and "(interrupted)" in stderr and "Traceback" not in stderr
