@@ -31,7 +31,7 @@ from thumbs.smoothing import Smoother
 from thumbs.sources import Frame, FrameSource, SourceSpec
 from thumbs.window import Window
 
-STAGES = ("wait", "preprocess", "inference", "output")  # output: every sink (drawing, window, files)
+STAGES = ("wait", "preprocess", "inference", "draw")  # draw: every sink (overlay, window, events, video)
 VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".avi": "MJPG"}
 
 
