@@ -257,7 +257,8 @@ def live(
     smooth: int = typer.Option(5, "--smooth", min=1, help="Frames averaged for the stable label."),
     headless: bool = typer.Option(False, "--headless", help="No window."),
     events: Optional[str] = typer.Option(None, "--events", help="Write JSON Lines events to PATH, or - for stdout."),
-    record: Optional[Path] = typer.Option(None, "--record", help="Write the annotated video to PATH (.mp4/.avi)."),
+    record: Optional[Path] = typer.Option(None, "--record", help="Write the annotated video to PATH "
+                                          "(.mp4/.avi; small frames are recorded scaled up, as shown)."),
     max_frames: Optional[int] = typer.Option(None, "--max-frames", min=1, help="Stop after N frames."),
     data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Where digit keys save hard examples."),
     fp32: bool = typer.Option(False, "--fp32", help="TensorRT in FP32 instead of FP16."),
@@ -283,6 +284,9 @@ def live(
         log(f"annotated video: {summary.record}")
     for p in summary.saved:
         log(f"saved hard example {p}")
+    if summary.interrupted:
+        err.print("[yellow]interrupted[/]")
+        raise typer.Exit(130)
 
 
 @app.command()

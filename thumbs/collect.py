@@ -155,6 +155,6 @@ def _show(window: Window, frame: Frame, result: CollectResult, auto: bool, flash
         return "save"
     if key in (ord("a"), ord("A")):
         return "auto"
-    if key in (ord("q"), ord("Q"), 27) or window.closed():
+    if window.quit_requested(key):
         return "quit"
     return None
