@@ -20,11 +20,16 @@ def thumbs(*args: str, cwd=None, input: str | None = None) -> subprocess.Complet
                           env=env, input=input, timeout=300)
 
 
-def test_help_lists_every_command():
+def test_help_lists_every_registered_command():
+    from thumbs.cli import app
+
     result = thumbs("--help")
     assert result.returncode == 0
-    for command in ("collect", "data", "train", "eval", "export", "live", "doctor", "demo"):
-        assert command in result.stdout
+    registered = {c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands}
+    assert {"collect", "data", "train", "eval", "export", "live", "doctor", "demo"} <= registered
+    rows = [line for line in result.stdout.splitlines() if line.startswith("│ ") and line[2] != " "]
+    listed = {row.split()[1] for row in rows}
+    assert registered <= listed  # each command has its own row, not just a mention in another's help
 
 
 def test_collect_then_data_json(tmp_path, demo_video):
@@ -49,6 +54,7 @@ def test_collect_then_data_json(tmp_path, demo_video):
     (["live", "--model", "missing.onnx", "--headless"], "model 'missing.onnx' does not exist"),
     (["live", "--headless"], "no trained model found in runs/"),
     (["eval", "missing.pt"], "model 'missing.pt' does not exist"),
+    (["export", "missing.pt", "--opset", "99"], "--opset 99 is not supported: use 11-18"),
 ])
 def test_bad_input_gives_one_clear_line_and_exit_1(tmp_path, args, message):
     result = thumbs(*args, cwd=tmp_path)
@@ -67,7 +73,7 @@ def test_export_then_live_with_events_on_stdout(tmp_path, demo_video):
     ckpt = make_checkpoint(tmp_path / "run" / "best.pt")
     exported = thumbs("export", str(ckpt))
     assert exported.returncode == 0 and "max difference to PyTorch" in exported.stdout
-    result = thumbs("live", "--model", str(tmp_path / "run" / "model.onnx"), "--source", str(demo_video),
+    result = thumbs("live", "--model", str(tmp_path / "run" / "best.onnx"), "--source", str(demo_video),
                     "--headless", "--events", "-", "--max-frames", "6")
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]

@@ -23,7 +23,7 @@ ORT_OLD = ROOT / ".venv-ort115" / "bin" / "python"
 ORT_OLD_VERSION = "1.15.1"  # the oldest onnxruntime pip offers for Python 3.11
 # The modules `pip install .` (no torch) runs: collect, data, live, doctor, eval of .onnx. .ci/run names the same.
 LIVE_MODULES = ("__init__", "__main__", "cli", "collect", "datacheck", "dataset", "doctor", "errors", "evaluate",
-                "files", "gstreamer", "live", "metrics", "overlay", "preprocess", "providers", "runtime",
+                "files", "gstreamer", "live", "metrics", "model_info", "overlay", "preprocess", "providers", "runtime",
                 "smoothing", "sources", "window")
 # Python 3.9+ library calls vermin cannot see on an untyped object (it only knows `"x".removesuffix`).
 PY39_CALLS = {"removesuffix", "removeprefix", "is_relative_to", "with_stem", "randbytes", "lcm"}

@@ -228,13 +228,15 @@ def eval_(
 @friendly
 def export(
     checkpoint: Path = typer.Argument(..., help="A .pt checkpoint from `thumbs train` (e.g. runs/X/best.pt)."),
-    out_path: Optional[Path] = typer.Option(None, "--out", "-o", help="Output .onnx (default: model.onnx "
-                                            "beside the checkpoint); labels.txt is written beside it."),
-    opset: int = typer.Option(17, "--opset", help="ONNX opset; 11-13 for TensorRT 8.2 (JetPack 4.6)."),
+    out_path: Optional[Path] = typer.Option(None, "--out", "-o", help="Output .onnx or a folder (default: "
+                                            "best.onnx beside best.pt); NAME.labels.txt is written beside it."),
+    opset: int = typer.Option(13, "--opset", help="ONNX opset, 11-18. Default 13: the newest that JetPack "
+                              "4.6's TensorRT 8.2 parses (its ONNX Runtime 1.11 takes 16); every architecture "
+                              "exports at it."),
     fp16: bool = typer.Option(False, "--fp16", help="Half-precision weights (smaller; float32 input/output)."),
     batch: str = typer.Option("dynamic", "--batch", help="dynamic or 1."),
 ) -> None:
-    """Write model.onnx + labels.txt and check that ONNX Runtime agrees with PyTorch."""
+    """Write NAME.onnx + NAME.labels.txt and check that ONNX Runtime agrees with PyTorch."""
     from thumbs.export import export as run_export
 
     if batch not in ("dynamic", "1"):
@@ -242,6 +244,16 @@ def export(
     result = run_export(checkpoint, out_path, opset=opset, fp16=fp16, dynamic_batch=batch == "dynamic")
     out.print(f"wrote {result.onnx_path} and {result.labels_path} (opset {result.opset}); "
               f"max difference to PyTorch {result.max_diff:.1e}: [green]ok[/]")
+
+
+def _exported_once(checkpoint: Path, log: Callable[[str], None]) -> Path:
+    """Live runs ONNX: a .pt is exported once to its .onnx beside it (needs the training extra)."""
+    try:
+        from thumbs.export import export_once
+    except ImportError:
+        raise ThumbsError(f"'{checkpoint}' is a PyTorch checkpoint: export it to .onnx on a machine with "
+                          "`pip install 'thumbs[train]'` (thumbs export), then pass the .onnx to --model") from None
+    return export_once(checkpoint, log)
 
 
 @app.command()
@@ -269,11 +281,14 @@ def live(
     """Classify a camera or video live with an overlay (keys: q quits, 1-9 save a hard example)."""
     from thumbs.live import LiveOptions
     from thumbs.live import run as run_live
-    from thumbs.runtime import Classifier, newest_model
+    from thumbs.runtime import TORCH_SUFFIXES, Classifier, newest_model
     from thumbs.sources import open_source
 
     log = (lambda m: err.print(m, highlight=False)) if events == "-" else _log
-    clf = Classifier.load(model or newest_model(), provider, fp16=not fp32, log=log)
+    path = model or newest_model()
+    if path.suffix.lower() in TORCH_SUFFIXES and path.is_file():
+        path = _exported_once(path, log)
+    clf = Classifier.load(path, provider, fp16=not fp32, log=log)
     log(f"model {clf.path} ({', '.join(clf.classes)}; {clf.img_size}px) on {clf.provider}")
     opts = LiveOptions(threshold, smooth, headless, events, str(record) if record else None, max_frames, str(data))
     with open_source(source, width, height, fps) as src:
