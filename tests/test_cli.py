@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -19,11 +20,16 @@ def thumbs(*args: str, cwd=None, input: str | None = None) -> subprocess.Complet
                           env=env, input=input, timeout=300)
 
 
-def test_help_lists_every_command():
+def test_help_lists_every_registered_command():
+    from thumbs.cli import app
+
     result = thumbs("--help")
     assert result.returncode == 0
-    for command in ("collect", "data", "train", "eval", "export", "live", "doctor", "demo"):
-        assert command in result.stdout
+    registered = {c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands}
+    assert {"collect", "data", "train", "eval", "export", "live", "doctor", "demo"} <= registered
+    rows = [line for line in result.stdout.splitlines() if line.startswith("│ ") and line[2] != " "]
+    listed = {row.split()[1] for row in rows}
+    assert registered <= listed  # each command has its own row, not just a mention in another's help
 
 
 def test_collect_then_data_json(tmp_path, demo_video):
@@ -41,13 +47,14 @@ def test_collect_then_data_json(tmp_path, demo_video):
     (["collect", "--label", "../up", "--source", "x.mp4", "--headless"], "label '../up' is not a safe folder name"),
     (["collect", "--label", "up", "--source", "missing.mp4", "--headless"], "source 'missing.mp4': no such file"),
     (["collect", "--label", "up", "--source", "7", "--headless", "--count", "1"], "could not open camera 7"),
-    (["collect", "--label", "up", "--source", "videotestsrc ! appsink"], "built without GStreamer"),
+    (["collect", "--label", "up", "--source", "videotestsrc ! appsink"], "the frame size is not known"),
     (["data", "--data", "nowhere"], "data folder 'nowhere' does not exist"),
     (["train", "--data", "nowhere"], "data folder 'nowhere' does not exist"),
     (["export", "missing.pt"], "checkpoint 'missing.pt' does not exist"),
     (["live", "--model", "missing.onnx", "--headless"], "model 'missing.onnx' does not exist"),
     (["live", "--headless"], "no trained model found in runs/"),
     (["eval", "missing.pt"], "model 'missing.pt' does not exist"),
+    (["export", "missing.pt", "--opset", "99"], "--opset 99 is not supported: use 11-18"),
 ])
 def test_bad_input_gives_one_clear_line_and_exit_1(tmp_path, args, message):
     result = thumbs(*args, cwd=tmp_path)
@@ -66,7 +73,7 @@ def test_export_then_live_with_events_on_stdout(tmp_path, demo_video):
     ckpt = make_checkpoint(tmp_path / "run" / "best.pt")
     exported = thumbs("export", str(ckpt))
     assert exported.returncode == 0 and "max difference to PyTorch" in exported.stdout
-    result = thumbs("live", "--model", str(tmp_path / "run" / "model.onnx"), "--source", str(demo_video),
+    result = thumbs("live", "--model", str(tmp_path / "run" / "best.onnx"), "--source", str(demo_video),
                     "--headless", "--events", "-", "--max-frames", "6")
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
@@ -85,3 +92,92 @@ def test_doctor_reports_this_machine():
     assert result.returncode == 0
     for key in ("python", "opencv", "onnxruntime", "usable providers", "torch"):
         assert key in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--workers", "-1"], "--workers"),
+    (["train", "--lr", "nan"], "nan is not a positive number"),
+    (["train", "--lr", "0"], "0.0 is not a positive number"),
+    (["train", "--img-size", "10000"], "--img-size"),
+    (["train", "--epochs", "0"], "--epochs"),
+    (["demo-data", "--per-class", "0"], "--per-class"),
+    (["collect", "--label", "up", "--count", "-1"], "--count"),
+])
+def test_option_range_checks(args, message):
+    from typer.testing import CliRunner
+
+    from thumbs.cli import app
+
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_train_into_an_existing_run_and_demo_data_into_my_folder_are_refused(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "last.pt").write_bytes(b"x")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "photo.jpg").write_bytes(b"x")
+    for args, message in ((["train", "--out", "run"], "continue that run with `thumbs train --resume run/last.pt`"),
+                          (["demo-data", "--out", "mine"], "already holds files that demo-data did not write")):
+        result = thumbs(*args, cwd=tmp_path)
+        assert result.returncode == 1 and message in result.stderr
+        assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert (tmp_path / "run" / "last.pt").read_bytes() == b"x" and os.listdir(tmp_path / "mine") == ["photo.jpg"]
+
+
+def test_ctrl_c_in_the_first_epoch_exits_130_and_leaves_no_run_folder(demo_data, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from thumbs import train
+    from thumbs.cli import app
+
+    def interrupted(self, *a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train.Trainer, "train_epoch", interrupted)
+    result = CliRunner().invoke(app, ["train", "--data", str(demo_data), "--out", str(tmp_path / "run"),
+                                      "--weights", "none", "--arch", "mobilenet_v3_small", "--img-size", "32"])
+    assert result.exit_code == 130 and "interrupted: before the first epoch finished" in result.output
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.fixture(scope="module")
+def onnx_model(tmp_path_factory):
+    from thumbs.export import export
+
+    return export(make_checkpoint(tmp_path_factory.mktemp("model") / "best.pt"), log=lambda m: None).onnx_path
+
+
+def live_process(model, source, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "COLUMNS": "200"}
+    env.pop("DISPLAY", None)
+    return subprocess.Popen([sys.executable, "-m", "thumbs.cli", "live", "--model", str(model), "--source",
+                             str(source), "--headless", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+
+
+def test_live_events_into_a_closed_pipe_end_quietly(onnx_model, demo_video):
+    proc = live_process(onnx_model, demo_video, "--events", "-")
+    proc.stdout.close()  # as `| head -1` does once it has its line
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr and "frames in" in stderr
+
+
+def test_live_ctrl_c_prints_the_summary_and_exits_130(onnx_model, tmp_path):
+    import cv2
+    import numpy as np
+
+    clip = tmp_path / "long.avi"  # long enough to be running when the signal comes
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 30, (64, 48))
+    for i in range(3000):
+        writer.write(np.full((48, 64, 3), i % 255, np.uint8))
+    writer.release()
+    proc = live_process(onnx_model, clip, "--events", "-")
+    first = proc.stdout.readline()
+    assert json.loads(first)["frame"] == 0
+    proc.send_signal(signal.SIGINT)
+    rest, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    events = 1 + len(rest.splitlines())
+    assert f"{events} frames in" in stderr and "(interrupted)" in stderr and "Traceback" not in stderr

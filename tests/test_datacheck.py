@@ -4,8 +4,10 @@ import shutil
 
 import cv2
 import numpy as np
+import pytest
 
-from thumbs import datacheck
+from thumbs import datacheck, dataset
+from thumbs.errors import DataError
 
 
 def _make(root, label, n, seed):
@@ -46,7 +48,45 @@ def test_single_class_and_no_class(tmp_path):
     assert "one_class" in datacheck.check(tmp_path).codes()
 
 
-def test_clean_demo_set_has_no_warnings(demo_data):
+def test_clean_demo_set_only_warns_about_its_single_session(demo_data):
     report = datacheck.check(demo_data)
-    assert report.warnings == []
+    assert report.codes() == ["one_session"] * 3  # generated loose files: one session per class folder
+    assert "record another session" in report.warnings[0].message
     assert [c.name for c in report.classes] == ["down", "none", "up"]
+    assert [c.sessions for c in report.classes] == [1, 1, 1]
+
+
+def test_sessions_per_class_and_whole_sessions_held_out(tmp_path):
+    for room, seed in (("kitchen", 0), ("garden", 1), ("office", 2), ("hall", 3)):
+        _make(tmp_path / "up", room, 25, seed)
+        _make(tmp_path / "none", room, 25, seed + 10)
+    _make(tmp_path, "down", 30, 20)  # loose copied-in photos: one session
+    report = datacheck.check(tmp_path)
+    stats = {c.name: c for c in report.classes}
+    assert (stats["up"].sessions, stats["none"].sessions, stats["down"].sessions) == (4, 4, 1)
+    assert stats["up"].count == 100 and stats["up"].val_new % 25 == 0 and stats["up"].val_new >= 25
+    assert stats["down"].val_new == 0
+    _make(tmp_path / "up" / "hall", "deeper", 2, 30)
+    nested = [w for w in datacheck.check(tmp_path).warnings if w.code == "nested"]
+    assert len(nested) == 1 and nested[0].paths[0].endswith("up/hall/deeper/deeper0.jpg")
+    one = [w for w in report.warnings if w.code == "one_session"]
+    assert len(one) == 1 and "'down'" in one[0].message
+
+
+def test_training_notes_name_single_images_and_cross_class_copies(tmp_path):
+    _make(tmp_path, "up", 5, 0)
+    _make(tmp_path, "down", 1, 1)
+    shutil.copy(tmp_path / "up" / "up0.jpg", tmp_path / "down" / "copy.jpg")
+    (tmp_path / "up" / "kitchen").mkdir()
+    shutil.copy(tmp_path / "up" / "up1.jpg", tmp_path / "up" / "kitchen" / "same_class_copy.jpg")
+    notes = datacheck.training_notes(dataset.scan(tmp_path))
+    assert len(notes) == 1 and "1 image(s) appear in two classes" in notes[0]
+    (tmp_path / "down" / "copy.jpg").unlink()
+    notes = datacheck.training_notes(dataset.scan(tmp_path))
+    assert notes == ["class 'down' has a single image: record at least 20 (100+ is better)"]
+
+
+def test_data_option_naming_a_file_says_so(tmp_path):
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(DataError, match="is a file, not a folder"):
+        datacheck.check(tmp_path / "notes.txt")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import random
 from datetime import datetime
 from pathlib import Path
 
@@ -61,3 +62,85 @@ def test_scan_and_class_names(tmp_path):
     assert {k: [p.name for p in v] for k, v in dataset.scan(tmp_path).items()} == {"down": [], "up": ["a.jpg"]}
     with pytest.raises(DataError, match="does not exist"):
         dataset.class_names(tmp_path / "nope")
+
+
+@pytest.mark.parametrize("label", ["CON", "nul", "com1", "Lpt9.txt", "up.", "aux"])
+def test_windows_reserved_labels_are_refused(label):
+    with pytest.raises(DataError, match="Windows reserves it"):
+        dataset.validate_label(label)
+
+
+def test_data_path_that_is_a_file_or_unreadable_is_one_clear_error(tmp_path, monkeypatch):
+    (tmp_path / "file.txt").write_text("x")
+    with pytest.raises(DataError, match="is a file, not a folder"):
+        dataset.scan(tmp_path / "file.txt")
+    (tmp_path / "d" / "up").mkdir(parents=True)
+    real = Path.iterdir
+
+    def refuse(self):
+        if self.name == "up":
+            raise PermissionError(13, "Permission denied")
+        return real(self)
+
+    monkeypatch.setattr(Path, "iterdir", refuse)  # root ignores chmod 000, so make the fault directly
+    with pytest.raises(DataError, match=r"cannot read folder '.*up' \(permission denied\)"):
+        dataset.scan(tmp_path / "d")
+
+
+def test_copied_in_sub_folders_are_sessions_shared_across_classes(tmp_path):
+    for rel in ("up/kitchen/a.jpg", "up/kitchen/b.jpg", "up/garden/c.jpg", "down/kitchen/d.jpg", "up/loose.jpg",
+                "down/loose.jpg", f"up/{dataset.frame_name('s20260101-000000-abcd', 1)}",
+                "up/garden/deeper/ignored.jpg", "up/.hidden/ignored.jpg"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"x")
+    sessions = {(s.label, s.path.name): s.session for s in dataset.samples(tmp_path)}
+    assert sessions == {("up", "a.jpg"): "kitchen", ("up", "b.jpg"): "kitchen", ("up", "c.jpg"): "garden",
+                        ("down", "d.jpg"): "kitchen", ("up", "loose.jpg"): "up/", ("down", "loose.jpg"): "down/",
+                        ("up", "s20260101-000000-abcd_000001.jpg"): "s20260101-000000-abcd"}
+    assert dataset.sessions_per_class(dataset.samples(tmp_path)) == {"up": 4, "down": 2}
+
+
+def _layout(rng: random.Random) -> list[dataset.Sample]:
+    """Random classes, sessions (some shared across classes, some stamped) and frame counts."""
+    shared = [f"room{i}" for i in range(rng.randint(0, 4))]
+    out = []
+    for label in [f"c{i}" for i in range(rng.randint(2, 4))]:
+        sessions = rng.sample(shared, rng.randint(0, len(shared))) + \
+            [f"s2026010{rng.randint(1, 9)}-0000{rng.randint(10, 99)}-{rng.randrange(16**4):04x}"
+             for _ in range(rng.randint(0, 5))] + ([f"{label}/"] if rng.random() < 0.3 else [])
+        for sess in sessions or [f"{label}/"]:
+            for i in range(rng.randint(1, 80)):
+                name = dataset.frame_name(sess, i + 1) if sess.startswith("s2") else f"{sess.strip('/')}{i}.jpg"
+                out.append(dataset.Sample(Path(label) / name, label, sess))
+    return out
+
+
+def test_session_split_never_puts_one_session_on_both_sides():
+    rng = random.Random(7)
+    fractions = []
+    for _ in range(250):
+        samples = _layout(rng)
+        part = dataset.split(samples)
+        assert sorted(str(s.path) for s in part.train + part.val) == sorted(str(s.path) for s in samples)
+        held = part.new_sessions
+        assert not held & {s.session for s in part.train + part.same}  # whole sessions only
+        for label in dataset.sessions_per_class(samples):
+            assert any(s.label == label for s in part.train)  # every class keeps training data
+            mine = [s for s in samples if s.label == label]
+            assert sum(s.label == label for s in part.new) <= dataset.MAX_HELD_OUT * len(mine)
+            own = {s.session for s in mine} - {s.session for s in samples if s.label != label}
+            if len(own) >= 2:  # two sessions of its own: a new-session part too
+                assert any(s.label == label for s in part.new)
+        fractions.append(len(part.new) / len(samples))
+    assert 0.1 < sum(fractions) / len(fractions) < 0.45
+
+
+def test_session_split_is_stable_as_sessions_are_added():
+    def stamped(n: int, start: int) -> list[dataset.Sample]:
+        return [dataset.Sample(Path("up") / dataset.frame_name(f"s20260101-0000{s:02d}-abcd", i), "up",
+                               f"s20260101-0000{s:02d}-abcd") for s in range(start, start + n) for i in range(1, 21)]
+
+    before = stamped(10, 0)
+    held = {s for s in dataset.validation_sessions(before) if dataset._unit_hash(s) < dataset.VAL_FRACTION}
+    after = dataset.validation_sessions(before + stamped(20, 10))
+    assert held and held <= after  # sessions held out by their hash stay held out

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import onnx
 import pytest
@@ -7,15 +9,17 @@ import torch
 
 from thumbs import checkpoint, export, models
 from thumbs.errors import ThumbsError
+from thumbs.model_info import ModelInfo, file_sha256
 from thumbs.runtime import Classifier
 
 CLASSES = ["down", "none", "up"]
 
 
-def make_checkpoint(path, arch="squeezenet1_1", size=64, classes=CLASSES):
-    torch.manual_seed(0)
+def make_checkpoint(path, arch="squeezenet1_1", size=64, classes=CLASSES, settings=None, seed=0):
+    torch.manual_seed(seed)
     model, norm = models.build(arch, len(classes), weights="none", log=lambda m: None)
-    return checkpoint.save(path, model.eval(), arch=arch, classes=classes, img_size=size, norm=norm, settings={},
+    return checkpoint.save(path, model.eval(), arch=arch, classes=classes, img_size=size, norm=norm,
+                           settings=settings or {},
                            metrics={}, history=[], epoch=0, stage="full")
 
 
@@ -23,8 +27,15 @@ def make_checkpoint(path, arch="squeezenet1_1", size=64, classes=CLASSES):
 def test_export_matches_pytorch_for_every_architecture(tmp_path, arch):
     ckpt = make_checkpoint(tmp_path / "best.pt", arch)
     result = export.export(ckpt)
-    assert result.onnx_path == tmp_path / "model.onnx" and result.max_diff < 1e-4
-    assert (tmp_path / "labels.txt").read_text().split() == CLASSES
+    assert result.onnx_path == tmp_path / "best.onnx" and result.max_diff < 1e-4 and result.opset == 13
+    assert onnx.load(str(result.onnx_path)).opset_import[0].version == 13  # TensorRT 8.2 parses it
+    assert (tmp_path / "best.labels.txt").read_text().split() == CLASSES
+
+
+def test_alexnet_pool_at_a_size_other_than_224_exports_at_opset_13(tmp_path):
+    ckpt = make_checkpoint(tmp_path / "best.pt", "alexnet", size=96)  # 2x2 features pooled to 6x6
+    result = export.export(ckpt)
+    assert result.opset == 13 and result.max_diff < 1e-4
 
 
 def test_metadata_round_trip(tmp_path):
@@ -32,7 +43,10 @@ def test_metadata_round_trip(tmp_path):
     result = export.export(ckpt, tmp_path / "out" / "gesture.onnx")
     meta = {p.key: p.value for p in onnx.load(str(result.onnx_path)).metadata_props}
     assert meta["thumbs.classes"] == '["a", "b"]' and meta["thumbs.img_size"] == "72"
-    assert "inside the graph" in meta["thumbs.normalisation"] and meta["thumbs.arch"] == "squeezenet1_1"
+    info = ModelInfo.from_metadata(meta, result.onnx_path)
+    assert info.mean == models.NORMS["imagenet"][0] and info.std == models.NORMS["imagenet"][1]
+    assert info.norm == "imagenet" and info.crop == "center" and info.arch == "squeezenet1_1"
+    assert meta["thumbs.checkpoint_sha256"] == file_sha256(ckpt)
     clf = Classifier.load(result.onnx_path)
     assert clf.classes == ["a", "b"] and clf.img_size == 72
     probs = clf.predict_batch(np.random.default_rng(0).random((3, 3, 72, 72), dtype=np.float32))
@@ -47,8 +61,9 @@ def test_low_opset_for_old_tensorrt_loads_and_agrees(tmp_path):
     x = np.random.default_rng(1).random((2, 3, 64, 64), dtype=np.float32)
     np.testing.assert_allclose(Classifier.load(old.onnx_path).predict_batch(x),
                                Classifier.load(new.onnx_path).predict_batch(x), atol=1e-5)
-    with pytest.raises(ThumbsError, match="--opset 9 is too old"):
-        export.export(ckpt, opset=9)
+    for bad in (9, 30, 99):  # 30 and 99 came out as opset 18 files reported as 30 and 99
+        with pytest.raises(ThumbsError, match=f"--opset {bad} is not supported: use 11-18"):
+            export.export(ckpt, opset=bad)
 
 
 def test_fp16_and_fixed_batch(tmp_path):
@@ -66,7 +81,7 @@ def test_disagreement_fails_loudly_and_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(export, "check_parity", lambda *a, **k: 0.3)
     with pytest.raises(ThumbsError, match="disagrees with PyTorch: max probability difference 3.00e-01"):
         export.export(ckpt)
-    assert not (tmp_path / "model.onnx").exists()
+    assert not (tmp_path / "best.onnx").exists()
 
 
 def test_not_a_checkpoint(tmp_path):
@@ -76,3 +91,58 @@ def test_not_a_checkpoint(tmp_path):
     torch.save({"weights": 1}, tmp_path / "y.pt")
     with pytest.raises(ThumbsError, match="is not a thumbs checkpoint"):
         export.export(tmp_path / "y.pt")
+
+
+def test_crop_policy_from_training_settings_reaches_the_onnx_and_live(tmp_path):
+    ckpt = make_checkpoint(tmp_path / "best.pt", settings={"crop": "full"})
+    assert checkpoint.load(ckpt)["info"].crop == "full" and "input" not in torch.load(ckpt, weights_only=False)
+    clf = Classifier.load(export.export(ckpt).onnx_path)
+    assert clf.info.crop == "full" and clf.preprocess.crop == "full"
+
+
+def test_old_checkpoint_without_crop_reads_as_center(tmp_path):
+    ckpt = make_checkpoint(tmp_path / "best.pt")
+    payload = torch.load(ckpt, weights_only=False)
+    info = payload.pop("info")
+    del info["crop"]
+    torch.save({**payload, **info, "version": 1, "input": "float32 NCHW RGB in [0, 1]"}, tmp_path / "old.pt")
+    assert checkpoint.load(tmp_path / "old.pt")["info"].crop == "center"
+    assert Classifier.load(export.export(tmp_path / "old.pt").onnx_path).preprocess.crop == "center"
+
+
+def test_second_export_into_the_same_folder_keeps_the_first_model_working(tmp_path):
+    first = export.export(make_checkpoint(tmp_path / "a" / "best.pt"), tmp_path / "out" / "first.onnx")
+    export.export(make_checkpoint(tmp_path / "b" / "best.pt", classes=["x", "y"]), tmp_path / "out" / "second.onnx")
+    assert Classifier.load(first.onnx_path).classes == CLASSES
+    assert (tmp_path / "out" / "second.labels.txt").read_text().split() == ["x", "y"]
+
+
+@pytest.mark.parametrize("out, message", [
+    ("f/model.onnx", "'.*/f' is a file, not a folder"),
+    ("d.onnx", "is a folder: give a file name inside it"),
+    ("f", "is an existing file, not .onnx"),
+])
+def test_bad_out_path_is_one_clear_error(tmp_path, out, message):
+    ckpt = make_checkpoint(tmp_path / "best.pt")
+    (tmp_path / "f").write_text("x")
+    (tmp_path / "d.onnx").mkdir()
+    with pytest.raises(ThumbsError, match=message):
+        export.export(ckpt, tmp_path / out)
+
+
+def test_read_only_out_folder_is_refused_before_exporting(tmp_path, monkeypatch):
+    ckpt = make_checkpoint(tmp_path / "best.pt")
+    (tmp_path / "ro").mkdir()
+    real = export.os.access
+    monkeypatch.setattr(export.os, "access", lambda p, mode: Path(p) != tmp_path / "ro" and real(p, mode))
+    with pytest.raises(ThumbsError, match=f"folder '{tmp_path / 'ro'}' is read-only: choose a writable --out"):
+        export.export(ckpt, tmp_path / "ro" / "model.onnx")
+
+
+def test_nan_weights_say_the_checkpoint_is_broken(tmp_path):
+    ckpt = make_checkpoint(tmp_path / "best.pt")
+    payload = torch.load(ckpt, weights_only=False)
+    next(v for v in payload["state_dict"].values() if v.is_floating_point()).fill_(float("nan"))
+    torch.save(payload, ckpt)
+    with pytest.raises(ThumbsError, match="is broken: .* NaN or infinity .* lower --lr"):
+        export.export(ckpt)

@@ -81,3 +81,42 @@ def test_shared_backbone_loads_every_tensor():
                                log=messages.append)
     assert norm == "inception" and "loaded 260 backbone tensors" in messages[0]
     assert model.net.classifier[1].out_features == 3
+
+
+def _file(tmp_path, name, content) -> str:
+    torch.save(content, tmp_path / name)
+    return str(tmp_path / name)
+
+
+def test_weights_file_carries_its_normalisation_and_norm_overrides(tmp_path):
+    state = models.ARCHS["resnet18"].build(weights=None).state_dict()
+    quiet = {"log": lambda m: None}
+    named = _file(tmp_path, "named.pth", {"state_dict": state, "norm": "inception"})
+    assert models.build("resnet18", 2, weights=named, **quiet)[1] == "inception"
+    assert models.build("resnet18", 2, weights=named, norm="imagenet", **quiet)[1] == "imagenet"
+    explicit = _file(tmp_path, "explicit.pth", {"state_dict": state, "norm": {"mean": [0.5] * 3, "std": [0.5] * 3}})
+    assert models.build("resnet18", 2, weights=explicit, **quiet)[1] == "inception"
+    custom = _file(tmp_path, "custom.pth", {"state_dict": state, "mean": [0.4, 0.4, 0.4], "std": [0.2, 0.2, 0.2]})
+    model, norm = models.build("resnet18", 2, weights=custom, **quiet)
+    assert norm == "mean=0.4,0.4,0.4;std=0.2,0.2,0.2" and models.norm_values(norm) == ((0.4,) * 3, (0.2,) * 3)
+    assert torch.allclose(model.std.flatten(), torch.tensor([0.2] * 3))
+    plain = _file(tmp_path, "plain.pth", state)
+    assert models.build("resnet18", 2, weights=plain, **quiet)[1] == "imagenet"
+    bad = _file(tmp_path, "bad.pth", {"state_dict": state, "norm": "sepia"})
+    with pytest.raises(ThumbsError, match="unknown normalisation 'sepia'"):
+        models.build("resnet18", 2, weights=bad, **quiet)
+
+
+def test_a_thumbs_checkpoint_is_accepted_as_weights(tmp_path):
+    from thumbs import checkpoint
+
+    trained, _ = models.build("mobilenet_v3_small", 3, weights="none", norm="inception", log=lambda m: None)
+    path = checkpoint.save(tmp_path / "best.pt", trained, arch="mobilenet_v3_small", classes=["a", "b", "c"],
+                           img_size=64, norm="inception", settings={}, metrics={}, history=[], epoch=0, stage="full")
+    messages = []
+    model, norm = models.build("mobilenet_v3_small", 5, weights=str(path), log=messages.append)
+    assert norm == "inception" and "is a thumbs checkpoint" in messages[0]
+    assert torch.equal(model.net.features[0][0].weight, trained.net.features[0][0].weight)
+    assert model.net.classifier[3].out_features == 5
+    with pytest.raises(ThumbsError, match="is a thumbs checkpoint of mobilenet_v3_small, not resnet18"):
+        models.build("resnet18", 2, weights=str(path), log=lambda m: None)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -7,9 +8,12 @@ import cv2
 import numpy as np
 import pytest
 
-from thumbs import sources
+from thumbs import gstreamer, sources
 from thumbs.errors import SourceError
 from thumbs.sources import FrameSource, SourceSpec, open_source, parse_source
+
+from .test_cli import thumbs
+from .test_export import make_checkpoint
 
 
 def test_parse_every_kind(tmp_path, demo_video):
@@ -49,10 +53,49 @@ def test_camera_that_does_not_exist_names_the_camera():
         open_source(9)
 
 
-def test_gstreamer_without_support_says_so(monkeypatch):
+def test_gstreamer_pipeline_is_rewritten_to_bgr_on_stdout():
+    command, w, h = gstreamer.fdsink_pipeline(
+        "nvarguscamerasrc ! video/x-raw(memory:NVMM),width=(int)1280,height=(int)720 ! nvvidconv ! appsink drop=1")
+    assert (w, h) == (1280, 720) and "appsink" not in command
+    assert command.endswith("nvvidconv ! videoconvert ! videoscale ! video/x-raw,format=BGR,width=1280,height=720"
+                            " ! fdsink fd=1")
+    assert gstreamer.fdsink_pipeline("v4l2src ! appsink", 320, 240)[1:] == (320, 240)
+    with pytest.raises(SourceError, match="the frame size is not known; put width=W,height=H"):
+        gstreamer.fdsink_pipeline("v4l2src ! appsink")
+
+
+def test_gstreamer_without_gst_launch_says_how_to_install(monkeypatch):
     monkeypatch.setattr(sources, "has_gstreamer", lambda: False)
-    with pytest.raises(SourceError, match="built without GStreamer"):
-        open_source("videotestsrc ! appsink")
+    monkeypatch.setattr(gstreamer.shutil, "which", lambda name: None)
+    with pytest.raises(SourceError, match="gst-launch-1.0 is not installed .*apt install gstreamer1.0-tools"):
+        open_source("videotestsrc ! video/x-raw,width=8,height=8 ! appsink")
+
+
+def test_gstreamer_pipeline_that_fails_names_gst_launchs_error(monkeypatch):
+    monkeypatch.setattr(sources, "has_gstreamer", lambda: False)
+    with pytest.raises(SourceError, match='did not start: .*no element "nosuchsrc"'):
+        open_source("nosuchsrc ! video/x-raw,width=8,height=8 ! appsink")
+
+
+def test_gst_launch_frames_flow_into_live_events(tmp_path):
+    """videotestsrc's N buffers reach `thumbs live --headless --events` through gst-launch-1.0, one event each."""
+    assert not sources.has_gstreamer()  # pip's OpenCV: the gst-launch path is the one under test
+    ckpt = make_checkpoint(tmp_path / "best.pt")
+    events = tmp_path / "events.jsonl"
+    pipeline = "videotestsrc num-buffers=12 is-live=true ! video/x-raw,width=64,height=48,framerate=15/1 ! appsink"
+    result = thumbs("live", "--model", str(ckpt), "--source", pipeline, "--headless", "--events", str(events))
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["frame"] for line in events.read_text().splitlines()] == list(range(12))
+
+
+def test_failed_open_keeps_ffmpeg_chatter_out(tmp_path, capfd):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"garbage" * 100)
+    for spec in (str(bad), "tcp://127.0.0.1:9"):
+        with pytest.raises(SourceError, match="could not open"):
+            open_source(spec)
+    err = capfd.readouterr().err
+    assert "moov atom" not in err and "Connection refused" not in err
 
 
 def test_corrupt_video_is_refused(tmp_path):
@@ -78,6 +121,7 @@ def test_image_folder_skips_and_reports_corrupt_files(tmp_path):
     with open_source(str(tmp_path)) as src:
         frames = list(src)
         assert [p.name for p in src.skipped] == ["b.jpg"]
+        assert sources.skipped_note(src) == f"skipped 1 unreadable image(s) in {tmp_path}: b.jpg"
     assert [f.index for f in frames] == [0, 1] and frames[1].image.mean() > 150
 
 

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
+import dataclasses
+import errno
 import json
+import os
 import shutil
+import signal
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
-from thumbs import checkpoint, dataset, train
+from thumbs import checkpoint, dataset, files, metrics, train
 from thumbs.errors import DataError, ThumbsError
 from thumbs.evaluate import evaluate
 
@@ -176,3 +181,156 @@ def test_pretrained_backbone_beats_scratch_on_real_photos(tmp_path):
     print(accuracy)
     assert accuracy["pretrained"] >= 0.7
     assert accuracy["pretrained"] >= accuracy["scratch"] + 0.15
+
+
+def test_sessions_give_a_new_session_headline_and_a_report_to_act_on(tmp_path):
+    data = tmp_path / "d"
+    for room, seed in (("kitchen", 0), ("garden", 2), ("office", 4)):
+        for label, shift in (("up", 0), ("down", 1)):
+            _images(data / label, room, 12, seed + shift)
+    (data / "none").mkdir()  # a one-image class, and that image a copy of another class's: notes in train
+    shutil.copy(data / "up" / "kitchen" / "kitchen0.jpg", data / "none" / "copied.jpg")
+    result = train.train(_cfg(data, tmp_path / "run", epochs=1), **QUIET)
+    v = result.validation
+    assert v.new is not None and result.scores is v.new and v.new.count % 12 == 0
+    held = {s.session for s in v.sessions if s.part == "new"}
+    assert held and held < {"kitchen", "garden", "office"}
+    assert any("single image" in n for n in result.notes) and any("two classes" in n for n in result.notes)
+    assert result.history[0]["val_acc"] == v.new.accuracy and "val_same_acc" in result.history[0]
+    report = (result.run_dir / "report.md").read_text()
+    assert report.splitlines()[2].startswith("**Accuracy on a new session:") and "Weakest class" in report
+    wrong = sum(1 for t, row in enumerate(v.new.confusion) for p, n in enumerate(row) if t != p for _ in range(n))
+    wrong += sum(n for t, row in enumerate(v.same.confusion) for p, n in enumerate(row) if t != p) if v.same else 0
+    png = result.run_dir / "misclassified.png"
+    assert png.exists() == (wrong > 0)
+    if wrong:
+        tiles = min(wrong, 24)
+        cols = min(6, tiles)
+        assert cv2.imread(str(png)).shape[:2] == (-(-tiles // cols) * 160, cols * 160)
+
+
+# Nothing lost, nothing silent (issue 10)
+
+def _tiny(data, out, **kw) -> train.TrainConfig:
+    return _cfg(data, out, **{"img_size": 32, **kw})
+
+
+def _temp_files(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*.tmp")]
+
+
+def test_a_run_folder_that_holds_files_is_never_replaced(demo_data, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "best.pt").write_bytes(b"an earlier model")
+    (run / "last.pt").write_bytes(b"an earlier checkpoint")
+    with pytest.raises(ThumbsError, match=r"is not empty.*--resume .*last.pt.*another --out"):
+        train.train(_tiny(demo_data, run), **QUIET)
+    assert (run / "best.pt").read_bytes() == b"an earlier model"
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ThumbsError, match="cannot create folder .*afile"):
+        train.train(_tiny(demo_data, tmp_path / "afile"), **QUIET)
+    with pytest.raises(ThumbsError, match="a part of that path is a file"):
+        train.train(_tiny(demo_data, tmp_path / "afile" / "run"), **QUIET)
+
+
+@pytest.mark.parametrize("change, words", [({"lr": -1.0}, "--lr -1.0"), ({"lr": 0.0}, "--lr 0.0"),
+                                           ({"lr": float("nan")}, "--lr nan"),
+                                           ({"img_size": 10000}, "--img-size 10000: use 32 to 1024"),
+                                           ({"workers": -1}, "--workers -1"), ({"epochs": 0}, "--epochs 0")])
+def test_settings_that_cannot_work_are_refused_up_front(demo_data, tmp_path, change, words):
+    with pytest.raises(ThumbsError, match=words):
+        train.train(_tiny(demo_data, tmp_path / "run", **change), **QUIET)
+    assert not (tmp_path / "run").exists()
+
+
+def test_ctrl_c_in_the_first_epoch_leaves_no_empty_run_folder(demo_data, tmp_path, monkeypatch):
+    def interrupted(self, *a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train.Trainer, "train_epoch", interrupted)
+    with pytest.raises(KeyboardInterrupt, match="nothing was saved"):
+        train.train(_tiny(demo_data, tmp_path / "run"), **QUIET)
+    assert not (tmp_path / "run").exists()
+
+
+def test_ctrl_c_while_the_first_last_pt_is_written_keeps_it(demo_data, tmp_path, monkeypatch):
+    original = checkpoint.save
+
+    def signal_during_save(path, *a, **k):
+        os.kill(os.getpid(), signal.SIGINT)
+        return original(path, *a, **k)
+
+    monkeypatch.setattr(checkpoint, "save", signal_during_save)
+    result = train.train(_tiny(demo_data, tmp_path / "run", epochs=3), **QUIET)
+    assert result.interrupted and len(result.history) == 1
+    assert checkpoint.load(result.last)["epoch"] == 0 and checkpoint.load(result.best)["epoch"] == 0
+    assert json.loads((result.run_dir / "metrics.json").read_text())["best_epoch"] == 1
+    assert _temp_files(tmp_path) == []
+    monkeypatch.setattr(checkpoint, "save", original)
+    (demo_data.parent / "extra").mkdir(exist_ok=True)
+    resumed = train.resume(result.last, **QUIET)  # the run's own 3 epochs, not a default
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    assert Path(checkpoint.load(resumed.last)["settings"]["data"]).is_absolute()
+
+
+def test_a_diverged_run_stops_and_saves_no_nan_model(demo_data, tmp_path, monkeypatch):
+    batches = {"n": 0}
+    real = nn.CrossEntropyLoss.forward
+
+    def nan_in_second_epoch(self, logits, y):
+        batches["n"] += 1
+        loss = real(self, logits, y)
+        return loss * float("nan") if batches["n"] > 8 else loss  # 120 images, batch 16: 8 in epoch 1
+
+    monkeypatch.setattr(nn.CrossEntropyLoss, "forward", nan_in_second_epoch)
+    with pytest.raises(ThumbsError, match=r"training loss became nan in epoch 2.*smaller --lr.*kept .*last.pt "
+                                          r"\(epoch 1\)"):
+        train.train(_tiny(demo_data, tmp_path / "run", epochs=3), **QUIET)
+    state = checkpoint.load(tmp_path / "run" / "best.pt")["state_dict"]
+    assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+
+
+def test_disk_full_during_training_says_what_was_kept(demo_data, tmp_path, monkeypatch):
+    writes = {"n": 0}
+    real_fsync = files.os.fsync
+
+    def full_after_first_epoch(fd):
+        writes["n"] += 1
+        if writes["n"] > 3:  # epoch 1 wrote last.pt, best.pt and metrics.json
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(files.os, "fsync", full_after_first_epoch)
+    with pytest.raises(ThumbsError, match=r"cannot write .*last.pt': no space left.*kept .*last.pt \(epoch 1\)"):
+        train.train(_tiny(demo_data, tmp_path / "run", epochs=2), **QUIET)
+    assert checkpoint.load(tmp_path / "run" / "last.pt")["epoch"] == 0 and _temp_files(tmp_path) == []
+
+
+class _Killed(BaseException):
+    """Stands for kill -9: nothing after it runs."""
+
+
+def test_report_and_best_pt_agree_with_the_history_after_kill_and_resume(demo_data, tmp_path, monkeypatch):
+    accuracies = iter([0.5, 0.9, 0.4, 0.45])
+    real_score, real_save = metrics.score, checkpoint.save
+    monkeypatch.setattr(metrics, "score", lambda *a: dataclasses.replace(real_score(*a), accuracy=next(accuracies)))
+    saves = []
+
+    def killed_between_the_epoch_2_files(path, *a, **k):
+        saves.append(k["epoch"])
+        if saves.count(1) == 2:
+            raise _Killed
+        return real_save(path, *a, **k)
+
+    monkeypatch.setattr(checkpoint, "save", killed_between_the_epoch_2_files)
+    with pytest.raises(_Killed):
+        train.train(_tiny(demo_data, tmp_path / "run", epochs=3), **QUIET)
+    monkeypatch.setattr(checkpoint, "save", real_save)
+    resumed = train.resume(tmp_path / "run" / "last.pt", **QUIET)
+    history = resumed.history
+    best_row = max(history, key=lambda h: (h["val_acc"], -h["val_loss"]))
+    saved = json.loads((resumed.run_dir / "metrics.json").read_text())
+    assert saved["best_epoch"] == best_row["epoch"] == checkpoint.load(resumed.best)["epoch"] + 1
+    assert resumed.scores.accuracy == best_row["val_acc"]
+    assert f"Best epoch **{best_row['epoch']}**" in (resumed.run_dir / "report.md").read_text()

@@ -124,3 +124,36 @@ def test_live_window_digit_saves_a_hard_example(display, tmp_path, live_video):
     assert saved == [classes[1]]
     assert len(list((tmp_path / "data" / classes[1]).glob("*.jpg"))) == 1
     assert frames < 140
+
+
+def _show_small_frame(title):
+    import cv2
+    import numpy as np
+
+    from thumbs.overlay import draw_live
+    from thumbs.window import QUIT_KEYS, Window
+
+    window = Window(title)
+    canvas = draw_live(np.full((120, 160, 3), 100, np.uint8), ["a", "b"], np.array([0.9, 0.1]), "a", 0.9, 30.0,
+                       1.0, 0.6)
+    for _ in range(10):
+        window.show(canvas)
+        time.sleep(0.05)
+    rect = tuple(cv2.getWindowImageRect(title))
+    keys = [window.quit_requested(k) for k in (*QUIT_KEYS, ord("a"), -1)]
+    window.close()
+    return rect, keys
+
+
+def test_window_shows_the_scaled_up_canvas_without_a_toolbar(display):
+    rect, keys = in_child(display, _show_small_frame, "thumbs geometry")
+    assert rect == (0, 0, 640, 480)  # a Qt toolbar and status bar would push the image in and shrink it
+    assert keys == [True, True, True, False, False]
+
+
+def test_live_window_quits_on_escape(display, tmp_path, live_video):
+    model = export(make_checkpoint(tmp_path / "best.pt"), log=lambda m: None).onnx_path
+    keys = press(display, "thumbs live", ["Escape"])
+    saved, frames, _ = in_child(display, _live, model, live_video, tmp_path / "data")
+    keys.join()
+    assert saved == [] and frames < 140

@@ -15,9 +15,9 @@ import thumbs
 from thumbs import models
 from thumbs.errors import ThumbsError
 from thumbs.files import write_atomic
+from thumbs.model_info import FORMAT_VERSION, ModelInfo
 
 FORMAT = "thumbs-checkpoint"
-VERSION = 1
 
 
 def versions() -> dict[str, str]:
@@ -28,10 +28,12 @@ def versions() -> dict[str, str]:
 def save(path: str | Path, model: models.Normalized, *, arch: str, classes: list[str], img_size: int,
          norm: str, settings: dict[str, Any], metrics: dict[str, Any], history: list[dict], epoch: int,
          stage: str, optimizer: dict | None = None) -> Path:
-    mean, std = models.NORMS[norm]
+    """`settings["crop"]` (the training crop policy) goes into the model's contract; default centre."""
+    mean, std = models.norm_values(norm)
+    info = ModelInfo(list(classes), int(img_size), norm, tuple(mean), tuple(std),
+                     str(settings.get("crop") or "center"), arch)
     payload = {
-        "format": FORMAT, "version": VERSION, "arch": arch, "classes": list(classes), "img_size": img_size,
-        "norm": norm, "mean": list(mean), "std": list(std), "input": "float32 NCHW RGB in [0, 1]",
+        "format": FORMAT, "version": FORMAT_VERSION, "info": info.to_dict(),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "settings": settings, "metrics": metrics, "history": history, "epoch": epoch, "stage": stage,
         "optimizer": optimizer, "versions": versions(),
@@ -43,15 +45,24 @@ def save(path: str | Path, model: models.Normalized, *, arch: str, classes: list
 
 
 def load(path: str | Path) -> dict[str, Any]:
+    """The stored dict with `info` as a ModelInfo. Its fields are also offered under their old flat
+    names (read-only views for training's resume); on disk the contract is stored once, in `info`."""
     path = Path(path)
     ckpt = models.read_torch_file(path, "checkpoint", "", "cannot be read; is the file complete?")
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise ThumbsError(f"'{path}' is not a thumbs checkpoint (train one with `thumbs train`)")
-    return ckpt
+    try:
+        info = ModelInfo.from_dict(ckpt.get("info") or ckpt)  # version 1 kept the fields flat
+    except ValueError as e:
+        raise ThumbsError(f"'{path}' is an incomplete thumbs checkpoint ({e}): train it again") from None
+    flat = {**info.to_dict(), "mean": list(info.mean), "std": list(info.std)}
+    return {**ckpt, **{k: flat[k] for k in ("classes", "img_size", "norm", "mean", "std", "arch", "crop")},
+            "info": info}
 
 
 def build_model(ckpt: dict[str, Any]) -> models.Normalized:
     """The trained network, on the CPU, in eval mode."""
-    model, _ = models.build(ckpt["arch"], len(ckpt["classes"]), weights="none", norm=ckpt["norm"])
+    info: ModelInfo = ckpt["info"]
+    model, _ = models.build(info.arch, len(info.classes), weights="none", norm=info.norm)
     model.load_state_dict(ckpt["state_dict"])
     return model.eval()

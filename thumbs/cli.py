@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Callable, Optional, TypeVar
@@ -15,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from thumbs.errors import ThumbsError
+from thumbs.errors import Interrupted, ThumbsError
 
 app = typer.Typer(
     name="thumbs",
@@ -30,7 +31,10 @@ F = TypeVar("F", bound=Callable)
 
 
 def friendly(fn: F) -> F:
-    """Turn a ThumbsError into one red line and exit code 1; Ctrl-C into exit code 130."""
+    """Turn a ThumbsError into one red line and exit code 1; Ctrl-C into exit code 130, the one place for it.
+
+    A command that was interrupted but kept something prints its summary, then raises
+    `thumbs.errors.Interrupted("what was kept")`: this prints "interrupted: what was kept" and exits 130."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -39,8 +43,8 @@ def friendly(fn: F) -> F:
         except ThumbsError as e:
             err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            err.print("[yellow]interrupted[/]")
+        except KeyboardInterrupt as e:
+            err.print("[yellow]interrupted[/]" + (f": {e}" if str(e) else ""), highlight=False)
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
@@ -53,13 +57,14 @@ def collect(
     source: str = typer.Option("0", "--source", "-s", help="Camera index, video file, image folder/glob, URL "
                                "or GStreamer pipeline."),
     data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Data folder (one sub-folder per class)."),
-    count: Optional[int] = typer.Option(None, "--count", "-n", help="Stop after saving N frames."),
-    interval: Optional[float] = typer.Option(None, "--interval", help="Save automatically every SEC seconds."),
+    count: Optional[int] = typer.Option(None, "--count", "-n", min=1, help="Stop after saving N frames."),
+    interval: Optional[float] = typer.Option(None, "--interval", min=0.0,
+                                             help="Save automatically every SEC seconds."),
     headless: bool = typer.Option(False, "--headless", help="No window: saves automatically."),
     size: Optional[str] = typer.Option(None, "--size", help="Save frames resized to WxH, e.g. 320x240."),
-    width: Optional[int] = typer.Option(None, "--width", help="Camera width to request."),
-    height: Optional[int] = typer.Option(None, "--height", help="Camera height to request."),
-    fps: Optional[float] = typer.Option(None, "--fps", help="Camera frame rate to request."),
+    width: Optional[int] = typer.Option(None, "--width", min=1, help="Camera width to request."),
+    height: Optional[int] = typer.Option(None, "--height", min=1, help="Camera height to request."),
+    fps: Optional[float] = typer.Option(None, "--fps", min=0.0, help="Camera frame rate to request."),
 ) -> None:
     """Record labelled frames into DATA/LABEL/ (SPACE saves, a toggles auto burst, q quits)."""
     from thumbs.collect import collect as run_collect
@@ -77,7 +82,11 @@ def collect(
         err.print(f"[yellow]skipped unreadable image[/] {p}")
     note = " (interrupted; everything saved so far is kept)" if result.interrupted else ""
     out.print(f"saved {len(result.saved)} frame(s) to {data / label} as session {result.session}{note}")
-    out.print("  ".join(f"{k}: {v}" for k, v in sorted(result.counts.items())))
+    out.print("  ".join(f"{k}: {v} ({result.sessions.get(k, 0)} session(s))"
+                        for k, v in sorted(result.counts.items())), highlight=False)
+    out.print(f"next: {result.hint()}", highlight=False)
+    if result.interrupted:
+        raise typer.Exit(130)
 
 
 @app.command()
@@ -93,12 +102,14 @@ def data(
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
         return
-    table = Table(title=f"data set: {data}")
-    for col in ("class", "images", "share", "train", "val"):
+    table = Table(title=f"data set: {data}", caption="val new: images of whole sessions training never sees")
+    for col in ("class", "images", "sessions", "share", "train", "val", "val new"):
         table.add_column(col, justify="left" if col == "class" else "right")
     for c in report.classes:
-        table.add_row(c.name, str(c.count), f"{c.share:.0%}", str(c.train), str(c.val))
-    table.add_row("[bold]total", f"[bold]{report.total}", "", str(report.train), str(report.val))
+        table.add_row(c.name, str(c.count), str(c.sessions), f"{c.share:.0%}", str(c.train), str(c.val),
+                      str(c.val_new))
+    table.add_row("[bold]total", f"[bold]{report.total}", "", "", str(report.train), str(report.val),
+                  str(sum(c.val_new for c in report.classes)))
     out.print(table)
     for w in report.warnings:
         err.print(f"[yellow]warning[/] ({w.code}): {w.message}", highlight=False)
@@ -114,7 +125,7 @@ def data(
 @friendly
 def demo_data(
     out_dir: Path = typer.Option(Path("demo-run"), "--out", "-o", help="Where to write dataset/ and videos."),
-    per_class: int = typer.Option(300, "--per-class", help="Images per class."),
+    per_class: int = typer.Option(300, "--per-class", min=1, help="Images per class."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same data."),
 ) -> None:
     """Generate the synthetic demo data set (up/down/none) and demo videos with ground truth."""
@@ -123,6 +134,13 @@ def demo_data(
     paths = make_demo_data(out_dir, per_class=per_class, seed=seed)
     for name, path in paths.items():
         out.print(f"{name:<12} {path}")
+
+
+def _positive(value: float) -> float:
+    """A range check that also refuses NaN (which passes min=/max= comparisons)."""
+    if not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(f"{value} is not a positive number; use e.g. 1e-3")
+    return value
 
 
 def _log(message: str) -> None:
@@ -136,27 +154,36 @@ def train(
     arch: str = typer.Option("resnet18", "--arch", "-a", help="alexnet, squeezenet1_1, resnet18, "
                              "mobilenet_v3_small, mobilenet_v2, mobilenet_v2_x0_35."),
     weights: str = typer.Option("imagenet", "--weights", "-w", help="imagenet (torchvision download/cache), "
-                                "none (random init), or PATH to a state dict file."),
+                                "none (random init), or PATH to a state dict file or a thumbs checkpoint."),
     norm: Optional[str] = typer.Option(None, "--norm", help="Input normalisation of the weights: imagenet or "
-                                       "inception ([-1, 1], Keras/TF weights). Default: imagenet."),
-    epochs: int = typer.Option(10, "--epochs", "-e", min=1, help="Epochs in all."),
+                                       "inception ([-1, 1], Keras/TF weights). Default: what the weights file says, "
+                                       "else imagenet."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", "-e", min=1, help="Epochs in all (default 10; "
+                                         "with --resume: the run's own count)."),
     freeze_epochs: int = typer.Option(3, "--freeze-epochs", min=0, help="First epochs train the head only."),
     batch_size: int = typer.Option(32, "--batch-size", "-b", min=1),
-    lr: float = typer.Option(1e-3, "--lr", help="Head learning rate; the full network trains at lr/10."),
-    img_size: Optional[int] = typer.Option(None, "--img-size", min=32, help="Input size (default 224)."),
+    lr: float = typer.Option(1e-3, "--lr", callback=_positive, help="Head learning rate; the full network "
+                             "trains at lr/10."),
+    img_size: Optional[int] = typer.Option(None, "--img-size", min=32, max=1024, help="Input size in pixels, "
+                                           "32 to 1024 (default 224)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (default runs/<timestamp>)."),
     seed: int = typer.Option(0, "--seed"),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Data loader processes (default: 0 on CPU)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=0, help="Data loader processes (default: 0 on "
+                                          "CPU)."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue from a run's last.pt."),
 ) -> None:
     """Fine-tune a pretrained network on the class folders; writes best.pt, last.pt, report.md, curves.png."""
+    import warnings
+
     from thumbs import metrics
     from thumbs import train as training
 
+    warnings.filterwarnings("ignore", category=UserWarning, module="torch")  # the error line says what matters
     if resume:
         result = training.resume(resume, epochs=epochs, log=_log)
     else:
+        epochs = epochs if epochs is not None else training.TrainConfig.epochs
         cfg = training.TrainConfig(data=str(data), arch=arch, weights=weights, norm=norm, epochs=epochs,
                                    freeze_epochs=freeze_epochs, batch_size=batch_size, lr=lr, img_size=img_size,
                                    device=device, out=str(out_dir) if out_dir else None, seed=seed,
@@ -165,13 +192,13 @@ def train(
     for note in result.notes:
         out.print(f"note: {note}", highlight=False)
     out.print(metrics.markdown(result.scores), highlight=False)
+    v = result.validation
+    same = f"  (same-session {v.same.accuracy:.1%}, optimistic)" if v and v.new and v.same else ""
+    out.print(f"[bold green]{v.headline_name if v else 'validation accuracy'} {result.scores.accuracy:.1%}[/]{same}"
+              f"  model: {result.best}  report: {result.run_dir / 'report.md'}")
     if result.interrupted:
-        err.print(f"[yellow]interrupted:[/] kept {result.last}; continue with "
-                  f"`thumbs train --resume {result.last}`")
-    out.print(f"[bold green]best validation accuracy {result.scores.accuracy:.1%}[/]  model: {result.best}  "
-              f"report: {result.run_dir / 'report.md'}")
-    if result.interrupted:
-        raise typer.Exit(130)
+        raise Interrupted(f"kept {result.last}; continue with `thumbs train --resume {result.last}`"
+                          if result.last.exists() else "nothing was saved")
 
 
 @app.command("eval")
@@ -201,13 +228,15 @@ def eval_(
 @friendly
 def export(
     checkpoint: Path = typer.Argument(..., help="A .pt checkpoint from `thumbs train` (e.g. runs/X/best.pt)."),
-    out_path: Optional[Path] = typer.Option(None, "--out", "-o", help="Output .onnx (default: model.onnx "
-                                            "beside the checkpoint); labels.txt is written beside it."),
-    opset: int = typer.Option(17, "--opset", help="ONNX opset; 11-13 for TensorRT 8.2 (JetPack 4.6)."),
+    out_path: Optional[Path] = typer.Option(None, "--out", "-o", help="Output .onnx or a folder (default: "
+                                            "best.onnx beside best.pt); NAME.labels.txt is written beside it."),
+    opset: int = typer.Option(13, "--opset", help="ONNX opset, 11-18. Default 13: the newest that JetPack "
+                              "4.6's TensorRT 8.2 parses (its ONNX Runtime 1.11 takes 16); every architecture "
+                              "exports at it."),
     fp16: bool = typer.Option(False, "--fp16", help="Half-precision weights (smaller; float32 input/output)."),
     batch: str = typer.Option("dynamic", "--batch", help="dynamic or 1."),
 ) -> None:
-    """Write model.onnx + labels.txt and check that ONNX Runtime agrees with PyTorch."""
+    """Write NAME.onnx + NAME.labels.txt and check that ONNX Runtime agrees with PyTorch."""
     from thumbs.export import export as run_export
 
     if batch not in ("dynamic", "1"):
@@ -215,6 +244,16 @@ def export(
     result = run_export(checkpoint, out_path, opset=opset, fp16=fp16, dynamic_batch=batch == "dynamic")
     out.print(f"wrote {result.onnx_path} and {result.labels_path} (opset {result.opset}); "
               f"max difference to PyTorch {result.max_diff:.1e}: [green]ok[/]")
+
+
+def _exported_once(checkpoint: Path, log: Callable[[str], None]) -> Path:
+    """Live runs ONNX: a .pt is exported once to its .onnx beside it (needs the training extra)."""
+    try:
+        from thumbs.export import export_once
+    except ImportError:
+        raise ThumbsError(f"'{checkpoint}' is a PyTorch checkpoint: export it to .onnx on a machine with "
+                          "`pip install 'thumbs[train]'` (thumbs export), then pass the .onnx to --model") from None
+    return export_once(checkpoint, log)
 
 
 @app.command()
@@ -230,22 +269,26 @@ def live(
     smooth: int = typer.Option(5, "--smooth", min=1, help="Frames averaged for the stable label."),
     headless: bool = typer.Option(False, "--headless", help="No window."),
     events: Optional[str] = typer.Option(None, "--events", help="Write JSON Lines events to PATH, or - for stdout."),
-    record: Optional[Path] = typer.Option(None, "--record", help="Write the annotated video to PATH (.mp4/.avi)."),
+    record: Optional[Path] = typer.Option(None, "--record", help="Write the annotated video to PATH "
+                                          "(.mp4/.avi; small frames are recorded scaled up, as shown)."),
     max_frames: Optional[int] = typer.Option(None, "--max-frames", min=1, help="Stop after N frames."),
     data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Where digit keys save hard examples."),
     fp32: bool = typer.Option(False, "--fp32", help="TensorRT in FP32 instead of FP16."),
-    width: Optional[int] = typer.Option(None, "--width"),
-    height: Optional[int] = typer.Option(None, "--height"),
-    fps: Optional[float] = typer.Option(None, "--fps"),
+    width: Optional[int] = typer.Option(None, "--width", min=1),
+    height: Optional[int] = typer.Option(None, "--height", min=1),
+    fps: Optional[float] = typer.Option(None, "--fps", min=0.0),
 ) -> None:
     """Classify a camera or video live with an overlay (keys: q quits, 1-9 save a hard example)."""
     from thumbs.live import LiveOptions
     from thumbs.live import run as run_live
-    from thumbs.runtime import Classifier, newest_model
+    from thumbs.runtime import TORCH_SUFFIXES, Classifier, newest_model
     from thumbs.sources import open_source
 
     log = (lambda m: err.print(m, highlight=False)) if events == "-" else _log
-    clf = Classifier.load(model or newest_model(), provider, fp16=not fp32, log=log)
+    path = model or newest_model()
+    if path.suffix.lower() in TORCH_SUFFIXES and path.is_file():
+        path = _exported_once(path, log)
+    clf = Classifier.load(path, provider, fp16=not fp32, log=log)
     log(f"model {clf.path} ({', '.join(clf.classes)}; {clf.img_size}px) on {clf.provider}")
     opts = LiveOptions(threshold, smooth, headless, events, str(record) if record else None, max_frames, str(data))
     with open_source(source, width, height, fps) as src:
@@ -256,18 +299,23 @@ def live(
         log(f"annotated video: {summary.record}")
     for p in summary.saved:
         log(f"saved hard example {p}")
+    if summary.interrupted:
+        err.print("[yellow]interrupted[/]")
+        raise typer.Exit(130)
 
 
 @app.command()
 @friendly
 def doctor(
     cameras: bool = typer.Option(True, "--cameras/--no-cameras", help="Try to open cameras 0-3."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="An .onnx model: does its opset suit this "
+                                         "ONNX Runtime/TensorRT, and which provider would live use?"),
 ) -> None:
-    """Show what this machine can do: OpenCV build, display, ONNX Runtime providers, GPU, cameras."""
+    """Show what this machine can do: OpenCV build, display, ONNX Runtime providers, GPU, Jetson, cameras."""
     from thumbs.doctor import report
 
     table = Table(show_header=False, box=None)
-    for key, value in report(cameras):
+    for key, value in report(cameras, model):
         table.add_row(f"[bold]{key}", value)
     out.print(table)
 
@@ -278,7 +326,7 @@ def demo_cmd(
     out_dir: Path = typer.Option(Path("demo-run"), "--out", "-o", help="Folder for everything the demo writes."),
     arch: str = typer.Option("resnet18", "--arch", "-a", help="Architecture to train."),
     epochs: int = typer.Option(10, "--epochs", "-e", min=1),
-    img_size: int = typer.Option(48, "--img-size", min=32),
+    img_size: int = typer.Option(48, "--img-size", min=32, max=1024),
 ) -> None:
     """Run the whole product on synthetic data: generate, collect, train, export, live (headless)."""
     from thumbs.demo import run_demo

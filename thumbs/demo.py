@@ -5,16 +5,36 @@ generate data -> collect from a clip -> train -> export -> live on a held-out cl
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from thumbs import synthetic
+from thumbs.errors import ThumbsError
+from thumbs.files import check_writable_dir, write_atomic
+
+MARKER = ".thumbs-demo"  # marks a folder demo-data wrote, so a second run may write there again
+
+
+def claim_demo_dir(out_dir: Path) -> Path:
+    """Refuse a folder holding anything demo-data did not write (a real data set is never touched),
+    then mark it as demo output."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ThumbsError(f"--out '{out_dir}' is a file: give a new or empty folder")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MARKER).is_file():
+        raise ThumbsError(f"--out '{out_dir}' already holds files that demo-data did not write: give a new or "
+                          "empty folder (demo-data never writes into your own data)")
+    check_writable_dir(out_dir)
+    write_atomic(out_dir / MARKER, b"written by `thumbs demo-data`: synthetic data, safe to delete\n")
+    return out_dir
 
 
 def make_demo_data(out_dir: str | Path, per_class: int = 150, seed: int = 0) -> dict[str, Path]:
     """A training set, a clip to `collect` from, and a held-out live clip with ground truth."""
-    out_dir = Path(out_dir)
+    if per_class < 1:
+        raise ThumbsError(f"--per-class {per_class}: use 1 or more images per class")
+    out_dir = claim_demo_dir(Path(out_dir))
     data = out_dir / "dataset"
     synthetic.make_dataset(data, per_class=per_class, seed=seed)
     clip = synthetic.make_video(out_dir / "clips" / "up.mp4", segments=[("up", 60)], seed=seed + 100)
@@ -41,6 +61,7 @@ def run_demo(out_dir: str | Path = "demo-run", arch: str = "resnet18", epochs: i
     out_dir = Path(out_dir)
     log("1/5 generating synthetic data and clips")
     paths = make_demo_data(out_dir, per_class=per_class, seed=seed)
+    shutil.rmtree(out_dir / "run", ignore_errors=True)  # this demo's own earlier run (the folder is marked)
     log("2/5 collecting frames from a clip (headless, every 0.5 s), as `thumbs collect` does from a camera")
     with sources.open_source(str(paths["collect clip"])) as src:
         got = collect(src, "up", paths["dataset"], interval=0.5)

@@ -5,11 +5,105 @@ from __future__ import annotations
 import importlib.util
 import platform
 import re
+from pathlib import Path
 
 import cv2
 import onnxruntime as ort
 
 from thumbs import providers, sources, window
+
+TEGRA_RELEASE = Path("/etc/nv_tegra_release")
+JETPACK = {(32, 4): "4.4.x", (32, 5): "4.5.x", (32, 6): "4.6", (32, 7): "4.6.x", 35: "5.x", 36: "6.x"}
+# The newest ONNX opset each runtime takes: ONNX Runtime's compatibility table, onnx-tensorrt's docs/operators.md.
+ORT_MAX_OPSET = {(1, 11): 16, (1, 12): 17, (1, 13): 17, (1, 14): 18, (1, 15): 19, (1, 16): 19, (1, 17): 20,
+                 (1, 18): 21, (1, 19): 21, (1, 20): 21}
+TRT_MAX_OPSET = {(8, 0): 13, (8, 2): 13, (8, 4): 13, (8, 5): 17, (8, 6): 17, 10: 20}
+
+
+def jetson_release(path: Path = TEGRA_RELEASE) -> str | None:
+    """'L4T R32.7.1 (JetPack 4.6.x)' from /etc/nv_tegra_release, or None when this is not a Jetson."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return None
+    m = re.search(r"R(\d+)\s*\(release\),\s*REVISION:\s*(\d+)(?:\.(\d+))?", text)
+    if not m:
+        return f"a Jetson, but {path} is not in the expected form: {text.strip()[:80]}"
+    major, minor, patch = int(m.group(1)), int(m.group(2)), m.group(3)
+    jetpack = JETPACK.get((major, minor)) or JETPACK.get(major) or "unknown"
+    return f"L4T R{major}.{minor}{'.' + patch if patch else ''} (JetPack {jetpack})"
+
+
+def _varint(data: bytes, i: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[i]
+        value |= (byte & 0x7F) << shift
+        i, shift = i + 1, shift + 7
+        if not byte & 0x80:
+            return value, i
+
+
+def model_opset(data: bytes) -> int | None:
+    """The default-domain opset of an ONNX model, read from its protobuf without the onnx package (live-only
+    installs have none): ModelProto field 8 is opset_import {1: domain, 2: version}."""
+    i, opset = 0, None
+    while i < len(data):
+        key, i = _varint(data, i)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            _, i = _varint(data, i)
+        elif wire == 2:
+            length, i = _varint(data, i)
+            if field == 8:
+                opset = _opset_entry(data[i:i + length]) or opset
+            i += length
+        elif wire in (1, 5):
+            i += 8 if wire == 1 else 4
+        else:
+            return opset
+    return opset
+
+
+def _opset_entry(data: bytes) -> int | None:
+    i, domain, version = 0, "", None
+    while i < len(data):
+        key, i = _varint(data, i)
+        if key & 7 == 2:
+            length, i = _varint(data, i)
+            domain = data[i:i + length].decode(errors="replace") if key >> 3 == 1 else domain
+            i += length
+        else:
+            value, i = _varint(data, i)
+            version = value if key >> 3 == 2 else version
+    return version if domain in ("", "ai.onnx") else None
+
+
+def _max_opset(table: dict, version: str | None) -> int | None:
+    m = re.match(r"(\d+)\.(\d+)", version or "")
+    if not m:
+        return None
+    major, minor = int(m.group(1)), int(m.group(2))
+    return table.get((major, minor)) or table.get(major)
+
+
+def model_fit(path: Path, ort_version: str, trt_version: str | None) -> str:
+    """Whether a model's opset suits this ONNX Runtime and TensorRT, and what to do when it does not."""
+    try:
+        opset = model_opset(Path(path).read_bytes())
+    except (OSError, IndexError):
+        return f"cannot read {path} as an ONNX model"
+    if opset is None:
+        return f"{path}: no ONNX opset found (is it an .onnx file?)"
+    notes = []
+    for name, table, version in (("onnxruntime", ORT_MAX_OPSET, ort_version), ("TensorRT", TRT_MAX_OPSET, trt_version)):
+        limit = _max_opset(table, version)
+        if version is None or limit is None:
+            continue
+        ok = opset <= limit
+        notes.append(f"{name} {version} takes up to {limit}: {'ok' if ok else 'too new'}")
+    advice = "" if all(n.endswith("ok") for n in notes) else "; re-export with `thumbs export --opset 13`"
+    return f"opset {opset}; " + ("; ".join(notes) or "no known opset limit for these versions") + advice
 
 
 def _opencv_gui() -> str:
@@ -38,20 +132,51 @@ def cameras(max_index: int = 4) -> list[int]:
     return found
 
 
-def report(probe_cameras: bool = True) -> list[tuple[str, str]]:
+def _gpu_providers(usable: list[str]) -> str:
+    """Each GPU provider's state, naming the missing driver or library when it cannot run."""
+    states = {p: "usable" if p in usable else f"not usable: {providers.unavailable_reason(p) or 'unknown reason'}"
+              for p in providers.ORDER[:2]}
+    if len(set(states.values())) == 1:
+        return f"TensorRT, CUDA {states[providers.ORDER[0]]}"
+    return "; ".join(f"{providers.short(p)} {state}" for p, state in states.items())
+
+
+def _live_choice(usable: list[str]) -> str:
+    if len(usable) == 1:
+        return f" (live uses {providers.short(usable[0])})"
+    return " (live --provider auto times each at start and keeps the fastest; --model PATH shows which)"
+
+
+def _live_provider(model: Path) -> str:
+    """The provider `live --provider auto` picks for this model, measured the same way."""
+    try:
+        _, why = providers.choose_session(model, "auto", log=lambda m: None)
+    except Exception as e:  # doctor reports, it does not stop
+        return f"cannot load {model}: {e}"
+    return why
+
+
+def report(probe_cameras: bool = True, model: Path | None = None,
+           tegra_release: Path = TEGRA_RELEASE) -> list[tuple[str, str]]:
     usable = providers.usable_providers()
+    jetson = jetson_release(tegra_release)
     rows = [
         ("python", f"{platform.python_version()} on {platform.system()} {platform.machine()}"),
         ("opencv", f"{cv2.__version__}; GUI {_opencv_gui()}; GStreamer {'yes' if sources.has_gstreamer() else 'no'}"),
         ("display", "yes" if window.display_available() else "none (use --headless)"),
         ("onnxruntime", f"{ort.__version__}; compiled in: "
-                        + ", ".join(p.removesuffix("ExecutionProvider") for p in ort.get_available_providers())),
-        ("usable providers", ", ".join(p.removesuffix("ExecutionProvider") for p in usable)
-         + f" (live uses {usable[0].removesuffix('ExecutionProvider')})"),
+                        + ", ".join(providers.short(p) for p in ort.get_available_providers())),
+        ("usable providers", ", ".join(providers.short(p) for p in usable) + _live_choice(usable)),
+        ("gpu providers", _gpu_providers(usable)),
         ("nvidia gpus", str(providers.cuda_device_count())),
         ("tensorrt", providers.tensorrt_version() or "not found"),
         ("torch", _torch()),
     ]
+    if jetson:
+        rows.insert(1, ("jetson", jetson))
+    if model is not None:
+        rows.append(("model", model_fit(model, ort.__version__, providers.tensorrt_version())))
+        rows.append(("live would use", _live_provider(model)))
     if probe_cameras:
         found = cameras()
         rows.append(("cameras", ", ".join(map(str, found)) if found else "none opened (indices 0-3)"))

@@ -11,3 +11,7 @@ class SourceError(ThumbsError):
 
 class DataError(ThumbsError):
     """The data set cannot be used as it is."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C after what could be kept was kept; the message says what. The CLI prints it and exits 130."""

@@ -61,3 +61,65 @@ def markdown(scores: Scores) -> str:
     lines += [f"| {name} | " + " | ".join(str(v) for v in row) + " |"
               for name, row in zip(scores.classes, scores.confusion)]
     return "\n".join(lines)
+
+
+@dataclass
+class SessionScore:
+    session: str
+    part: str  # "new": a session training never saw; "same": held-out runs of a training session
+    images: int
+    accuracy: float
+
+
+@dataclass
+class Validation:
+    """One validation pass in two parts: `new` (whole sessions training never sees: what tomorrow looks
+    like) and `same` (held-out runs of training sessions: optimistic). The headline, which also picks the
+    best checkpoint, is `new` whenever the data has it."""
+
+    new: Scores | None
+    same: Scores | None
+    loss: float
+    sessions: list[SessionScore]
+
+    @property
+    def headline(self) -> Scores:
+        return self.new if self.new is not None else self.same  # type: ignore[return-value]
+
+    @property
+    def headline_name(self) -> str:
+        return "accuracy on a new session" if self.new is not None else "accuracy on held-out frames of the " \
+            "training sessions"
+
+    def to_dict(self) -> dict:
+        return {"headline": self.headline_name, "new_session": self.new.to_dict() if self.new else None,
+                "same_session": self.same.to_dict() if self.same else None, "loss": self.loss,
+                "sessions": [asdict(s) for s in self.sessions]}
+
+
+def score_parts(y_true: Sequence[int], y_pred: Sequence[int], is_new: Sequence[bool], sessions: Sequence[str],
+                classes: Sequence[str], loss: float) -> Validation:
+    """Score the new-session and same-session parts apart, and every session on its own."""
+    def part(flag: bool) -> Scores | None:
+        idx = [i for i, n in enumerate(is_new) if n == flag]
+        return score([y_true[i] for i in idx], [y_pred[i] for i in idx], classes) if idx else None
+
+    per_session: dict[tuple[str, bool], list[bool]] = {}
+    for t, p, n, s in zip(y_true, y_pred, is_new, sessions):
+        per_session.setdefault((s, n), []).append(t == p)
+    table = [SessionScore(s, "new" if n else "same", len(hits), round(sum(hits) / len(hits), 4))
+             for (s, n), hits in sorted(per_session.items(), key=lambda kv: (not kv[0][1], kv[0][0]))]
+    return Validation(part(True), part(False), loss, table)
+
+
+def weakest_class(scores: Scores) -> tuple[str, float, str | None, int] | None:
+    """The class with the lowest recall among those validated, and what it is most often taken for."""
+    rows = [(c.recall, i) for i, c in enumerate(scores.per_class) if c.support]
+    if not rows:
+        return None
+    recall, i = min(rows)
+    others = [(n, j) for j, n in enumerate(scores.confusion[i]) if j != i and n]
+    if not others:
+        return scores.classes[i], recall, None, 0
+    n, j = max(others)
+    return scores.classes[i], recall, scores.classes[j], n

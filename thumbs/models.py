@@ -84,23 +84,53 @@ def is_head_key(arch: Arch, key: str) -> bool:
     return key.startswith(arch.head + ".")
 
 
+def norm_values(norm: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Mean and std of a normalisation: a name in NORMS, or an explicit one as custom_norm() names it."""
+    if norm in NORMS:
+        return NORMS[norm]
+    if norm.startswith("mean="):
+        try:
+            mean, std = (tuple(float(v) for v in part.split("=")[1].split(",")) for part in norm.split(";"))
+            if len(mean) == len(std) == 3 and all(v > 0 for v in std):
+                return mean, std
+        except (ValueError, IndexError):
+            pass
+    raise ThumbsError(f"unknown normalisation '{norm}': choose one of {', '.join(NORMS)}")
+
+
+def custom_norm(mean, std) -> str:
+    """A name for explicit mean/std: a known one's name when they match, else 'mean=a,b,c;std=d,e,f'."""
+    try:
+        mean, std = tuple(round(float(v), 6) for v in mean), tuple(round(float(v), 6) for v in std)
+    except (TypeError, ValueError):
+        raise ThumbsError(f"normalisation mean {mean!r} / std {std!r} is not three numbers each") from None
+    for name, values in NORMS.items():
+        if values == (mean, std):
+            return name
+    name = "mean=" + ",".join(map(str, mean)) + ";std=" + ",".join(map(str, std))
+    norm_values(name)  # validates: three values each, positive std
+    return name
+
+
 def build(arch_name: str, num_classes: int, weights: str = "imagenet", norm: str | None = None,
           log: Callable[[str], None] = print) -> tuple[Normalized, str]:
     """A network with a fresh head for `num_classes`; weights: 'imagenet', 'none' or a file path.
+    The normalisation: `norm` when given, else what the weights file says, else ImageNet's.
     Returns the model and the normalisation name used."""
     arch = get_arch(arch_name)
+    file_norm = None
     if weights == "imagenet":
         net = _imagenet(arch)
-        norm = norm or "imagenet"
     else:
         net = arch.build(weights=None)
         if weights != "none":
-            load_backbone(net, arch, Path(weights), log)
-    norm = norm or "imagenet"
-    if norm not in NORMS:
-        raise ThumbsError(f"unknown normalisation '{norm}': choose one of {', '.join(NORMS)}")
+            file_norm = load_backbone(net, arch, Path(weights), log)
+    if norm and file_norm and norm != file_norm:
+        log(f"--norm {norm} overrides the weights file's normalisation ({file_norm})")
+    norm = norm or file_norm or "imagenet"
+    values = norm_values(norm)
     _replace_head(net, arch.head, num_classes)
-    return Normalized(net, *NORMS[norm]), norm
+    return Normalized(net, *values), norm
 
 
 def _imagenet(arch: Arch) -> nn.Module:
@@ -128,13 +158,45 @@ def read_torch_file(path: Path, what: str, missing: str, unreadable: str):
         raise ThumbsError(f"{what} '{path}' {unreadable} ({type(e).__name__})") from None
 
 
-def load_backbone(net: nn.Module, arch: Arch, path: Path, log: Callable[[str], None] = print) -> None:
-    """Load a state dict file into `net`: every backbone tensor must fit, head tensors are ignored."""
-    state = read_torch_file(path, "weights file", " (use --weights imagenet, none, or a .pth path)",
-                            "is not a PyTorch state dict")
+def _file_norm(content: dict) -> str | None:
+    """The normalisation a weights file declares: {"norm": name}, {"norm": {"mean", "std"}} or mean/std."""
+    norm = content.get("norm")
+    if isinstance(norm, str):
+        norm_values(norm)
+        return norm
+    source = norm if isinstance(norm, dict) else content
+    if "mean" in source and "std" in source:
+        return custom_norm(source["mean"], source["std"])
+    return None
+
+
+def _unwrap(content, arch: Arch, path: Path, log: Callable[[str], None]) -> tuple[object, str | None]:
+    """The state dict inside a weights file and the normalisation it declares. A thumbs checkpoint of the
+    same architecture counts: its network is taken (the Normalized wrapper's 'net.' prefix dropped)."""
+    if not isinstance(content, dict):
+        return content, None
+    if content.get("format") == "thumbs-checkpoint":
+        if content.get("arch") != arch.name:
+            raise ThumbsError(f"weights file '{path}' is a thumbs checkpoint of {content.get('arch')}, not "
+                              f"{arch.name}: pass --arch {content.get('arch')}, or other weights")
+        state = {k.removeprefix("net."): v for k, v in content["state_dict"].items() if k not in ("mean", "std")}
+        log(f"weights file '{path}' is a thumbs checkpoint ({arch.name}; classes "
+            f"{', '.join(content.get('classes', []))}): starting from its network with a new head, "
+            f"normalisation {content.get('norm')}")
+        return state, _file_norm(content)
+    norm = _file_norm(content)
     for key in ("state_dict", "model"):
-        if isinstance(state, dict) and isinstance(state.get(key), dict):
-            state = state[key]
+        if isinstance(content.get(key), dict):
+            return content[key], norm
+    return content, norm
+
+
+def load_backbone(net: nn.Module, arch: Arch, path: Path, log: Callable[[str], None] = print) -> str | None:
+    """Load a state dict file into `net`: every backbone tensor must fit, head tensors are ignored.
+    Returns the normalisation the file declares, if any."""
+    content = read_torch_file(path, "weights file", " (use --weights imagenet, none, or a .pth path)",
+                              "is not a PyTorch state dict")
+    state, norm = _unwrap(content, arch, path, log)
     if not isinstance(state, dict):
         raise ThumbsError(f"weights file '{path}' holds a {type(state).__name__}, not a state dict")
     state = {k.removeprefix("module."): v for k, v in state.items()}
@@ -152,7 +214,9 @@ def load_backbone(net: nn.Module, arch: Arch, path: Path, log: Callable[[str], N
             "is it for another architecture?"
         )
     net.load_state_dict(backbone, strict=False)
-    log(f"loaded {len(backbone)} backbone tensors from {path}, ignored {ignored} head tensors")
+    said = f", normalisation {norm} (from the file)" if norm else ""
+    log(f"loaded {len(backbone)} backbone tensors from {path}, ignored {ignored} head tensors{said}")
+    return norm
 
 
 def head_parameters(model: Normalized, arch_name: str) -> list[nn.Parameter]:

@@ -1,19 +1,26 @@
-"""Inference with ONNX Runtime (provider choice lives in `providers`), and the `Classifier` API for
-users' own scripts. Needs only onnxruntime, OpenCV and numpy."""
+"""One loader for every model file, the ONNX Runtime backend, and the `Classifier` API for users' own
+scripts. Needs only onnxruntime, OpenCV and numpy: a .pt is read by `torch_backend`, imported only then.
+
+A backend is any object with `info` (ModelInfo), `classes`, `img_size`, `crop`, `provider`, `path` and
+`predict_batch(float32 NCHW in [0, 1]) -> probabilities (N, classes)`. A new kind (a TensorRT engine, a
+Triton endpoint) is one new class with those members and one entry in `load_model`'s suffix table."""
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
-import onnxruntime as ort
 
 from thumbs.errors import ThumbsError
+from thumbs.model_info import ModelInfo, check_labels, file_sha256
 from thumbs.preprocess import Preprocessor
-from thumbs.providers import make_session, resolve_provider
+from thumbs.providers import choose_session
+
+SOURCE_SHA_KEY = "thumbs.checkpoint_sha256"  # ONNX metadata: the checkpoint an export came from
+TORCH_SUFFIXES = (".pt", ".pth")
 
 
 @dataclass
@@ -24,74 +31,113 @@ class Prediction:
     latency_ms: float  # inference only
 
 
-def _read_metadata(session: ort.InferenceSession, path: Path) -> tuple[list[str], int]:
-    meta = session.get_modelmeta().custom_metadata_map
-    if "thumbs.classes" not in meta:
-        raise ThumbsError(f"'{path}' has no thumbs metadata (class names, input size): export it with `thumbs export`")
-    classes, size = json.loads(meta["thumbs.classes"]), int(meta["thumbs.img_size"])
-    labels = path.with_name("labels.txt")
-    if labels.exists():
-        listed = [line.strip() for line in labels.read_text().splitlines() if line.strip()]
-        if listed != classes:
-            raise ThumbsError(f"{labels} ({', '.join(listed)}) disagrees with the classes inside {path.name} "
-                              f"({', '.join(classes)}): re-export, or delete the stale labels.txt")
-    return classes, size
+class Backend:
+    """What every backend shares: the contract and the names read from it."""
+
+    provider = "CPUExecutionProvider"
+
+    def __init__(self, info: ModelInfo, path: Path) -> None:
+        self.info, self.path = info, path
+        self.classes, self.img_size, self.crop = list(info.classes), info.img_size, info.crop
+
+    def predict_batch(self, batch: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
 
 
-def _fresh(derived: Path, source: Path) -> bool:
-    """An exported file is usable while it is at least as new as the checkpoint it came from."""
-    return derived.exists() and derived.stat().st_mtime >= source.stat().st_mtime
+class OnnxBackend(Backend):
+    """An .onnx file from `thumbs export` in ONNX Runtime (provider chosen by `providers`)."""
+
+    def __init__(self, path: Path, provider: str | None = None, fp16: bool = True,
+                 log: Callable[[str], None] = print) -> None:
+        self.session, self.why = choose_session(path, provider, fp16=fp16, log=log)  # warmed up, fastest
+        info = ModelInfo.from_metadata(self.session.get_modelmeta().custom_metadata_map, path)
+        check_labels(info, path)
+        super().__init__(info, path)
+        self.input_name = self.session.get_inputs()[0].name
+        self.provider = self.session.get_providers()[0]
+
+    def predict_batch(self, batch: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: batch})[0]
 
 
-def onnx_for(path: Path, log=print) -> Path:
-    """A .pt checkpoint is exported once to <name>.onnx beside it (again only when the .pt is newer)."""
-    target = path.with_name(f"{path.stem}.onnx")
-    if _fresh(target, path):
-        return target
+def _torch_backend(path: Path, provider: str | None, fp16: bool, log: Callable[[str], None]) -> Backend:
     try:
-        from thumbs.export import export
+        from thumbs.torch_backend import TorchBackend
     except ImportError:
-        raise ThumbsError(f"'{path}' is a PyTorch checkpoint: export it to .onnx on a machine with "
-                          "`pip install 'thumbs[train]'` (thumbs export), then copy the .onnx here") from None
-    log(f"exporting {path} to {target} (once)")
-    return export(path, target, log=log).onnx_path
+        raise ThumbsError(f"'{path}' is a PyTorch checkpoint and PyTorch is not installed: "
+                          "pip install 'thumbs[train]', or export it to .onnx on a machine that has it") from None
+    return TorchBackend(path)
+
+
+LOADERS = {".onnx": OnnxBackend, **{suffix: _torch_backend for suffix in TORCH_SUFFIXES}}
+
+
+def load_model(path: str | Path, provider: str | None = None, fp16: bool = True,
+               log: Callable[[str], None] = print) -> Backend:
+    """The backend for a model file, chosen by its suffix."""
+    path = Path(path)
+    if not path.is_file():
+        what = "is a folder, not a model file" if path.is_dir() else "does not exist"
+        raise ThumbsError(f"model '{path}' {what} (train one with `thumbs train`)")
+    loader = LOADERS.get(path.suffix.lower())
+    if loader is None:
+        raise ThumbsError(f"model '{path}': expected an .onnx file or a .pt checkpoint")
+    return loader(path, provider, fp16, log)
+
+
+def exported_path(checkpoint: Path) -> Path:
+    """The one name of a checkpoint's ONNX export: best.pt -> best.onnx, beside it."""
+    return checkpoint.with_suffix(".onnx")
+
+
+def exported_from(onnx_path: Path, checkpoint: Path) -> bool:
+    """Whether `onnx_path` exists and was exported from this very checkpoint (by content, not time)."""
+    if not onnx_path.is_file():
+        return False
+    try:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        options.log_severity_level = 3
+        session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        recorded = session.get_modelmeta().custom_metadata_map.get(SOURCE_SHA_KEY)
+    except Exception:  # an unreadable or foreign file is simply not this checkpoint's export
+        return False
+    return recorded == file_sha256(checkpoint)
 
 
 def newest_model(runs: str | Path = "runs") -> Path:
-    """The most recent run's model: its model.onnx when that is up to date, else its best.pt."""
+    """The most recent run's model: its best.onnx when exported from its best.pt, else the best.pt."""
     runs = Path(runs)
     candidates = sorted(runs.glob("*/best.pt"), key=lambda p: p.stat().st_mtime) if runs.is_dir() else []
     if not candidates:
         raise ThumbsError(f"no trained model found in {runs}/: train one with `thumbs train`, or pass --model PATH")
-    onnx_path = candidates[-1].with_name("model.onnx")
-    return onnx_path if _fresh(onnx_path, candidates[-1]) else candidates[-1]
+    onnx_path = exported_path(candidates[-1])
+    return onnx_path if exported_from(onnx_path, candidates[-1]) else candidates[-1]
 
 
 class Classifier:
-    """`Classifier.load("model.onnx")(bgr_frame) -> Prediction`: the whole runtime in one object."""
+    """`Classifier.load("model.onnx")(bgr_frame) -> Prediction`: a backend plus the model's own
+    preprocessing (its size and crop policy)."""
 
-    def __init__(self, session: ort.InferenceSession, classes: list[str], img_size: int, path: Path) -> None:
-        self.session, self.classes, self.img_size, self.path = session, classes, img_size, path
-        self.input_name = session.get_inputs()[0].name
-        self.provider = session.get_providers()[0]
-        self.preprocess = Preprocessor(img_size)
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.info, self.classes, self.img_size = backend.info, backend.classes, backend.img_size
+        self.path, self.provider = backend.path, backend.provider
+        self.preprocess = Preprocessor(backend.img_size, backend.crop)
 
     @classmethod
-    def load(cls, path: str | Path, provider: str | None = None, fp16: bool = True, log=print) -> Classifier:
-        path = Path(path)
-        if not path.is_file():
-            raise ThumbsError(f"model '{path}' does not exist (train one with `thumbs train`)")
-        if path.suffix in (".pt", ".pth"):
-            path = onnx_for(path, log)
-        elif path.suffix != ".onnx":
-            raise ThumbsError(f"model '{path}': expected an .onnx file or a .pt checkpoint")
-        session = make_session(path, resolve_provider(provider), fp16=fp16, log=log)
-        classes, size = _read_metadata(session, path)
-        return cls(session, classes, size, path)
+    def load(cls, path: str | Path, provider: str | None = None, fp16: bool = True,
+             log: Callable[[str], None] = print) -> Classifier:
+        backend = load_model(path, provider, fp16, log)
+        if getattr(backend, "why", None):
+            log(f"provider: {backend.why}")
+        return cls(backend)
 
     def predict_batch(self, batch: np.ndarray) -> np.ndarray:
         """float32 NCHW in [0, 1] -> probabilities (N, classes)."""
-        return self.session.run(None, {self.input_name: batch})[0]
+        return self.backend.predict_batch(batch)
 
     def infer(self, tensor: np.ndarray) -> Prediction:
         start = time.perf_counter()
@@ -102,3 +148,4 @@ class Classifier:
 
     def __call__(self, bgr: np.ndarray) -> Prediction:
         return self.infer(self.preprocess(bgr))
+

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import os
 import re
 import threading
 import time
@@ -12,14 +13,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
-import numpy as np
+# FFMPEG logs through av_log, which OpenCV's log level does not reach ("moov atom not found", "Connection
+# refused"): quiet it before the first capture opens; the SourceError says what failed in one line.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
-from thumbs.errors import SourceError
-from thumbs.files import read_image
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from thumbs.errors import SourceError  # noqa: E402
+from thumbs.files import read_image  # noqa: E402
+from thumbs.gstreamer import GstLaunchCapture  # noqa: E402
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
-VIDEO_EXTS = {".mp4", ".avi", ".mkv", ".mov", ".gif", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
 URL_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://", "rtmp://", "udp://", "tcp://")
 FOLDER_FPS = 30.0  # timestamps for image folders, which have no clock of their own
 STALL_SECONDS = 5.0  # a live source silent this long is reported as stopped
@@ -102,11 +107,7 @@ def _quiet_opencv() -> Iterator[None]:
 
 def _open_capture(spec: SourceSpec, width: int | None, height: int | None, fps: float | None):
     if spec.kind == "gstreamer" and not has_gstreamer():
-        raise SourceError(
-            f"source '{spec.value}' is a GStreamer pipeline, but this OpenCV ({cv2.__version__}) was built "
-            "without GStreamer (pip's opencv-python never has it); on a Jetson use JetPack's OpenCV: "
-            "pip uninstall opencv-python, then sudo apt install python3-opencv"
-        )
+        return GstLaunchCapture(str(spec.value), width, height)  # pip's OpenCV never has GStreamer
     with _quiet_opencv():
         if spec.kind == "gstreamer":
             cap = cv2.VideoCapture(str(spec.value), cv2.CAP_GSTREAMER)
@@ -135,7 +136,7 @@ class FrameSource:
                  fps: float | None = None, stall_seconds: float = STALL_SECONDS) -> None:
         self.spec = spec
         self.stall_seconds = stall_seconds
-        self.skipped: list[Path] = []  # unreadable images in a folder source
+        self.skipped: list[Path] = []  # unreadable images in a folder source: summaries say how many
         self.dropped = 0  # live frames replaced before anyone read them
         self._cap = None if spec.kind == "images" else _open_capture(spec, width, height, fps)
         self.fps = self._nominal_fps()
@@ -222,6 +223,8 @@ class FrameSource:
                 deadline = time.monotonic() + self.stall_seconds
                 while not self._stopped and (self._latest is None or self._latest[0] == last):
                     if self._ended:
+                        if getattr(self._cap, "ended_cleanly", False):
+                            return  # a pipeline that reached its end (num-buffers, a file) is not a failure
                         raise SourceError(f"{self.spec.describe()} stopped delivering frames (disconnected?)")
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
@@ -235,6 +238,14 @@ class FrameSource:
                 last, image = self._latest
                 self._consumed = last
             yield Frame(image, last, time.monotonic() - start)
+
+
+def skipped_note(source: FrameSource) -> str | None:
+    """One summary line about unreadable images a folder source passed over, or None when there were none."""
+    if not source.skipped:
+        return None
+    names = ", ".join(p.name for p in source.skipped[:3]) + (", ..." if len(source.skipped) > 3 else "")
+    return f"skipped {len(source.skipped)} unreadable image(s) in {source.spec.value}: {names}"
 
 
 def open_source(spec: str | int, width: int | None = None, height: int | None = None,

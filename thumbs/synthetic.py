@@ -14,7 +14,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from thumbs.files import encode_jpeg, write_atomic, write_new
+from thumbs.errors import ThumbsError
+from thumbs.files import encode_jpeg, ensure_dir, write_atomic, write_error, write_new
 
 CLASSES = ("up", "down", "none")
 SKIN = np.array([[224, 172, 105], [198, 134, 66], [141, 85, 36], [255, 219, 172], [241, 194, 125],
@@ -159,7 +160,7 @@ def make_dataset(root: str | Path, per_class: int = 120, seed: int = 0, width: i
     counts = {}
     for label in classes:
         folder = root / label
-        folder.mkdir(parents=True, exist_ok=True)
+        ensure_dir(folder)
         for i in range(per_class):
             name = folder / f"syn{seed}_{i:05d}.jpg"
             image = render(rng, label, width, height)
@@ -191,17 +192,23 @@ def make_video(path: str | Path, segments: Sequence[tuple[str, int]] = DEFAULT_S
                width: int = 320, height: int = 240, fps: float = 15.0) -> Path:
     """Write an mp4 and `<stem>.truth.json` beside it (the label of every frame, in order)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_dir(path.parent)
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
     labels = []
     try:
+        if not writer.isOpened():
+            raise ThumbsError(f"cannot write video '{path}': choose a writable folder with free space")
         for frame, label in video_frames(segments, seed, width, height):
             writer.write(frame)
             labels.append(label)
+        writer.release()
+        tmp.replace(path)
+    except OSError as e:
+        raise write_error(path, e) from None
     finally:
         writer.release()
-    tmp.replace(path)
+        tmp.unlink(missing_ok=True)
     truth = {"video": path.name, "fps": fps, "classes": sorted({s[0] for s in segments}), "labels": labels}
     write_atomic(truth_path(path), json.dumps(truth).encode())
     return path

@@ -3,6 +3,7 @@ lower rate), with checkpoints after every epoch so Ctrl-C loses at most the epoc
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -20,13 +21,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from torch import nn
 from torch.utils.data import DataLoader
 
-from thumbs import checkpoint, metrics, models, report
-from thumbs.errors import ThumbsError
-from thumbs.files import write_atomic
+from thumbs import checkpoint, dataset, metrics, models, report
+from thumbs.errors import Interrupted, ThumbsError
+from thumbs.files import check_writable_dir, interrupt_deferred, write_atomic
 from thumbs.preprocess import DEFAULT_CROP
 from thumbs.training_data import DEFAULT_AUGMENT, ImageSet, Prepared, prepare
 
 IMBALANCE_WEIGHTING = 1.5  # above this max/min class ratio the loss is class-weighted
+MIN_IMG_SIZE, MAX_IMG_SIZE = 32, 1024  # above 1024 px a batch no longer fits in memory on common machines
 
 
 @dataclass
@@ -56,10 +58,45 @@ class TrainResult:
     run_dir: Path
     best: Path
     last: Path
-    scores: metrics.Scores
+    scores: metrics.Scores  # the headline part of the best epoch (validation.headline)
     history: list[dict] = field(default_factory=list)
     interrupted: bool = False
     notes: list[str] = field(default_factory=list)
+    validation: metrics.Validation | None = None  # both validation parts of the best model
+
+
+def check_config(cfg: TrainConfig) -> None:
+    """Refuse settings that cannot work before any image is decoded."""
+    if not (math.isfinite(cfg.lr) and cfg.lr > 0):
+        raise ThumbsError(f"--lr {cfg.lr}: the learning rate must be a positive number, e.g. 1e-3")
+    if cfg.img_size is not None and not MIN_IMG_SIZE <= cfg.img_size <= MAX_IMG_SIZE:
+        raise ThumbsError(f"--img-size {cfg.img_size}: use {MIN_IMG_SIZE} to {MAX_IMG_SIZE} pixels (224 is usual)")
+    for name, value, low in (("--epochs", cfg.epochs, 1), ("--batch-size", cfg.batch_size, 1),
+                             ("--freeze-epochs", cfg.freeze_epochs, 0), ("--workers", cfg.workers, 0)):
+        if value is not None and value < low:
+            raise ThumbsError(f"{name} {value}: use {low} or more")
+
+
+def new_run_dir(out: str | None) -> Path:
+    """The folder for a new run: refuses one that already holds files, so no run is ever replaced."""
+    if out is None:
+        base = Path(f"runs/{datetime.now():%Y%m%d-%H%M%S}")
+        path, n = base, 1
+        while path.exists():
+            n += 1
+            path = base.with_name(f"{base.name}-{n}")
+        return path
+    path = Path(out)
+    if path.is_dir() and any(path.iterdir()):
+        hint = f"`thumbs train --resume {path / 'last.pt'}`" if (path / "last.pt").exists() else "another --out"
+        raise ThumbsError(f"run folder '{path}' is not empty: a new run would replace its files; continue that run "
+                          f"with {hint}, or choose another --out (an empty or new folder)")
+    return path
+
+
+def _remove_if_empty(path: Path) -> None:
+    with contextlib.suppress(OSError):  # not empty: it holds what was saved
+        path.rmdir()
 
 
 def resolve_device(name: str) -> torch.device:
@@ -120,9 +157,12 @@ def _optimizer(model: nn.Module) -> torch.optim.Optimizer:
 
 
 class Trainer:
-    def __init__(self, cfg: TrainConfig, log: Callable[[str], None] = print, resume: dict | None = None) -> None:
+    def __init__(self, cfg: TrainConfig, log: Callable[[str], None] = print, resume: dict | None = None,
+                 run_dir: Path | None = None) -> None:
+        check_config(cfg)
         self.cfg, self.log, self.resume = cfg, log, resume
         self.notes: list[str] = []
+        self.kept: dict[str, int] = {}  # file name -> epoch it holds, for messages after a failure
         self.interactive = Console().is_terminal  # a progress bar only where someone watches it
         self.device = resolve_device(cfg.device)
         _seed(cfg.seed)
@@ -132,6 +172,8 @@ class Trainer:
                                 crop=cfg.crop, augment=cfg.augment)
         for p in self.prepared.skipped:
             log(f"skipped unreadable image {p}")
+        self.notes += self.prepared.notes + _session_notes(self.prepared)
+        self.best_eval: tuple[metrics.Validation, list[int], list[int], list[float]] | None = None
         if resume:
             self.model, self.norm = models.build(cfg.arch, len(self.prepared.classes), "none", resume["norm"], log)
             self.model.load_state_dict(resume["state_dict"])
@@ -149,8 +191,8 @@ class Trainer:
         self.autocast, self.scaler = _autocast(self.device)
         self.train_loader = _loader(self.prepared.train, cfg, self.device, shuffle=True)
         self.val_loader = _loader(self.prepared.val, cfg, self.device, shuffle=False)
-        self.run_dir = Path(resume["run_dir"]) if resume else Path(cfg.out or f"runs/{datetime.now():%Y%m%d-%H%M%S}")
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.run_dir = run_dir or (Path(resume["run_dir"]) if resume else new_run_dir(cfg.out))
+        check_writable_dir(self.run_dir)
 
     def _batches(self, loader: DataLoader):
         for x, y in loader:
@@ -170,6 +212,7 @@ class Trainer:
                 with self.autocast:
                     logits = self.model(x)
                     loss = self.loss_fn(logits.float(), y)
+                self._check_finite(loss.item(), "training loss", epoch, stage)
                 optimizer.zero_grad(set_to_none=True)
                 if self.scaler:
                     self.scaler.scale(loss).backward()
@@ -189,19 +232,37 @@ class Trainer:
                 "images_per_s": total / seconds}
 
     @torch.no_grad()
-    def validate(self) -> tuple[float, list[int], list[int]]:
+    def validate(self) -> tuple[float, list[int], list[int], list[float]]:
+        """Loss, true and predicted classes and the prediction's probability, in validation-set order."""
         self.model.eval()
-        loss_sum, y_true, y_pred = 0.0, [], []
+        loss_sum, y_true, y_pred, confidence = 0.0, [], [], []
         for x, y in self._batches(self.val_loader):
             with self.autocast:
                 logits = self.model(x).float()
             loss_sum += float(nn.functional.cross_entropy(logits, y, reduction="sum"))
+            probs, predicted = logits.softmax(1).max(1)
             y_true += y.tolist()
-            y_pred += logits.argmax(1).tolist()
-        return loss_sum / len(y_true), y_true, y_pred
+            y_pred += predicted.tolist()
+            confidence += probs.tolist()
+        return loss_sum / len(y_true), y_true, y_pred, confidence
+
+    def evaluate(self) -> tuple[metrics.Validation, list[int], list[int], list[float]]:
+        """Validate and score the new-session and same-session parts apart."""
+        loss, y_true, y_pred, confidence = self.validate()
+        p = self.prepared
+        validation = metrics.score_parts(y_true, y_pred, p.val_new, [s.session for s in p.val_samples], p.classes,
+                                         loss)
+        return validation, y_true, y_pred, confidence
+
+    def _check_finite(self, value: float, what: str, epoch: int, stage: str) -> None:
+        """A loss that is NaN or infinite never recovers: stop at once, before anything diverged is saved."""
+        if not math.isfinite(value):
+            raise ThumbsError(f"the {what} became {value} in epoch {epoch + 1} ({stage} stage): training diverged "
+                              f"and stopped; use a smaller --lr (this run: {self.cfg.lr:g}; 1e-3 is usual)")
 
     def _settings(self) -> dict:
-        return {**asdict(self.cfg), "img_size": self.size, "norm": self.norm, "device_used": str(self.device),
+        return {**asdict(self.cfg), "data": str(Path(self.cfg.data).resolve()), "img_size": self.size,
+                "norm": self.norm, "device_used": str(self.device),
                 "freeze_epochs": self.freeze_epochs}
 
     def _save(self, name: str, epoch: int, stage: str, history: list[dict], scores: metrics.Scores,
@@ -222,23 +283,51 @@ class Trainer:
         return optimizer
 
     def _resumed_best(self, history: list[dict]) -> tuple[tuple[float, float], metrics.Scores | None, int]:
-        key, epoch = (-1.0, 0.0), 0
-        for h in history:
-            if (h["val_acc"], -h["val_loss"]) > key:
-                key, epoch = (h["val_acc"], -h["val_loss"]), h["epoch"]
-        saved = self.resume.get("best_scores") if self.resume else None
-        scores = metrics.Scores(**{**saved, "per_class": [metrics.ClassScore(**c) for c in saved["per_class"]]}) \
-            if saved else None
-        return key, scores, epoch
+        """The best epoch and its scores from one source, so report.md agrees with the history: best.pt when
+        it holds the history's best epoch, else last.pt when that is the best (a run killed between writing
+        last.pt and best.pt; best.pt is rewritten from it)."""
+        if not self.resume or not history:
+            return (-1.0, 0.0), None, 0
+        row = max(history, key=lambda h: (h["val_acc"], -h["val_loss"]))
+        key, best = (row["val_acc"], -row["val_loss"]), self.resume.get("best")
+        if best and best["epoch"] + 1 == row["epoch"]:
+            return key, _scores(best["metrics"]), row["epoch"]
+        if self.resume["epoch"] + 1 == row["epoch"]:
+            scores = _scores(self.resume["metrics"])
+            self._save("best.pt", self.resume["epoch"], self.resume["stage"], history, scores, None)
+            self.kept["best.pt"] = row["epoch"]
+            return key, scores, row["epoch"]
+        self.notes.append(f"best.pt did not hold the best epoch in last.pt's history (epoch {row['epoch']}): the "
+                          "best model is chosen again among the epochs trained from here on")
+        return (-1.0, 0.0), None, 0
+
+    def _save_epoch(self, epoch: int, stage: str, history: list[dict], scores: metrics.Scores,
+                    optimizer: torch.optim.Optimizer, improved: bool, best: dict) -> None:
+        """last.pt, then best.pt, then metrics.json, as one step that Ctrl-C cannot cut in half. last.pt first:
+        a run killed in between still finds its best epoch in last.pt (see _resumed_best)."""
+        with interrupt_deferred():
+            self._save("last.pt", epoch, stage, history, scores, optimizer)
+            self.kept["last.pt"] = epoch + 1
+            if improved:
+                self._save("best.pt", epoch, stage, history, scores, None)
+                self.kept["best.pt"] = epoch + 1
+            write_atomic(self.run_dir / "metrics.json", json.dumps({"history": history, **best}, indent=2).encode())
+            self._log_epoch(history[-1], improved)
+
+    def kept_note(self) -> str:
+        if not self.kept:
+            return "nothing was saved"
+        return "kept " + " and ".join(f"{self.run_dir / name} (epoch {e})" for name, e in self.kept.items())
 
     def _log_epoch(self, row: dict, improved: bool) -> None:
         self.log(f"epoch {row['epoch']:>2}/{self.cfg.epochs} {row['stage']:>4}  train loss {row['train_loss']:.3f} "
-                 f"acc {row['train_acc']:.3f}  val loss {row['val_loss']:.3f} acc {row['val_acc']:.3f}  "
+                 f"acc {row['train_acc']:.3f}  val loss {row['val_loss']:.3f} {_val_accuracies(row)}  "
                  f"{row['images_per_s']:.0f} img/s  {row['seconds']:.1f} s" + ("  *best" if improved else ""))
 
     def run(self) -> TrainResult:
         history: list[dict] = list(self.resume["history"]) if self.resume else []
         start_epoch = self.resume["epoch"] + 1 if self.resume else 0
+        self.kept = {"last.pt": start_epoch} if self.resume else {}
         best_key, best_scores, best_epoch = self._resumed_best(history)
         optimizer, current_stage, interrupted = None, None, False
         try:
@@ -249,29 +338,49 @@ class Trainer:
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 stats = self.train_epoch(optimizer, stage, epoch)
-                val_loss, y_true, y_pred = self.validate()
-                scores = metrics.score(y_true, y_pred, self.prepared.classes)
+                evaluated = self.evaluate()
+                validation, val_loss = evaluated[0], evaluated[0].loss
+                self._check_finite(val_loss, "validation loss", epoch, stage)
+                scores = validation.headline  # picks the best epoch: the new-session part when there is one
                 history.append({"epoch": epoch + 1, "stage": stage, "lr": lr, **stats, "val_loss": val_loss,
-                                "val_acc": scores.accuracy})
+                                "val_acc": scores.accuracy, "val_new_acc": _acc(validation.new),
+                                "val_same_acc": _acc(validation.same)})
                 improved = (scores.accuracy, -val_loss) > best_key
                 if improved:
                     best_key, best_scores, best_epoch = (scores.accuracy, -val_loss), scores, epoch + 1
-                    self._save("best.pt", epoch, stage, history, scores, None)
-                self._save("last.pt", epoch, stage, history, scores, optimizer)
-                write_atomic(self.run_dir / "metrics.json", json.dumps(
-                    {"history": history, "best_epoch": best_epoch, "best": best_scores.to_dict()}, indent=2).encode())
-                self._log_epoch(history[-1], improved)
+                    self.best_eval = evaluated
+                self._save_epoch(epoch, stage, history, scores, optimizer, improved,
+                                 {"best_epoch": best_epoch, "best": best_scores.to_dict(),
+                                  "validation": self.best_eval[0].to_dict() if self.best_eval else None})
         except KeyboardInterrupt:
             interrupted = True
+        except ThumbsError as e:  # a diverged run or a full disk: say what is safe on disk
+            raise type(e)(f"{e}; {self.kept_note()}") from None
         if best_scores is None:
-            raise ThumbsError("training stopped before the first epoch finished: nothing was saved") if interrupted \
-                else ThumbsError("nothing to train: --epochs is not above the resumed epoch")
-        self._finish(history, best_scores, best_epoch)
+            if interrupted:
+                raise Interrupted("before the first epoch finished: nothing was saved")
+            raise ThumbsError("nothing to train: --epochs is not above the resumed epoch")
+        validation = self._finish(history, best_scores, best_epoch)
         return TrainResult(self.run_dir, self.run_dir / "best.pt", self.run_dir / "last.pt", best_scores, history,
-                           interrupted, self.notes)
+                           interrupted, self.notes, validation)
 
-    def _finish(self, history: list[dict], best: metrics.Scores, best_epoch: int) -> None:
-        """Say plainly when the model learned nothing, then write report.md and curves.png."""
+    def _best_evaluation(self) -> tuple[metrics.Validation, list[int], list[int], list[float]]:
+        """The best epoch's validation; a resumed run that did not improve re-validates its best.pt."""
+        if self.best_eval is None:
+            self.model.load_state_dict(checkpoint.load(self.run_dir / "best.pt")["state_dict"])
+            self.best_eval = self.evaluate()
+        return self.best_eval
+
+    def _wrong(self, y_true: list[int], y_pred: list[int], confidence: list[float]) -> list[report.Wrong]:
+        p, out = self.prepared, []
+        for i, (t, q, c) in enumerate(zip(y_true, y_pred, confidence)):
+            if t != q:
+                out.append(report.Wrong(p.val.images[i].permute(1, 2, 0).numpy(), p.classes[t], p.classes[q], c,
+                                        p.val_samples[i].session))
+        return out
+
+    def _finish(self, history: list[dict], best: metrics.Scores, best_epoch: int) -> metrics.Validation:
+        """Say plainly when the model learned nothing, then write report.md, curves.png, misclassified.png."""
         predicted = [c for c, column in enumerate(zip(*best.confusion)) if sum(column)]
         if len(predicted) == 1:
             self.notes.append(f"the model predicts '{self.prepared.classes[predicted[0]]}' for every validation "
@@ -280,22 +389,76 @@ class Trainer:
         settings = {**self._settings(), "classes": ", ".join(self.prepared.classes),
                     "train images": len(self.prepared.train), "val images": len(self.prepared.val)}
         report.curves_png(history, self.run_dir / "curves.png")
-        report.report_md(self.run_dir, best, settings, history, best_epoch, self.notes)
+        validation, y_true, y_pred, confidence = self._best_evaluation()
+        wrong_png = report.misclassified_png(self._wrong(y_true, y_pred, confidence),
+                                             self.run_dir / "misclassified.png")
+        one_session = [c for c in self.prepared.classes if self.prepared.sessions.get(c) == 1]
+        report.report_md(self.run_dir, validation, settings, history, best_epoch, self.notes, one_session, wrong_png)
+        return validation
+
+
+def _val_accuracies(row: dict) -> str:
+    if row.get("val_new_acc") is None:
+        return f"acc {row['val_acc']:.3f}"
+    same = "" if row.get("val_same_acc") is None else f" same-session {row['val_same_acc']:.3f}"
+    return f"new-session acc {row['val_new_acc']:.3f}{same}"
+
+
+def _acc(scores: metrics.Scores | None) -> float | None:
+    return None if scores is None else scores.accuracy
+
+
+def _session_notes(prepared: Prepared) -> list[str]:
+    """Which figure the run reports, and how to get an honest one where it is optimistic."""
+    if any(prepared.val_new):
+        return []
+    single = [c for c in prepared.classes if prepared.sessions.get(c, 0) <= 1]
+    return [("every class was recorded in one session" if len(single) == len(prepared.classes) else
+             f"no whole session could be held out ({', '.join(single) or 'shared sessions'})")
+            + ": validation uses held-out frames of the training sessions, which is optimistic (same room, light "
+            "and hand). Record another session of each class (another day, room or light) for an honest "
+            "'accuracy on a new session'"]
+
+
+def _scores(saved: dict) -> metrics.Scores:
+    return metrics.Scores(**{**saved, "per_class": [metrics.ClassScore(**c) for c in saved["per_class"]]})
 
 
 def train(cfg: TrainConfig, log: Callable[[str], None] = print) -> TrainResult:
-    return Trainer(cfg, log).run()
+    """A new run in a new (or empty) folder; a folder left empty by a failure or Ctrl-C is removed."""
+    check_config(cfg)
+    run_dir = new_run_dir(cfg.out)
+    created = not run_dir.exists()
+    check_writable_dir(run_dir)
+    try:
+        return Trainer(cfg, log, run_dir=run_dir).run()
+    finally:
+        if created:
+            _remove_if_empty(run_dir)
 
 
 def resume(path: str | Path, epochs: int | None = None, log: Callable[[str], None] = print) -> TrainResult:
-    """Continue a run from its last.pt with the settings it was started with."""
+    """Continue a run from its last.pt with the settings it was started with (and its own epoch count
+    unless `epochs` is given)."""
     ckpt = checkpoint.load(path)
     settings = {k: v for k, v in ckpt["settings"].items() if k in TrainConfig.__dataclass_fields__}
     cfg = TrainConfig(**settings)
     if epochs is not None:
         cfg.epochs = epochs
-    best_path = Path(path).parent / "best.pt"
-    best = checkpoint.load(best_path)["metrics"] if best_path.exists() else None
-    state = {**ckpt, "run_dir": str(Path(path).parent), "best_scores": best}
-    log(f"resuming {path} after epoch {ckpt['epoch'] + 1} of {cfg.epochs}")
-    return Trainer(cfg, log, resume=state).run()
+    done = ckpt["epoch"] + 1
+    if cfg.epochs <= done:
+        raise ThumbsError(f"'{path}' has trained {done} of {cfg.epochs} epochs: nothing left to do; give "
+                          f"--epochs above {done} to train it further")
+    run_dir = Path(path).parent
+    check_writable_dir(run_dir)
+    best_path = run_dir / "best.pt"
+    best = checkpoint.load(best_path) if best_path.exists() else None
+    state = {**ckpt, "run_dir": str(run_dir), "best": best and {"epoch": best["epoch"], "metrics": best["metrics"]}}
+    log(f"resuming {path} after epoch {done} of {cfg.epochs}")
+    added = sorted(set(dataset.class_names(cfg.data)) - set(ckpt["classes"]))
+    trainer = Trainer(cfg, log, resume=state)
+    if added:
+        note = (f"class(es) {', '.join(added)} in '{cfg.data}' came after this run started and are not trained "
+                f"(the run keeps its classes {', '.join(ckpt['classes'])}); start a new run to include them")
+        trainer.notes.append(note)
+    return trainer.run()

@@ -11,7 +11,7 @@ import torch
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
-from thumbs import dataset
+from thumbs import datacheck, dataset
 from thumbs.errors import DataError
 from thumbs.files import read_image
 from thumbs.preprocess import DEFAULT_CROP, model_view
@@ -66,10 +66,17 @@ class ImageSet(Dataset):
 
 @dataclass
 class Prepared:
+    """Training images and one validation set in two parts: `val_new[i]` says whether validation image i
+    comes from a session training never sees (see dataset.Split)."""
+
     classes: list[str]
     train: ImageSet
     val: ImageSet
     skipped: list[Path] = field(default_factory=list)  # unreadable files
+    val_samples: list[dataset.Sample] = field(default_factory=list)  # aligned with val.images
+    val_new: list[bool] = field(default_factory=list)
+    sessions: dict[str, int] = field(default_factory=dict)  # recording sessions per class
+    notes: list[str] = field(default_factory=list)
 
     def counts(self, part: str) -> list[int]:
         targets = getattr(self, part).targets
@@ -103,12 +110,17 @@ def prepare(root: str | Path, size: int, val_fraction: float = dataset.VAL_FRACT
     for name in names:
         if not scanned.get(name):
             raise DataError(f"class '{name}' in '{root}' has no images: record some or remove the folder")
-    samples = [dataset.Sample(p, n) for n in names for p in scanned[n]]
-    train_s, val_s = dataset.split(samples, val_fraction)
+    samples = [s for s in dataset.samples(root, scanned) if s.label in names]
+    parts = dataset.split(samples, val_fraction)
     skipped: list[Path] = []
-    train = ImageSet(*_decode(train_s, names, size, crop, True, skipped), transform=train_transform(size, augment))
+    train = ImageSet(*_decode(parts.train, names, size, crop, True, skipped),
+                     transform=train_transform(size, augment))
+    val_s = parts.new + parts.same
     val = ImageSet(*_decode(val_s, names, size, crop, False, skipped))
-    prepared = Prepared(names, train, val, skipped)
+    kept = [s for s in val_s if s.path not in set(skipped)]
+    new = parts.new_sessions
+    prepared = Prepared(names, train, val, skipped, kept, [s.session in new for s in kept],
+                        dataset.sessions_per_class(samples), datacheck.training_notes(scanned))
     for i, name in enumerate(names):
         if prepared.counts("train")[i] + prepared.counts("val")[i] == 0:
             raise DataError(f"class '{name}' in '{root}' has no readable image (all {len(scanned[name])} are corrupt)")

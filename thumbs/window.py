@@ -10,6 +10,10 @@ import numpy as np
 
 from thumbs.errors import ThumbsError
 
+QUIT_KEYS = (ord("q"), ord("Q"), 27)  # 27: ESC
+# Qt's toolbar (zoom, save, properties) only gets in the way of a live view; other back ends ignore it.
+FLAGS = cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | getattr(cv2, "WINDOW_GUI_NORMAL", 0)
+
 # pip's OpenCV ships Qt without fonts, and Qt says so several times per window; nothing a user can act on.
 os.environ.setdefault("QT_LOGGING_RULES", "default.warning=false")
 
@@ -26,7 +30,7 @@ class Window:
             raise ThumbsError("no display (DISPLAY is not set): run with --headless, or over SSH use ssh -X")
         self.title = title
         try:
-            cv2.namedWindow(title, cv2.WINDOW_NORMAL)
+            cv2.namedWindow(title, FLAGS)
         except cv2.error as e:
             raise ThumbsError(
                 f"this OpenCV cannot open windows ({e.err.strip()}); "
@@ -36,6 +40,8 @@ class Window:
 
     def show(self, image: np.ndarray) -> int:
         """Show a frame and return the key pressed (-1 for none); also pumps the GUI events."""
+        if not self._shown:  # open at the canvas's own size; the user may resize it after
+            cv2.resizeWindow(self.title, image.shape[1], image.shape[0])
         cv2.imshow(self.title, image)
         self._shown = True
         key = cv2.waitKey(1)
@@ -47,6 +53,10 @@ class Window:
             return self._shown and cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1
         except cv2.error:
             return True
+
+    def quit_requested(self, key: int) -> bool:
+        """True when the user asked to stop: q, Q or ESC pressed, or the window closed."""
+        return key in QUIT_KEYS or self.closed()
 
     def close(self) -> None:
         try:
