@@ -176,6 +176,8 @@ def _unwrap(content, arch: Arch, path: Path, log: Callable[[str], None]) -> tupl
     if not isinstance(content, dict):
         return content, None
     if content.get("format") == "thumbs-checkpoint":
+        if isinstance(content.get("info"), dict):  # format 2 keeps the model contract in one place
+            content = {**content, **content["info"]}
         if content.get("arch") != arch.name:
             raise ThumbsError(f"weights file '{path}' is a thumbs checkpoint of {content.get('arch')}, not "
                               f"{arch.name}: pass --arch {content.get('arch')}, or other weights")

@@ -34,6 +34,21 @@ def crop_resize(bgr: np.ndarray, size: int, crop: str = DEFAULT_CROP) -> np.ndar
     return cv2.cvtColor(cv2.resize(region, (size, size), interpolation=interp), cv2.COLOR_BGR2RGB)
 
 
+def training_view(bgr: np.ndarray, size: int, crop: str = DEFAULT_CROP) -> np.ndarray:
+    """The model's view with the context around it, as uint8 CHW RGB, for training's random crops: for
+    "center" the whole frame resized by its short side (so crops also see the hand off-centre, as a person
+    holds it live), for "full" the whole frame squeezed to a square."""
+    if crop == "full":
+        return model_view(bgr, size, crop)
+    crop_box(bgr.shape, crop)  # refuses an unknown policy
+    h, w = bgr.shape[:2]
+    scale = size / min(h, w)
+    dims = (max(size, round(w * scale)), max(size, round(h * scale)))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    rgb = cv2.cvtColor(cv2.resize(bgr, dims, interpolation=interp), cv2.COLOR_BGR2RGB)
+    return np.ascontiguousarray(rgb.transpose(2, 0, 1))
+
+
 def model_view(bgr: np.ndarray, size: int, crop: str = DEFAULT_CROP) -> np.ndarray:
     """What the model sees of a frame, as uint8 CHW RGB (scale by 1/255 to feed it)."""
     return np.ascontiguousarray(crop_resize(bgr, size, crop).transpose(2, 0, 1))

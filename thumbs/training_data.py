@@ -14,7 +14,7 @@ from torchvision.transforms import v2
 from thumbs import datacheck, dataset
 from thumbs.errors import DataError
 from thumbs.files import read_image
-from thumbs.preprocess import DEFAULT_CROP, model_view
+from thumbs.preprocess import DEFAULT_CROP, model_view, training_view
 
 TRAIN_MARGIN = 1.15  # training views are stored this much larger, so random crops keep their detail
 AUGMENTS = ("light", "strong")
@@ -22,8 +22,9 @@ DEFAULT_AUGMENT = "light"
 
 
 def train_transform(size: int, augment: str = DEFAULT_AUGMENT) -> v2.Compose:
-    """Random crops of the model's own view (the crop policy's square, stored larger), so training sees
-    the geometry that validation and live see. Never a vertical flip or a large rotation: either turns
+    """Random crops of the model's view with its context (preprocess.training_view, stored larger), so
+    training sees the geometry that validation and live see, and the hand a little off its usual place.
+    Never a vertical flip or a large rotation: either turns
     thumbs up into thumbs down. "strong" adds what changes between rooms and cameras: distance,
     perspective, blur, colour, occlusion."""
     if augment == "light":
@@ -91,8 +92,8 @@ def _decode(samples: Sequence[dataset.Sample], classes: list[str], size: int, cr
         if bgr is None:
             skipped.append(s.path)
             continue
-        # validation: exactly what eval and live feed the model; training: the same view, larger
-        image = model_view(bgr, round(size * TRAIN_MARGIN) if for_training else size, crop)
+        # validation: exactly what eval and live feed the model; training: that view with its context, larger
+        image = training_view(bgr, round(size * TRAIN_MARGIN), crop) if for_training else model_view(bgr, size, crop)
         images.append(torch.from_numpy(image))
         targets.append(classes.index(s.label))
     return images, targets
