@@ -22,3 +22,15 @@ def test_parts_and_sessions_are_scored_apart():
     assert metrics.weakest_class(v.new) == ("y", 0.0, "x", 1)
     only_same = metrics.score_parts([0], [0], [False], ["c"], ["x", "y"], 0.1)
     assert only_same.new is None and only_same.headline is only_same.same
+
+
+def test_a_new_session_part_of_one_class_does_not_pick_the_checkpoint():
+    classes = ["down", "none", "up"]
+    # new part: 4 images of 'up' only (a single new session of one class); same part: every class
+    narrow = metrics.score_parts([2, 2, 2, 2, 0, 1, 2], [0, 0, 0, 0, 0, 1, 2], [True] * 4 + [False] * 3,
+                                 ["s2"] * 4 + ["s1"] * 3, classes, 0.5)
+    assert narrow.new.accuracy == 0.0 and not narrow.new_decides
+    assert narrow.headline is narrow.same and narrow.headline_name.startswith("accuracy on held-out frames")
+    wide = metrics.score_parts([2, 0, 2, 0, 1, 2], [2, 0, 0, 0, 1, 2], [True] * 3 + [False] * 3,
+                               ["s2"] * 3 + ["s1"] * 3, classes, 0.5)
+    assert wide.new_decides and wide.headline is wide.new and wide.headline_name == "accuracy on a new session"

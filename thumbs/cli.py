@@ -193,7 +193,7 @@ def train(
         out.print(f"note: {note}", highlight=False)
     out.print(metrics.markdown(result.scores), highlight=False)
     v = result.validation
-    same = f"  (same-session {v.same.accuracy:.1%}, optimistic)" if v and v.new and v.same else ""
+    same = f"  (same-session {v.same.accuracy:.1%}, optimistic)" if v and v.new_decides and v.same else ""
     out.print(f"[bold green]{v.headline_name if v else 'validation accuracy'} {result.scores.accuracy:.1%}[/]{same}"
               f"  model: {result.best}  report: {result.run_dir / 'report.md'}")
     if result.interrupted:

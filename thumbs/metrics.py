@@ -75,7 +75,8 @@ class SessionScore:
 class Validation:
     """One validation pass in two parts: `new` (whole sessions training never sees: what tomorrow looks
     like) and `same` (held-out runs of training sessions: optimistic). The headline, which also picks the
-    best checkpoint, is `new` whenever the data has it."""
+    best checkpoint, is `new` whenever it holds two or more classes: one class alone (say a single new
+    session of 'up') cannot show whether the gestures are told apart, and would pick epochs by chance."""
 
     new: Scores | None
     same: Scores | None
@@ -83,12 +84,16 @@ class Validation:
     sessions: list[SessionScore]
 
     @property
+    def new_decides(self) -> bool:
+        return self.new is not None and (self.same is None or sum(1 for c in self.new.per_class if c.support) >= 2)
+
+    @property
     def headline(self) -> Scores:
-        return self.new if self.new is not None else self.same  # type: ignore[return-value]
+        return self.new if self.new_decides else self.same  # type: ignore[return-value]
 
     @property
     def headline_name(self) -> str:
-        return "accuracy on a new session" if self.new is not None else "accuracy on held-out frames of the " \
+        return "accuracy on a new session" if self.new_decides else "accuracy on held-out frames of the " \
             "training sessions"
 
     def to_dict(self) -> dict:

@@ -85,10 +85,15 @@ def _headline(validation: metrics.Validation, best_epoch: int, epochs: int, one_
     head = validation.headline
     lines = [f"**{validation.headline_name[0].upper() + validation.headline_name[1:]}: {head.accuracy:.1%}** "
              f"on {head.count} images (best epoch {best_epoch} of {epochs}, chosen by this figure).", ""]
-    if validation.new is not None and validation.same is not None:
+    if validation.new_decides and validation.same is not None:
         lines += [f"Same-session accuracy (held-out frames of the training sessions, optimistic): "
                   f"{validation.same.accuracy:.1%} on {validation.same.count} images."]
-    if validation.new is None:
+    if validation.new is not None and not validation.new_decides:
+        shown = ", ".join(c.name for c in validation.new.per_class if c.support)
+        lines += [f"Accuracy on a new session: {validation.new.accuracy:.1%} on {validation.new.count} images, of "
+                  f"{shown} only: too narrow to choose by, so the figure above is **optimistic**. Record another "
+                  "session of the other classes too."]
+    elif validation.new is None:
         lines += ["This figure is **optimistic**: every validation image comes from a session training also saw "
                   "(same room, light and hand). To measure what tomorrow looks like, record another session of "
                   "each class (another day, room or light): `thumbs collect --label NAME`, or put copied-in "
