@@ -71,6 +71,7 @@ class FakeClassifier:
     classes = ["down", "none", "up"]
     provider = "CPUExecutionProvider"
     img_size = 8
+    crop = "center"
 
     def preprocess(self, bgr):
         return bgr

@@ -370,7 +370,7 @@ def run(source: FrameSource, classifier: Classifier, opts: LiveOptions,
         on_frame: Callable[[dict], None] | None = None) -> LiveSummary:
     """Classify every frame until the source ends, max_frames, q/ESC, a closed window or Ctrl-C."""
     check_outputs(opts, source.spec)
-    crop = getattr(classifier, "crop", "center")
+    crop = classifier.crop
     smoother = Smoother(classifier.classes, opts.smooth, opts.threshold)
     summary = LiveSummary(provider=short(classifier.provider))
     sinks = make_sinks(opts, classifier.classes, source.fps, on_frame)

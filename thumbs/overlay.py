@@ -61,10 +61,8 @@ def _scale(img: np.ndarray) -> float:
 def _model_square(img: np.ndarray, crop: str, color: tuple[int, int, int], s: float) -> None:
     """Dim what the model does not see and outline the square it does."""
     x, y, w, h = crop_box(img.shape, crop)
-    if w < img.shape[1] or h < img.shape[0]:
-        outside = np.ones(img.shape[:2], dtype=bool)
-        outside[y:y + h, x:x + w] = False
-        img[outside] = (img[outside] * 0.6).astype(np.uint8)
+    for band in (img[:y], img[y + h:], img[y:y + h, :x], img[y:y + h, x + w:]):  # per frame: slices, no masks
+        band[:] = (band * 0.6).astype(np.uint8)
     thick = max(2, round(3 * s))
     cv2.rectangle(img, (x + thick // 2, y + thick // 2), (x + w - 1 - thick // 2, y + h - 1 - thick // 2),
                   color, thick)

@@ -125,6 +125,7 @@ class Classifier:
         self.backend = backend
         self.info, self.classes, self.img_size = backend.info, backend.classes, backend.img_size
         self.path, self.provider = backend.path, backend.provider
+        self.crop = backend.crop  # which part of a frame the model sees (windows outline it)
         self.preprocess = Preprocessor(backend.img_size, backend.crop)
 
     @classmethod
