@@ -1,51 +1,108 @@
-"""Training speed and accuracy per architecture on the synthetic demo data, on this machine.
+"""Training speed per architecture: the product's `thumbs train` against a plain PyTorch loop, on this machine.
 
-    python scripts/bench_train.py [--epochs 6] [--img-size 64] [--per-class 300] [--archs a,b]
+    python scripts/bench_train.py [--data DIR] [--weights FILE] [--archs a,b] [--img-size 224]
+        [--epochs 6] [--batch-size 32] [--device auto]
 
-Prints one row per architecture: device, images/s in the head-only stage (frozen backbone) and in the
-full stage, seconds per full epoch, and the best validation accuracy trained from random initialisation
-(pretrained weights cannot be downloaded here, so accuracy is from scratch)."""
+For each architecture it runs the product's training (train.train: decoding, the decoded-image cache, batched
+augmentation, validation and checkpoints every epoch) and then, in the same process, a plain loop over the
+same in-memory images (the model's centre view, no augmentation), same model, size, batch, optimizer and
+precision. It prints:
+- wall s: seconds from TrainConfig to a trained model on disk (start-up, every epoch, report),
+- head / full img/s: the product's training throughput in the frozen-backbone stage and the steady full stage
+  (median of the full epochs after the first),
+- 1st full s: seconds of the first full-network epoch (where kernel choice and warm-up show),
+- max/median: the slowest epoch after the first against the median epoch (a stall shows here),
+- plain img/s and ratio: the plain loop's steady throughput and the product's full-stage share of it.
+Without --data it trains on generated thumbs; without --weights from random initialisation (the weights
+cannot be downloaded here)."""
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
+import time
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from thumbs import models, synthetic, train
+from thumbs.preprocess import canvas_size
+
+
+def plain_loop(trainer: train.Trainer, steps: int) -> float:
+    """Images/s of a bare training loop over the trainer's own images, model, batch and precision."""
+    cfg, device, size = trainer.cfg, trainer.device, trainer.size
+    margin = (canvas_size(size) - size) // 2
+    views = trainer.train_data.images[:, :, margin:margin + size, margin:margin + size]
+    targets = trainer.train_data.targets
+    model = trainer.model
+    models.set_backbone_frozen(model, cfg.arch, frozen=False)
+    model.train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    loss_fn = nn.CrossEntropyLoss()
+    n, done, start = len(targets), 0, 0.0
+    for step in range(steps + 2):  # two warm-up steps are not timed
+        if step == 2:
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            start, done = time.perf_counter(), 0
+        idx = torch.randint(0, n, (cfg.batch_size,), device=views.device)
+        x = views[idx].to(device, non_blocking=True).float().div_(255)
+        if device.type == "cuda":
+            x = x.contiguous(memory_format=torch.channels_last)
+        with trainer.autocast:
+            loss = loss_fn(model(x).float(), targets[idx].to(device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        done += len(idx)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return done / (time.perf_counter() - start)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--epochs", type=int, default=6)
-    ap.add_argument("--img-size", type=int, default=64)
-    ap.add_argument("--per-class", type=int, default=300)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=None, help="class folders (default: generated thumbs)")
+    ap.add_argument("--weights", default="none", help="a local weights file, or none")
+    ap.add_argument("--norm", default=None)
     ap.add_argument("--archs", default=",".join(models.ARCHS))
+    ap.add_argument("--img-size", type=int, default=224)
+    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--per-class", type=int, default=200, help="generated images per class (without --data)")
     ap.add_argument("--device", default="auto")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="thumbs-bench-"))
-    data = tmp / "data"
-    synthetic.make_dataset(data, per_class=args.per_class, seed=0, width=96, height=72)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, data {args.per_class}x3 images, "
-          f"{args.img_size}px, {args.epochs} epochs from scratch")
-    print(f"{'arch':<20}{'device':>7}{'head img/s':>12}{'full img/s':>12}{'s/epoch':>9}{'best val acc':>14}")
+    data = args.data
+    if data is None:
+        data = tmp / "data"
+        synthetic.make_dataset(data, per_class=args.per_class, seed=0, width=160, height=120)
+    device = train.resolve_device(args.device)
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    print(f"torch {torch.__version__} on {where}; data {data}; {args.img_size}px, batch {args.batch_size}, "
+          f"{args.epochs} epochs (1 head-only), weights {args.weights}")
+    print(f"{'arch':<20}{'wall s':>8}{'head img/s':>12}{'full img/s':>12}{'1st full s':>12}{'max/median':>12}"
+          f"{'plain img/s':>13}{'ratio':>7}")
     for arch in args.archs.split(","):
-        random_file = tmp / f"{arch}.pth"
-        torch.save(models.ARCHS[arch].build(weights=None).state_dict(), random_file)
-        quiet = {"log": lambda m: None}
-        head = train.train(train.TrainConfig(data=str(data), arch=arch, weights=str(random_file), epochs=1,
-                                             freeze_epochs=1, img_size=args.img_size, batch_size=32,
-                                             device=args.device, out=str(tmp / f"{arch}-head")), **quiet)
-        full = train.train(train.TrainConfig(data=str(data), arch=arch, weights="none", epochs=args.epochs,
-                                             img_size=args.img_size, batch_size=16, device=args.device,
-                                             out=str(tmp / arch)), **quiet)
-        rates = [h["images_per_s"] for h in full.history[1:]] or [full.history[0]["images_per_s"]]
-        seconds = [h["seconds"] for h in full.history[1:]] or [full.history[0]["seconds"]]
-        device = train.resolve_device(args.device).type
-        print(f"{arch:<20}{device:>7}{head.history[0]['images_per_s']:>12.0f}{sum(rates) / len(rates):>12.0f}"
-              f"{sum(seconds) / len(seconds):>9.1f}{full.scores.accuracy:>14.3f}", flush=True)
+        cfg = train.TrainConfig(data=str(data), arch=arch, weights=args.weights, norm=args.norm, epochs=args.epochs,
+                                freeze_epochs=1, img_size=args.img_size, batch_size=args.batch_size,
+                                device=args.device, out=str(tmp / arch))
+        start = time.perf_counter()
+        trainer = train.Trainer(cfg, log=lambda m: None)
+        result = trainer.run()
+        wall = time.perf_counter() - start
+        epochs = result.history
+        full = [h for h in epochs if h["stage"] == "full"]
+        steady = [h["images_per_s"] for h in full[1:]] or [full[0]["images_per_s"]]
+        seconds = [h["seconds"] for h in epochs[1:]]
+        full_rate = statistics.median(steady)
+        plain = plain_loop(trainer, steps=max(10, len(trainer.train_data) // args.batch_size))
+        print(f"{arch:<20}{wall:>8.1f}{epochs[0]['images_per_s']:>12.0f}{full_rate:>12.0f}{full[0]['seconds']:>12.1f}"
+              f"{max(seconds[1:] or seconds) / statistics.median(seconds):>12.2f}{plain:>13.0f}"
+              f"{full_rate / plain:>7.2f}", flush=True)
 
 
 if __name__ == "__main__":

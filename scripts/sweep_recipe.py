@@ -37,19 +37,22 @@ DATA = ROOT.parent / "shared" / "real-thumbs"
 WEIGHTS = ROOT.parent / "shared" / "weights" / "mobilenet_v2_x0.35_imagenet_keras_features.pth"
 LATER = 40  # person a's frames numbered from here on are the "later session"
 
-# Named overrides of TrainConfig. "today" pins the recipe the product shipped before this sweep, so it stays
-# the baseline after the defaults change; "default" is whatever TrainConfig holds now.
+# Named overrides of TrainConfig. "today" pins the recipe shipped before this sweep (a head-only stage of 3
+# epochs, then everything at lr/10), so it stays the baseline after the defaults change; "default" is whatever
+# TrainConfig holds now. "plain" trains the whole network from the first epoch at one rate.
 TODAY = {"crop": "center", "freeze_epochs": 3, "lr": 1e-3, "finetune_lr_factor": 0.1, "augment": "light",
          "label_smoothing": 0.0}
+PLAIN = {**TODAY, "freeze_epochs": 0}
 CANDIDATES: dict[str, dict] = {
     "today": TODAY,
     "default": {},
+    "today-strong": {**TODAY, "augment": "strong"},
     "today-full": {**TODAY, "crop": "full"},
-    "plain-full": {**TODAY, "crop": "full", "freeze_epochs": 0},
-    "plain-center": {**TODAY, "freeze_epochs": 0},
-    "plain-full-strong": {**TODAY, "crop": "full", "freeze_epochs": 0, "augment": "strong", "label_smoothing": 0.1},
-    "plain-full-ls": {**TODAY, "crop": "full", "freeze_epochs": 0, "label_smoothing": 0.1},
-    "plain-full-lr3e-4": {**TODAY, "crop": "full", "freeze_epochs": 0, "lr": 3e-4},
+    "plain": PLAIN,
+    "plain-strong": {**PLAIN, "augment": "strong"},
+    "plain-strong-ls": {**PLAIN, "augment": "strong", "label_smoothing": 0.1},
+    "plain-lr3e-4": {**PLAIN, "lr": 3e-4},
+    "plain-full": {**PLAIN, "crop": "full"},
 }
 SPLITS = ("a-later", "a-to-b", "b-to-a")
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from thumbs import synthetic
+
+# the decoded-image cache of every test and CLI subprocess goes to a temporary folder, not ~/.cache
+os.environ["THUMBS_CACHE"] = tempfile.mkdtemp(prefix="thumbs-test-cache-")
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 REAL_THUMBS = SHARED / "real-thumbs"

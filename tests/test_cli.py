@@ -95,7 +95,7 @@ def test_doctor_reports_this_machine():
 
 
 @pytest.mark.parametrize("args, message", [
-    (["train", "--workers", "-1"], "--workers"),
+    (["train", "--batch-size", "0"], "--batch-size"),
     (["train", "--lr", "nan"], "nan is not a positive number"),
     (["train", "--lr", "0"], "0.0 is not a positive number"),
     (["train", "--img-size", "10000"], "--img-size"),

@@ -237,7 +237,9 @@ def test_a_run_folder_that_holds_files_is_never_replaced(demo_data, tmp_path):
 @pytest.mark.parametrize("change, words", [({"lr": -1.0}, "--lr -1.0"), ({"lr": 0.0}, "--lr 0.0"),
                                            ({"lr": float("nan")}, "--lr nan"),
                                            ({"img_size": 10000}, "--img-size 10000: use 32 to 1024"),
-                                           ({"workers": -1}, "--workers -1"), ({"epochs": 0}, "--epochs 0")])
+                                           ({"epochs": 0}, "--epochs 0"),
+                                           ({"crop": "middle"}, "--crop middle: use one of center, full"),
+                                           ({"augment": "wild"}, "--augment wild: use one of light, strong")])
 def test_settings_that_cannot_work_are_refused_up_front(demo_data, tmp_path, change, words):
     with pytest.raises(ThumbsError, match=words):
         train.train(_tiny(demo_data, tmp_path / "run", **change), **QUIET)

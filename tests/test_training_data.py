@@ -1,49 +1,14 @@
-"""Training images: augmentation keeps the label true, validation sees exactly what live sees."""
+"""Training images: validation sees exactly what live sees, training batches start from that view."""
 
 from __future__ import annotations
-
-import math
 
 import cv2
 import numpy as np
 import pytest
 import torch
-from torchvision import tv_tensors
 
 from thumbs import training_data
 from thumbs.preprocess import CROPS, Preprocessor
-
-
-def _tilt_degrees(mask: torch.Tensor) -> float:
-    """Direction in which a top-bright ramp gets brighter, in degrees from straight up (a plane fitted to the
-    pixels the transform filled from the image; 0 marks the fill outside it)."""
-    ys, xs = torch.nonzero(mask[0] > 0, as_tuple=True)
-    design = torch.stack([torch.ones_like(xs), xs, ys], 1).double()
-    coef = torch.linalg.lstsq(design, mask[0][ys, xs].double().unsqueeze(1)).solution.squeeze(1)
-    return math.degrees(math.atan2(float(coef[1]), float(-coef[2])))
-
-
-@pytest.mark.filterwarnings("ignore:RandomErasing.*Mask")
-@pytest.mark.parametrize("augment", training_data.AUGMENTS)
-def test_augmentation_never_flips_vertically_nor_rotates_far(augment):
-    """The same geometry goes to the image and to a ramp (bright at the top) carried as a mask, which
-    colour, blur and erasing leave alone: the ramp must still rise upwards, tilted at most ~20 degrees
-    (a vertical flip gives 180, thumbs up read as down)."""
-    torch.manual_seed(0)
-    ramp = torch.linspace(255, 1, 80).view(1, 80, 1).expand(3, 80, 80).to(torch.uint8).contiguous()
-    transform = training_data.train_transform(48, augment)
-    tilts = []
-    for _ in range(200):
-        image, mask = transform(tv_tensors.Image(ramp), tv_tensors.Mask(ramp[:1]))
-        assert image.shape == (3, 48, 48) and image.dtype == torch.float32
-        tilts.append(abs(_tilt_degrees(mask)))
-    assert max(tilts) < 25
-    assert max(tilts) > 5  # it does rotate
-
-
-def test_unknown_augmentation_is_refused():
-    with pytest.raises(ValueError, match="unknown augmentation"):
-        training_data.train_transform(48, "wild")
 
 
 @pytest.mark.parametrize("crop", CROPS)
@@ -57,9 +22,43 @@ def test_validation_tensor_is_the_live_preprocessing(tmp_path, crop):
             cv2.imwrite(str(tmp_path / name / f"{name}_{i}.png"), frame)
     prepared = training_data.prepare(tmp_path, 32, val_fraction=0.5, crop=crop)
     assert len(prepared.val) > 0
-    for x, y in prepared.val:
+    for x, y in training_data.batches(prepared.val, 1, torch.device("cpu")):
+        x, y = x[0], int(y[0])
         live = torch.from_numpy(Preprocessor(32, crop)(frames[prepared.classes[y]])[0].copy())
         torch.testing.assert_close(x, live, atol=1e-6, rtol=0)
     other = "full" if crop == "center" else "center"
-    x, y = prepared.val[0]
+    x, y = next(training_data.batches(prepared.val, 1, torch.device("cpu")))
+    x, y = x[0], int(y[0])
     assert not torch.allclose(x, torch.from_numpy(Preprocessor(32, other)(frames[prepared.classes[y]])[0].copy()))
+
+
+def test_training_batches_are_shuffled_augmented_and_never_a_lone_image(tmp_path):
+    """A training epoch visits every image once in a new order; a last batch of one is left out (batch norm
+    cannot train on it)."""
+    images = torch.arange(7, dtype=torch.uint8).view(7, 1, 1, 1).expand(7, 3, 4, 4).contiguous()
+    data = training_data.TensorSet(images, torch.arange(7))
+    seen = [y.tolist() for _, y in training_data.batches(data, 3, torch.device("cpu"),
+                                                             augment=lambda x: x.float(),
+                                                             generator=torch.Generator().manual_seed(0))]
+    assert [len(b) for b in seen] == [3, 3]
+    assert len(set(sum(seen, []))) == 6
+    again = [y.tolist() for _, y in training_data.batches(data, 3, torch.device("cpu"), augment=lambda x: x.float(),
+                                                              generator=torch.Generator().manual_seed(1))]
+    assert again != seen
+    ordered = [y.tolist() for _, y in training_data.batches(data, 3, torch.device("cpu"))]
+    assert ordered == [[0, 1, 2], [3, 4, 5], [6]]
+
+
+def test_a_second_prepare_reads_the_decoded_image_cache(tmp_path):
+    from thumbs.image_cache import ImageCache
+
+    rng = np.random.default_rng(1)
+    for name in ("down", "up"):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        for i in range(6):
+            cv2.imwrite(str(tmp_path / "data" / name / f"{name}_{i}.png"), rng.integers(0, 256, (40, 60, 3), np.uint8))
+    first, second = ImageCache(tmp_path / "cache"), ImageCache(tmp_path / "cache")
+    a = training_data.prepare(tmp_path / "data", 32, val_fraction=0.5, cache=first)
+    b = training_data.prepare(tmp_path / "data", 32, val_fraction=0.5, cache=second)
+    assert (first.hits, first.misses) == (0, 12) and (second.hits, second.misses) == (12, 0)
+    assert torch.equal(a.train.images, b.train.images) and torch.equal(a.val.images, b.val.images)

@@ -169,8 +169,14 @@ def train(
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (default runs/<timestamp>)."),
     seed: int = typer.Option(0, "--seed"),
-    workers: Optional[int] = typer.Option(None, "--workers", min=0, help="Data loader processes (default: 0 on "
-                                          "CPU)."),
+    crop: str = typer.Option("center", "--crop", help="What the model sees of a frame: center (the centre "
+                             "square) or full (the whole frame squeezed to a square); live uses the same."),
+    augment: str = typer.Option("light", "--augment", help="Training augmentation: light or strong (more "
+                                "zoom, perspective, blur, grey, occlusion)."),
+    flip: bool = typer.Option(True, "--flip/--no-flip", help="Mirror training images left-right; --no-flip for "
+                              "gestures whose side matters (point left / point right)."),
+    cache: bool = typer.Option(True, "--cache/--no-cache", help="Keep decoded images for the next run "
+                               "(~/.cache/thumbs/images; THUMBS_CACHE=DIR or off)."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue from a run's last.pt."),
 ) -> None:
     """Fine-tune a pretrained network on the class folders; writes best.pt, last.pt, report.md, curves.png."""
@@ -186,8 +192,8 @@ def train(
         epochs = epochs if epochs is not None else training.TrainConfig.epochs
         cfg = training.TrainConfig(data=str(data), arch=arch, weights=weights, norm=norm, epochs=epochs,
                                    freeze_epochs=freeze_epochs, batch_size=batch_size, lr=lr, img_size=img_size,
-                                   device=device, out=str(out_dir) if out_dir else None, seed=seed,
-                                   workers=workers)
+                                   device=device, out=str(out_dir) if out_dir else None, seed=seed, crop=crop,
+                                   augment=augment, flip=flip, cache=cache)
         result = training.train(cfg, log=_log)
     for note in result.notes:
         out.print(f"note: {note}", highlight=False)

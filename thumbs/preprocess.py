@@ -34,19 +34,30 @@ def crop_resize(bgr: np.ndarray, size: int, crop: str = DEFAULT_CROP) -> np.ndar
     return cv2.cvtColor(cv2.resize(region, (size, size), interpolation=interp), cv2.COLOR_BGR2RGB)
 
 
+CONTEXT = 0.125  # training canvases hold this fraction of the view's side around it, on each side
+
+
+def canvas_size(size: int) -> int:
+    """Side of a training canvas for a model of this input size (an even margin keeps pixels aligned)."""
+    return size + 2 * round(size * CONTEXT)
+
+
 def training_view(bgr: np.ndarray, size: int, crop: str = DEFAULT_CROP) -> np.ndarray:
-    """The model's view with the context around it, as uint8 CHW RGB, for training's random crops: for
-    "center" the whole frame resized by its short side (so crops also see the hand off-centre, as a person
-    holds it live), for "full" the whole frame squeezed to a square."""
-    if crop == "full":
-        return model_view(bgr, size, crop)
-    crop_box(bgr.shape, crop)  # refuses an unknown policy
-    h, w = bgr.shape[:2]
-    scale = size / min(h, w)
-    dims = (max(size, round(w * scale)), max(size, round(h * scale)))
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    rgb = cv2.cvtColor(cv2.resize(bgr, dims, interpolation=interp), cv2.COLOR_BGR2RGB)
-    return np.ascontiguousarray(rgb.transpose(2, 0, 1))
+    """The model's view with context around it, as a uint8 CHW RGB canvas of canvas_size(size): its centre
+    is exactly model_view, the rest is the frame around it at the same scale (mirrored where the frame
+    ends), so training's random shifts and zooms (augment.py) see the hand a little off its usual place."""
+    view = crop_resize(bgr, size, crop)
+    x, y, w, h = crop_box(bgr.shape, crop)
+    sx, sy = size / w, size / h
+    dims = (max(1, round(bgr.shape[1] * sx)), max(1, round(bgr.shape[0] * sy)))
+    frame = cv2.resize(bgr, dims, interpolation=cv2.INTER_AREA if min(sx, sy) < 1 else cv2.INTER_LINEAR)
+    side = canvas_size(size)
+    margin, pad = (side - size) // 2, (side - size) // 2 + 2  # 2 px more: rounding never cuts the canvas short
+    padded = cv2.copyMakeBorder(frame, pad, pad, pad, pad, cv2.BORDER_REFLECT_101)
+    left, top = round(x * sx) + pad - margin, round(y * sy) + pad - margin
+    canvas = cv2.cvtColor(padded[top:top + side, left:left + side], cv2.COLOR_BGR2RGB)
+    canvas[margin:margin + size, margin:margin + size] = view
+    return np.ascontiguousarray(canvas.transpose(2, 0, 1))
 
 
 def model_view(bgr: np.ndarray, size: int, crop: str = DEFAULT_CROP) -> np.ndarray:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import random
 import time
 from collections.abc import Callable
@@ -19,13 +18,13 @@ import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch import nn
-from torch.utils.data import DataLoader
 
-from thumbs import checkpoint, dataset, metrics, models, report
+from thumbs import augment, checkpoint, dataset, metrics, models, report
 from thumbs.errors import Interrupted, ThumbsError
 from thumbs.files import check_writable_dir, interrupt_deferred, write_atomic
-from thumbs.preprocess import DEFAULT_CROP
-from thumbs.training_data import DEFAULT_AUGMENT, ImageSet, Prepared, prepare
+from thumbs.image_cache import ImageCache, default_dir
+from thumbs.preprocess import CROPS, DEFAULT_CROP, canvas_size
+from thumbs.training_data import Prepared, TensorSet, batches, prepare
 
 IMBALANCE_WEIGHTING = 1.5  # above this max/min class ratio the loss is class-weighted
 MIN_IMG_SIZE, MAX_IMG_SIZE = 32, 1024  # above 1024 px a batch no longer fits in memory on common machines
@@ -46,10 +45,11 @@ class TrainConfig:
     device: str = "auto"
     out: str | None = None  # default runs/<timestamp>
     seed: int = 0
-    workers: int | None = None
     val_fraction: float = 0.2
     crop: str = DEFAULT_CROP  # which part of the frame the model sees (preprocess.CROPS), in training and live
-    augment: str = DEFAULT_AUGMENT  # training augmentation strength (training_data.AUGMENTS)
+    augment: str = "light"  # training augmentation strength (augment.AUGMENTS)
+    flip: bool = True  # mirror images left-right (off for gestures whose side matters: point left / right)
+    cache: bool = True  # keep decoded images for the next run (image_cache.py)
     label_smoothing: float = 0.0  # soft targets: less over-confidence on frames unlike the training ones
 
 
@@ -72,9 +72,12 @@ def check_config(cfg: TrainConfig) -> None:
     if cfg.img_size is not None and not MIN_IMG_SIZE <= cfg.img_size <= MAX_IMG_SIZE:
         raise ThumbsError(f"--img-size {cfg.img_size}: use {MIN_IMG_SIZE} to {MAX_IMG_SIZE} pixels (224 is usual)")
     for name, value, low in (("--epochs", cfg.epochs, 1), ("--batch-size", cfg.batch_size, 1),
-                             ("--freeze-epochs", cfg.freeze_epochs, 0), ("--workers", cfg.workers, 0)):
+                             ("--freeze-epochs", cfg.freeze_epochs, 0)):
         if value is not None and value < low:
             raise ThumbsError(f"{name} {value}: use {low} or more")
+    for name, value, allowed in (("--crop", cfg.crop, CROPS), ("--augment", cfg.augment, augment.AUGMENTS)):
+        if value not in allowed:
+            raise ThumbsError(f"{name} {value}: use one of {', '.join(allowed)}")
 
 
 def new_run_dir(out: str | None) -> Path:
@@ -114,14 +117,6 @@ def _seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def _loader(data: ImageSet, cfg: TrainConfig, device: torch.device, shuffle: bool) -> DataLoader:
-    workers = cfg.workers if cfg.workers is not None else (min(8, (os.cpu_count() or 2) - 1) if device.type == "cuda"
-                                                           else 0)
-    return DataLoader(data, batch_size=cfg.batch_size, shuffle=shuffle, num_workers=workers,
-                      pin_memory=device.type == "cuda", persistent_workers=workers > 0,
-                      generator=torch.Generator().manual_seed(cfg.seed) if shuffle else None)
 
 
 def _autocast(device: torch.device):
@@ -168,10 +163,13 @@ class Trainer:
         _seed(cfg.seed)
         size = cfg.img_size or models.get_arch(cfg.arch).img_size
         self.size = size
+        cache = ImageCache(default_dir() if cfg.cache else None)
         self.prepared = prepare(cfg.data, size, cfg.val_fraction, classes=resume["classes"] if resume else None,
-                                crop=cfg.crop, augment=cfg.augment)
+                                crop=cfg.crop, cache=cache)
         for p in self.prepared.skipped:
             log(f"skipped unreadable image {p}")
+        if cache.root:
+            log(f"images: {cache.hits} from the decoded-image cache, {cache.misses} decoded ({cache.root})")
         self.notes += self.prepared.notes + _session_notes(self.prepared)
         self.best_eval: tuple[metrics.Validation, list[int], list[int], list[float]] | None = None
         if resume:
@@ -189,17 +187,14 @@ class Trainer:
         self.loss_fn = nn.CrossEntropyLoss(weight=weights.to(self.device) if weights is not None else None,
                                            label_smoothing=cfg.label_smoothing)
         self.autocast, self.scaler = _autocast(self.device)
-        self.train_loader = _loader(self.prepared.train, cfg, self.device, shuffle=True)
-        self.val_loader = _loader(self.prepared.val, cfg, self.device, shuffle=False)
+        self.train_data: TensorSet = self.prepared.train.to(self.device)
+        self.val_data: TensorSet = self.prepared.val.to(self.device)
+        self.augment = augment.BatchAugment(size, canvas_size(size), augment.recipe(cfg.augment, cfg.flip),
+                                            torch.Generator(self.device).manual_seed(cfg.seed))
+        self.shuffle = torch.Generator().manual_seed(cfg.seed)
+        log(_device_line(self.device, self.autocast, self.train_data))
         self.run_dir = run_dir or (Path(resume["run_dir"]) if resume else new_run_dir(cfg.out))
         check_writable_dir(self.run_dir)
-
-    def _batches(self, loader: DataLoader):
-        for x, y in loader:
-            x = x.to(self.device, non_blocking=True)
-            if self.device.type == "cuda":
-                x = x.contiguous(memory_format=torch.channels_last)
-            yield x, y.to(self.device, non_blocking=True)
 
     def train_epoch(self, optimizer: torch.optim.Optimizer, stage: str, epoch: int) -> dict:
         models.backbone_train_mode(self.model, self.cfg.arch, frozen=stage == "head")
@@ -207,8 +202,9 @@ class Trainer:
         columns = [TextColumn(f"epoch {epoch + 1}/{self.cfg.epochs} {stage:>4}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.fields[stats]}"), TimeRemainingColumn()]
         with Progress(*columns, transient=True, disable=not self.interactive) as bar:
-            task = bar.add_task("train", total=len(self.train_loader), stats="")
-            for x, y in self._batches(self.train_loader):
+            n = len(self.train_data)
+            task = bar.add_task("train", total=n // self.cfg.batch_size + (n % self.cfg.batch_size > 1), stats="")
+            for x, y in batches(self.train_data, self.cfg.batch_size, self.device, self.augment, self.shuffle):
                 with self.autocast:
                     logits = self.model(x)
                     loss = self.loss_fn(logits.float(), y)
@@ -236,7 +232,7 @@ class Trainer:
         """Loss, true and predicted classes and the prediction's probability, in validation-set order."""
         self.model.eval()
         loss_sum, y_true, y_pred, confidence = 0.0, [], [], []
-        for x, y in self._batches(self.val_loader):
+        for x, y in batches(self.val_data, self.cfg.batch_size, self.device):
             with self.autocast:
                 logits = self.model(x).float()
             loss_sum += float(nn.functional.cross_entropy(logits, y, reduction="sum"))
@@ -375,7 +371,7 @@ class Trainer:
         p, out = self.prepared, []
         for i, (t, q, c) in enumerate(zip(y_true, y_pred, confidence)):
             if t != q:
-                out.append(report.Wrong(p.val.images[i].permute(1, 2, 0).numpy(), p.classes[t], p.classes[q], c,
+                out.append(report.Wrong(p.val.image(i), p.classes[t], p.classes[q], c,
                                         p.val_samples[i].session))
         return out
 
@@ -395,6 +391,17 @@ class Trainer:
         one_session = [c for c in self.prepared.classes if self.prepared.sessions.get(c) == 1]
         report.report_md(self.run_dir, validation, settings, history, best_epoch, self.notes, one_session, wrong_png)
         return validation
+
+
+def _device_line(device: torch.device, autocast, data: TensorSet) -> str:
+    """Once at start: where training runs, in which precision and layout, and where the images live."""
+    if device.type != "cuda":
+        return f"training on the CPU ({torch.get_num_threads()} threads), float32; augmentation batched on the CPU"
+    name = torch.cuda.get_device_name(device)
+    precision = str(autocast.fast_dtype).replace("torch.", "") if autocast.is_enabled() else "float32"
+    where = "on the GPU" if data.images.is_cuda else "in pinned host memory (too many for the GPU)"
+    return (f"training on {name}: {precision} autocast, channels-last; images {where}, augmented there in "
+            "batches")
 
 
 def _val_accuracies(row: dict) -> str:

@@ -1,68 +1,65 @@
-"""Images for training: decoded and resized once per run into memory (the data sets are small),
-augmented per batch with transforms that keep the label true."""
+"""Images for training: decoded and resized once (and kept in the decoded-image cache for the next run),
+stacked as uint8 tensors on the training device when they fit, and served in batches that augment.py changes
+on that device, so the CPU only indexes."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
-from torch.utils.data import Dataset
-from torchvision.transforms import v2
 
 from thumbs import datacheck, dataset
+from thumbs.augment import BatchAugment
 from thumbs.errors import DataError
-from thumbs.files import read_image
+from thumbs.image_cache import ImageCache
 from thumbs.preprocess import DEFAULT_CROP, model_view, training_view
 
-TRAIN_MARGIN = 1.15  # training views are stored this much larger, so random crops keep their detail
-AUGMENTS = ("light", "strong")
-DEFAULT_AUGMENT = "light"
+DEVICE_SHARE = 0.25  # images go onto the GPU when they take at most this share of its free memory
 
 
-def train_transform(size: int, augment: str = DEFAULT_AUGMENT) -> v2.Compose:
-    """Random crops of the model's view with its context (preprocess.training_view, stored larger), so
-    training sees the geometry that validation and live see, and the hand a little off its usual place.
-    Never a vertical flip or a large rotation: either turns
-    thumbs up into thumbs down. "strong" adds what changes between rooms and cameras: distance,
-    perspective, blur, colour, occlusion."""
-    if augment == "light":
-        return v2.Compose([
-            v2.RandomResizedCrop(size, scale=(0.7, 1.0), ratio=(0.8, 1.25), antialias=True),
-            v2.RandomHorizontalFlip(),
-            v2.RandomRotation(15),
-            v2.ColorJitter(brightness=0.35, contrast=0.35, saturation=0.3, hue=0.04),
-            v2.ToDtype(torch.float32, scale=True),
-        ])
-    if augment != "strong":
-        raise ValueError(f"unknown augmentation {augment!r}: one of {', '.join(AUGMENTS)}")
-    return v2.Compose([
-        v2.RandomResizedCrop(size, scale=(0.4, 1.0), ratio=(0.75, 1.333), antialias=True),
-        v2.RandomHorizontalFlip(),
-        v2.RandomRotation(15),
-        v2.RandomPerspective(0.2, p=0.3),
-        v2.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.05),
-        v2.RandomGrayscale(0.1),
-        v2.RandomApply([v2.GaussianBlur(5, sigma=(0.1, 2.0))], p=0.2),
-        v2.ToDtype(torch.float32, scale=True),
-        v2.RandomErasing(p=0.25, scale=(0.02, 0.15)),
-    ])
+class TensorSet:
+    """Uint8 NCHW images in one tensor with their class indices."""
 
-
-class ImageSet(Dataset):
-    """Uint8 CHW images held in memory with their class indices."""
-
-    def __init__(self, images: list[torch.Tensor], targets: list[int], transform=None) -> None:
-        self.images, self.targets, self.transform = images, targets, transform
+    def __init__(self, images: torch.Tensor, targets: torch.Tensor) -> None:
+        self.images, self.targets = images, targets
 
     def __len__(self) -> int:
-        return len(self.images)
+        return len(self.targets)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        image = self.images[i]
-        image = self.transform(image) if self.transform else image.float().div_(255)
-        return image, self.targets[i]
+    def image(self, i: int) -> np.ndarray:
+        """Image i as HWC RGB uint8, for pictures in the report."""
+        return self.images[i].permute(1, 2, 0).cpu().numpy()
+
+    def to(self, device: torch.device) -> TensorSet:
+        """On a GPU when they fit beside the model (else pinned host memory, copied per batch)."""
+        if device.type != "cuda":
+            return self
+        free, _ = torch.cuda.mem_get_info(device)
+        if self.images.numel() <= free * DEVICE_SHARE:
+            return TensorSet(self.images.to(device), self.targets.to(device))
+        return TensorSet(self.images.pin_memory(), self.targets.pin_memory())
+
+
+def batches(data: TensorSet, batch_size: int, device: torch.device, augment: BatchAugment | None = None,
+            generator: torch.Generator | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Float [0, 1] image batches and targets on `device`: shuffled and augmented for training (a last
+    batch of one image is left out there, as batch norm cannot train on it), in order for validation."""
+    n = len(data)
+    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    for idx in order.split(batch_size):
+        if augment is not None and len(idx) < 2 <= n:
+            continue
+        idx = idx.to(data.images.device)
+        x = data.images[idx].to(device, non_blocking=True)
+        x = augment(x) if augment is not None else x.float().div_(255)
+        if device.type == "cuda":
+            x = x.contiguous(memory_format=torch.channels_last)
+        yield x, data.targets[idx].to(device, non_blocking=True)
 
 
 @dataclass
@@ -71,8 +68,8 @@ class Prepared:
     comes from a session training never sees (see dataset.Split)."""
 
     classes: list[str]
-    train: ImageSet
-    val: ImageSet
+    train: TensorSet
+    val: TensorSet
     skipped: list[Path] = field(default_factory=list)  # unreadable files
     val_samples: list[dataset.Sample] = field(default_factory=list)  # aligned with val.images
     val_new: list[bool] = field(default_factory=list)
@@ -81,26 +78,29 @@ class Prepared:
 
     def counts(self, part: str) -> list[int]:
         targets = getattr(self, part).targets
-        return [targets.count(i) for i in range(len(self.classes))]
+        return torch.bincount(targets.cpu(), minlength=len(self.classes)).tolist()
 
 
 def _decode(samples: Sequence[dataset.Sample], classes: list[str], size: int, crop: str, for_training: bool,
-            skipped: list[Path]) -> tuple[list[torch.Tensor], list[int]]:
+            skipped: list[Path], cache: ImageCache) -> TensorSet:
+    """validation: exactly what eval and live feed the model; training: that view with context around it."""
+    make = (lambda bgr: training_view(bgr, size, crop)) if for_training else (lambda bgr: model_view(bgr, size, crop))
+    kind = f"{'train' if for_training else 'val'}-{size}-{crop}"
+    with ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:  # OpenCV decodes without the GIL
+        decoded = list(pool.map(lambda s: cache.view(s.path, kind, make), samples))
     images, targets = [], []
-    for s in samples:
-        bgr = read_image(s.path)
-        if bgr is None:
+    for s, image in zip(samples, decoded):
+        if image is None:
             skipped.append(s.path)
             continue
-        # validation: exactly what eval and live feed the model; training: that view with its context, larger
-        image = training_view(bgr, round(size * TRAIN_MARGIN), crop) if for_training else model_view(bgr, size, crop)
         images.append(torch.from_numpy(image))
         targets.append(classes.index(s.label))
-    return images, targets
+    stacked = torch.stack(images) if images else torch.empty(0, 3, size, size, dtype=torch.uint8)
+    return TensorSet(stacked, torch.tensor(targets, dtype=torch.int64))
 
 
 def prepare(root: str | Path, size: int, val_fraction: float = dataset.VAL_FRACTION,
-            classes: list[str] | None = None, crop: str = DEFAULT_CROP, augment: str = DEFAULT_AUGMENT) -> Prepared:
+            classes: list[str] | None = None, crop: str = DEFAULT_CROP, cache: ImageCache | None = None) -> Prepared:
     """Check the data set, split it, decode every image once; clear errors before any training."""
     scanned = dataset.scan(root)
     names = classes or list(scanned)
@@ -114,10 +114,10 @@ def prepare(root: str | Path, size: int, val_fraction: float = dataset.VAL_FRACT
     samples = [s for s in dataset.samples(root, scanned) if s.label in names]
     parts = dataset.split(samples, val_fraction)
     skipped: list[Path] = []
-    train = ImageSet(*_decode(parts.train, names, size, crop, True, skipped),
-                     transform=train_transform(size, augment))
+    cache = cache or ImageCache(None)
+    train = _decode(parts.train, names, size, crop, True, skipped, cache)
     val_s = parts.new + parts.same
-    val = ImageSet(*_decode(val_s, names, size, crop, False, skipped))
+    val = _decode(val_s, names, size, crop, False, skipped, cache)
     kept = [s for s in val_s if s.path not in set(skipped)]
     new = parts.new_sessions
     prepared = Prepared(names, train, val, skipped, kept, [s.session in new for s in kept],
@@ -125,7 +125,7 @@ def prepare(root: str | Path, size: int, val_fraction: float = dataset.VAL_FRACT
     for i, name in enumerate(names):
         if prepared.counts("train")[i] + prepared.counts("val")[i] == 0:
             raise DataError(f"class '{name}' in '{root}' has no readable image (all {len(scanned[name])} are corrupt)")
-    if not val.images:
+    if not len(val):
         raise DataError(f"'{root}' is too small for a validation split: record more frames per class")
     return prepared
 
