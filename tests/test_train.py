@@ -110,6 +110,22 @@ def test_corrupt_files_are_listed_and_skipped(tmp_path):
     assert any("skipped unreadable image" in m and "broken.jpg" in m for m in messages)
 
 
+def test_the_second_run_on_the_same_photos_decodes_nothing_and_says_where_it_trains(tmp_path, monkeypatch):
+    monkeypatch.setenv("THUMBS_CACHE", str(tmp_path / "cache"))
+    for label, seed in (("up", 0), ("down", 1)):
+        _images(tmp_path / "d", label, 10, seed)
+    first, second = [], []
+    train.train(_cfg(tmp_path / "d", tmp_path / "r1", epochs=1), log=first.append)
+    train.train(_cfg(tmp_path / "d", tmp_path / "r2", epochs=1, lr=3e-4), log=second.append)
+    assert any("0 from the decoded-image cache, 20 decoded" in m for m in first)
+    assert any("20 from the decoded-image cache, 0 decoded" in m for m in second)
+    assert any(m.startswith("training on the CPU") for m in second)
+    monkeypatch.setenv("THUMBS_CACHE", "off")
+    third = []
+    train.train(_cfg(tmp_path / "d", tmp_path / "r3", epochs=1), log=third.append)
+    assert not any("decoded-image cache" in m for m in third)
+
+
 def test_imbalance_is_weighted_and_said(tmp_path):
     _images(tmp_path / "d", "up", 60, 0)
     _images(tmp_path / "d", "down", 15, 1)
