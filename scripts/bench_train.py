@@ -9,7 +9,7 @@ same in-memory images (the model's centre view, no augmentation), same model, si
 precision. It prints:
 - wall s: seconds from TrainConfig to a trained model on disk (start-up, every epoch, report),
 - head / full img/s: the product's training throughput in the frozen-backbone stage and the steady full stage
-  (median of the full epochs after the first),
+  (median of the full epochs after the first; no head stage with --weights none),
 - 1st full s: seconds of the first full-network epoch (where kernel choice and warm-up show),
 - max/median: the slowest epoch after the first against the median epoch (a stall shows here),
 - plain img/s and ratio: the plain loop's steady throughput and the product's full-stage share of it.
@@ -100,7 +100,8 @@ def main() -> None:
         seconds = [h["seconds"] for h in epochs[1:]]
         full_rate = statistics.median(steady)
         plain = plain_loop(trainer, steps=max(10, len(trainer.train_data) // args.batch_size))
-        print(f"{arch:<20}{wall:>8.1f}{epochs[0]['images_per_s']:>12.0f}{full_rate:>12.0f}{full[0]['seconds']:>12.1f}"
+        head = [f"{h['images_per_s']:.0f}" for h in epochs if h["stage"] == "head"] or ["-"]  # none: weights none
+        print(f"{arch:<20}{wall:>8.1f}{head[0]:>12}{full_rate:>12.0f}{full[0]['seconds']:>12.1f}"
               f"{max(seconds[1:] or seconds) / statistics.median(seconds):>12.2f}{plain:>13.0f}"
               f"{full_rate / plain:>7.2f}", flush=True)
 
