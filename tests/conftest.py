@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
 from pathlib import Path
 
@@ -10,6 +11,9 @@ import pytest
 
 from thumbs import synthetic
 
+# Ctrl-C tests need Python's own SIGINT handler, also when pytest was started with SIGINT ignored (a
+# background job of a non-interactive shell inherits that, and so would every subprocess a test starts)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 # the decoded-image cache of every test and CLI subprocess goes to a temporary folder, not ~/.cache
 os.environ["THUMBS_CACHE"] = tempfile.mkdtemp(prefix="thumbs-test-cache-")
 
