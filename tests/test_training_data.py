@@ -40,7 +40,7 @@ def test_training_batches_are_shuffled_augmented_and_never_a_lone_image(tmp_path
     seen = [y.tolist() for _, y in training_data.batches(data, 3, torch.device("cpu"),
                                                              augment=lambda x: x.float(),
                                                              generator=torch.Generator().manual_seed(0))]
-    assert [len(b) for b in seen] == [3, 3]
+    assert [len(b) for b in seen] == [3, 3] and training_data.training_batches(7, 3) == 2
     assert len(set(sum(seen, []))) == 6
     again = [y.tolist() for _, y in training_data.batches(data, 3, torch.device("cpu"), augment=lambda x: x.float(),
                                                               generator=torch.Generator().manual_seed(1))]

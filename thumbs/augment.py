@@ -65,6 +65,14 @@ class BatchAugment:
 
     def __init__(self, size: int, canvas: int, chosen: Recipe, generator: torch.Generator) -> None:
         self.size, self.ratio, self.recipe, self.gen = size, size / canvas, chosen, generator
+        device = generator.device  # what stays the same for every batch is made once, where the batches live
+        steps = (torch.arange(size, device=device, dtype=torch.float32) * 2 + 1) / size - 1
+        ys, xs = torch.meshgrid(steps, steps, indexing="ij")
+        self.base = torch.stack([xs, ys, torch.ones_like(xs)], -1).view(1, -1, 3)  # output pixel centres
+        self.luma = torch.tensor(LUMA, device=device)
+        self.grey = self.luma.view(1, 3).expand(3, 3)
+        self.yiq = torch.tensor(_YIQ, device=device)
+        self.yiq_inv = torch.linalg.inv(self.yiq)
 
     def __call__(self, canvases: torch.Tensor) -> torch.Tensor:
         x = canvases.float().div_(255)
@@ -99,10 +107,7 @@ class BatchAugment:
         keystone = self._chance(n, device, r.perspective_p).float() * r.perspective
         m[:, 2, 0], m[:, 2, 1], m[:, 2, 2] = u(-1, 1) * keystone, u(-1, 1) * keystone, 1.0
         m[:, :2] *= self.ratio  # output units -> canvas units: the view is the canvas' centre
-        steps = (torch.arange(self.size, device=device, dtype=torch.float32) * 2 + 1) / self.size - 1
-        ys, xs = torch.meshgrid(steps, steps, indexing="ij")
-        base = torch.stack([xs, ys, torch.ones_like(xs)], -1).view(1, -1, 3)
-        points = base @ m.transpose(1, 2)
+        points = self.base @ m.transpose(1, 2)
         return (points[..., :2] / points[..., 2:]).view(n, self.size, self.size, 2)
 
     def _colour(self, x: torch.Tensor) -> torch.Tensor:
@@ -111,21 +116,17 @@ class BatchAugment:
         if not (r.brightness or r.contrast or r.saturation or r.hue or r.grayscale_p):
             return x
         x = (x * self._uniform(n, device, 1 - r.brightness, 1 + r.brightness).view(n, 1, 1, 1)).clamp_(0, 1)
-        luma = torch.tensor(LUMA, device=device)
-        mean = torch.einsum("nchw,c->n", x, luma).view(n, 1, 1, 1) / (x.shape[2] * x.shape[3])
+        mean = torch.einsum("nchw,c->n", x, self.luma).view(n, 1, 1, 1) / (x.shape[2] * x.shape[3])
         contrast = self._uniform(n, device, 1 - r.contrast, 1 + r.contrast).view(n, 1, 1, 1)
         x = ((x - mean) * contrast + mean).clamp_(0, 1)
         saturation = self._uniform(n, device, 1 - r.saturation, 1 + r.saturation)
         saturation = torch.where(self._chance(n, device, r.grayscale_p), 0.0, saturation).view(n, 1, 1)
-        eye = torch.eye(3, device=device)
-        grey = luma.view(1, 3).expand(3, 3)
-        mix = saturation * eye + (1 - saturation) * grey  # (n, 3, 3)
-        yiq = torch.tensor(_YIQ, device=device)
+        mix = saturation * torch.eye(3, device=device) + (1 - saturation) * self.grey  # (n, 3, 3)
         angle = self._uniform(n, device, -r.hue, r.hue) * 2 * math.pi
         turn = torch.zeros(n, 3, 3, device=device)
         turn[:, 0, 0], turn[:, 1, 1], turn[:, 2, 2] = 1.0, torch.cos(angle), torch.cos(angle)
         turn[:, 1, 2], turn[:, 2, 1] = -torch.sin(angle), torch.sin(angle)
-        matrix = torch.linalg.inv(yiq) @ turn @ yiq @ mix
+        matrix = self.yiq_inv @ turn @ self.yiq @ mix
         return torch.einsum("nij,njhw->nihw", matrix, x).clamp_(0, 1)
 
     def _blur(self, x: torch.Tensor) -> torch.Tensor:

@@ -24,7 +24,7 @@ from thumbs.errors import Interrupted, ThumbsError
 from thumbs.files import check_writable_dir, interrupt_deferred, write_atomic
 from thumbs.image_cache import ImageCache, default_dir
 from thumbs.preprocess import CROPS, DEFAULT_CROP, canvas_size
-from thumbs.training_data import Prepared, TensorSet, batches, prepare
+from thumbs.training_data import Prepared, TensorSet, batches, prepare, training_batches
 
 IMBALANCE_WEIGHTING = 1.5  # above this max/min class ratio the loss is class-weighted
 MIN_IMG_SIZE, MAX_IMG_SIZE = 32, 1024  # above 1024 px a batch no longer fits in memory on common machines
@@ -202,8 +202,8 @@ class Trainer:
         columns = [TextColumn(f"epoch {epoch + 1}/{self.cfg.epochs} {stage:>4}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.fields[stats]}"), TimeRemainingColumn()]
         with Progress(*columns, transient=True, disable=not self.interactive) as bar:
-            n = len(self.train_data)
-            task = bar.add_task("train", total=n // self.cfg.batch_size + (n % self.cfg.batch_size > 1), stats="")
+            total = training_batches(len(self.train_data), self.cfg.batch_size)
+            task = bar.add_task("train", total=total, stats="")
             for x, y in batches(self.train_data, self.cfg.batch_size, self.device, self.augment, self.shuffle):
                 with self.autocast:
                     logits = self.model(x)

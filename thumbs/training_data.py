@@ -45,6 +45,11 @@ class TensorSet:
         return TensorSet(self.images.pin_memory(), self.targets.pin_memory())
 
 
+def training_batches(n: int, batch_size: int) -> int:
+    """How many batches batches() yields for training: a last batch of one image is left out."""
+    return n // batch_size + (n % batch_size > 1 or n == 1)
+
+
 def batches(data: TensorSet, batch_size: int, device: torch.device, augment: BatchAugment | None = None,
             generator: torch.Generator | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Float [0, 1] image batches and targets on `device`: shuffled and augmented for training (a last
