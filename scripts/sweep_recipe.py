@@ -41,7 +41,7 @@ LATER = 40  # person a's frames numbered from here on are the "later session"
 # epochs, then everything at lr/10), so it stays the baseline after the defaults change; "default" is whatever
 # TrainConfig holds now. "plain" trains the whole network from the first epoch at one rate.
 TODAY = {"crop": "center", "freeze_epochs": 3, "lr": 1e-3, "finetune_lr_factor": 0.1, "augment": "light",
-         "label_smoothing": 0.0}
+         "label_smoothing": 0.0, "ema": False, "layerwise": False, "freeze_bn": False, "flip_average": False}
 PLAIN = {**TODAY, "freeze_epochs": 0}
 CANDIDATES: dict[str, dict] = {
     "today": TODAY,
@@ -53,6 +53,13 @@ CANDIDATES: dict[str, dict] = {
     "plain-strong-ls": {**PLAIN, "augment": "strong", "label_smoothing": 0.1},
     "plain-lr3e-4": {**PLAIN, "lr": 3e-4},
     "plain-full": {**PLAIN, "crop": "full"},
+    "today-ema": {**TODAY, "ema": True},
+    "today-lw": {**TODAY, "layerwise": True},
+    "today-f3": {**TODAY, "finetune_lr_factor": 0.3},
+    "today-bn": {**TODAY, "freeze_bn": True},
+    "lw0": {**PLAIN, "layerwise": True},
+    "lw0-ema": {**PLAIN, "layerwise": True, "ema": True},
+    "plain-fa": {**PLAIN, "flip_average": True},
 }
 SPLITS = ("a-later", "a-to-b", "b-to-a")
 
@@ -85,22 +92,46 @@ def build_split(data: Path, split: str, into: Path) -> tuple[Path, list[tuple[Pa
     return train_dir, test
 
 
-def score(model_path: Path, test: list[tuple[Path, str]], images: dict[Path, np.ndarray]) -> float:
-    """Accuracy on the held-out frames, preprocessed exactly as live does with the run's crop."""
+def score(model_path: Path, test: list[tuple[Path, str]], images: dict[Path, np.ndarray]) -> dict:
+    """Confusion matrices (rows: true class) on the held-out frames, preprocessed exactly as live does with
+    the run's crop: as is, and with test-time flip averaging (mean of the frame's and its mirror's
+    probabilities); with the accuracy of each and the class order."""
     ckpt = checkpoint.load(model_path)
     model = checkpoint.build_model(ckpt)
     prep = Preprocessor(int(ckpt["img_size"]), ckpt["settings"].get("crop", "center"))
-    batch = np.concatenate([prep(images[p]).copy() for p, _ in test])
+    batch = torch.from_numpy(np.concatenate([prep(images[p]).copy() for p, _ in test]))
     with torch.no_grad():
-        predicted = model(torch.from_numpy(batch)).argmax(1).tolist()
-    truth = [ckpt["classes"].index(label) for _, label in test]
-    return sum(p == t for p, t in zip(predicted, truth)) / len(test)
+        probs = model(batch).softmax(1)
+        flipped = (probs + model(batch.flip(3)).softmax(1)) / 2
+    classes = ckpt["classes"]
+    truth = [classes.index(label) for _, label in test]
+    out: dict = {"classes": classes}
+    for name, p in (("", probs), ("_tta", flipped)):
+        cm = np.zeros((len(classes), len(classes)), dtype=int)
+        np.add.at(cm, (truth, p.argmax(1).numpy()), 1)
+        out[f"acc{name}"], out[f"cm{name}"] = float(np.trace(cm) / cm.sum()), cm.tolist()
+    return out
+
+
+def _balanced(cm: list[list[int]]) -> float:
+    """Mean recall over the classes present: a class with more held-out frames does not dominate."""
+    recalls = [row[i] / sum(row) for i, row in enumerate(cm) if sum(row)]
+    return sum(recalls) / len(recalls)
+
+
+def _gestures(cm: list[list[int]], classes: list[str]) -> float | None:
+    """Accuracy on the frames that show a gesture (every class but 'none'): is up told from down?"""
+    keep = [i for i, c in enumerate(classes) if c != "none" and sum(cm[i])]
+    total = sum(sum(cm[i]) for i in keep)
+    return sum(cm[i][i] for i in keep) / total if total else None
 
 
 def table(results: list[dict], seeds: Iterable[int]) -> str:
+    """Accuracy per seed, its mean and range; the mean balanced accuracy and gesture accuracy where the run
+    kept its confusion matrices."""
     seeds = list(seeds)
-    head = (f"| candidate | ckpt | split | mean | min | max | {' | '.join(f's{s}' for s in seeds)} | internal val |\n"
-            f"|---|---|---|---|---|---|{'---|' * len(seeds)}---|")
+    head = (f"| candidate | ckpt | split | mean | min | max | {' | '.join(f's{s}' for s in seeds)} | balanced | "
+            f"gestures | internal val |\n|---|---|---|---|---|---|{'---|' * len(seeds)}---|---|---|")
     rows, seen = [head], []
     for r in results:
         key = (r["candidate"], r["split"])
@@ -109,12 +140,45 @@ def table(results: list[dict], seeds: Iterable[int]) -> str:
     for cand, split in seen:
         runs = {r["seed"]: r for r in results if (r["candidate"], r["split"]) == (cand, split)}
         val = statistics.mean(r["val_acc"] for r in runs.values())
-        for ckpt in ("best", "last"):
+        for ckpt in ("best", "last", "best_tta", "last_tta"):
+            if any(ckpt not in r for r in runs.values()):
+                continue
             accs = [runs[s][ckpt] for s in seeds if s in runs]
             cells = " | ".join(f"{runs[s][ckpt]:.3f}" if s in runs else "-" for s in seeds)
+            cms = [r[f"{ckpt}_cm"] for r in runs.values() if f"{ckpt}_cm" in r]
+            bal = f"{statistics.mean(_balanced(cm) for cm in cms):.3f}" if cms else "-"
+            gest = [g for cm, r in zip(cms, runs.values()) if (g := _gestures(cm, r["classes"])) is not None]
             rows.append(f"| {cand} | {ckpt} | {split} | {statistics.mean(accs):.3f} | {min(accs):.3f} | "
-                        f"{max(accs):.3f} | {cells} | {val:.3f} |")
+                        f"{max(accs):.3f} | {cells} | {bal} | {f'{statistics.mean(gest):.3f}' if gest else '-'} | "
+                        f"{val:.3f} |")
     return "\n".join(rows)
+
+
+def _row(cand: str, split: str, seed: int, run: Path, test: list[tuple[Path, str]], images: dict,
+         val_acc: float, seconds: float, config: dict) -> dict:
+    row = {"candidate": cand, "split": split, "seed": seed, "val_acc": val_acc, "seconds": seconds, "config": config}
+    for ckpt in ("best", "last"):
+        scored = score(run / f"{ckpt}.pt", test, images)
+        row["classes"] = scored["classes"]
+        for tta in ("", "_tta"):
+            row[f"{ckpt}{tta}"], row[f"{ckpt}{tta}_cm"] = scored[f"acc{tta}"], scored[f"cm{tta}"]
+    return row
+
+
+def rescore(run_dirs: list[Path], data: Path, tmp: Path) -> list[dict]:
+    """Rows for finished runs kept on disk (folders named <candidate>-<split>-<seed>), scored again."""
+    rows, built = [], {}
+    for run in run_dirs:
+        split = next(s for s in SPLITS if f"-{s}-" in run.name)
+        cand, seed = run.name.split(f"-{split}-")
+        if split not in built:
+            built[split] = build_split(data, split, tmp)[1]
+        test = built[split]
+        images = {p: read_image(p) for p, _ in test}
+        ckpt = checkpoint.load(run / "best.pt")
+        rows.append(_row(cand, split, int(seed), run, test, images, ckpt["metrics"]["accuracy"], 0.0, {}))
+        print(f"{run.name}: best {rows[-1]['best']:.3f} last {rows[-1]['last']:.3f}", flush=True)
+    return rows
 
 
 def main() -> None:
@@ -131,6 +195,7 @@ def main() -> None:
     ap.add_argument("--table", type=Path, default=Path("sweep_recipe.md"), help="also write the table here")
     ap.add_argument("--jsonl", type=Path, default=None, help="append one JSON line per run here")
     ap.add_argument("--merge", type=Path, nargs="*", help="only print the table of runs saved in these --jsonl files")
+    ap.add_argument("--rescore", type=Path, nargs="*", help="score these finished run folders again (--jsonl rows)")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.merge:
@@ -140,6 +205,13 @@ def main() -> None:
         args.table.write_text(text + "\n")
         return
     torch.set_num_threads(args.threads)
+    if args.rescore:
+        rows = rescore(args.rescore, args.data, Path(tempfile.mkdtemp(prefix="thumbs-rescore-")))
+        if args.jsonl:
+            with args.jsonl.open("a") as f:
+                f.writelines(json.dumps(r) + "\n" for r in rows)
+        print(table(rows, seeds))
+        return
     cands, splits = args.candidates.split(","), args.splits.split(",")
     for c in cands:
         if c not in CANDIDATES:
@@ -161,12 +233,12 @@ def main() -> None:
                                         out=str(tmp / "runs" / f"{cand}-{split}-{seed}"), **overrides)
                 start = time.perf_counter()
                 result = train.train(cfg, log=lambda m: None)
-                row = {"candidate": cand, "split": split, "seed": seed, "best": score(result.best, test, images),
-                       "last": score(result.last, test, images), "val_acc": result.scores.accuracy,
-                       "seconds": round(time.perf_counter() - start, 1), "config": overrides}
+                row = _row(cand, split, seed, result.run_dir, test, images, result.scores.accuracy,
+                           round(time.perf_counter() - start, 1), overrides)
                 results.append(row)
-                print(f"{cand:<20} {split:<8} seed {seed}  best {row['best']:.3f}  last {row['last']:.3f}  "
-                      f"internal val {row['val_acc']:.3f}  {row['seconds']:.0f} s", flush=True)
+                print(f"{cand:<20} {split:<8} seed {seed}  best {row['best']:.3f} (flip-avg {row['best_tta']:.3f})  "
+                      f"last {row['last']:.3f} (flip-avg {row['last_tta']:.3f})  internal val {row['val_acc']:.3f}  "
+                      f"{row['seconds']:.0f} s", flush=True)
                 if args.jsonl:
                     with args.jsonl.open("a") as f:
                         f.write(json.dumps(row) + "\n")

@@ -28,10 +28,11 @@ def versions() -> dict[str, str]:
 def save(path: str | Path, model: models.Normalized, *, arch: str, classes: list[str], img_size: int,
          norm: str, settings: dict[str, Any], metrics: dict[str, Any], history: list[dict], epoch: int,
          stage: str, optimizer: dict | None = None) -> Path:
-    """`settings["crop"]` (the training crop policy) goes into the model's contract; default centre."""
+    """`settings["crop"]` (the training crop policy) and `settings["flip_average"]` go into the model's
+    contract; defaults: centre, no averaging."""
     mean, std = models.norm_values(norm)
     info = ModelInfo(list(classes), int(img_size), norm, tuple(mean), tuple(std),
-                     str(settings.get("crop") or "center"), arch)
+                     str(settings.get("crop") or "center"), arch, bool(settings.get("flip_average")))
     payload = {
         "format": FORMAT, "version": FORMAT_VERSION, "info": info.to_dict(),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
@@ -60,9 +61,9 @@ def load(path: str | Path) -> dict[str, Any]:
             "info": info}
 
 
-def build_model(ckpt: dict[str, Any]) -> models.Normalized:
-    """The trained network, on the CPU, in eval mode."""
+def build_model(ckpt: dict[str, Any]) -> torch.nn.Module:
+    """The trained network as its contract says it runs (flip-averaged or not), on the CPU, in eval mode."""
     info: ModelInfo = ckpt["info"]
     model, _ = models.build(info.arch, len(info.classes), weights="none", norm=info.norm)
     model.load_state_dict(ckpt["state_dict"])
-    return model.eval()
+    return (models.FlipAverage(model) if info.flip_average else model).eval()

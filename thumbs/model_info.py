@@ -26,6 +26,7 @@ class ModelInfo:
     std: tuple[float, ...]
     crop: str = "center"  # preprocess.CROPS: which part of a frame the model sees
     arch: str = ""
+    flip_average: bool = False  # the graph averages each frame with its mirror image (models.FlipAverage)
     version: int = field(default=FORMAT_VERSION)
 
     def to_dict(self) -> dict:
@@ -38,7 +39,8 @@ class ModelInfo:
             return cls(classes=[str(c) for c in d["classes"]], img_size=int(d["img_size"]),
                        norm=str(d.get("norm", "")), mean=tuple(float(v) for v in d["mean"]),
                        std=tuple(float(v) for v in d["std"]), crop=str(d.get("crop") or "center"),
-                       arch=str(d.get("arch", "")), version=int(d.get("version", 1)))
+                       arch=str(d.get("arch", "")), flip_average=bool(d.get("flip_average", False)),
+                       version=int(d.get("version", 1)))
         except (KeyError, TypeError, ValueError) as e:
             raise ValueError(f"incomplete model description ({type(e).__name__}: {e})") from None
 

@@ -53,6 +53,19 @@ class Normalized(nn.Module):
         return self.net((x - self.mean) / self.std)
 
 
+class FlipAverage(nn.Module):
+    """The mean of the class probabilities of a frame and of its mirror image, for classes a mirror does not
+    change (trained with flips): the hand a person did not record is read like the one they did. Returns
+    log-probabilities, so a softmax after it (the exported graph's) gives that mean back."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return ((self.model(x).softmax(1) + self.model(x.flip(3)).softmax(1)) / 2).log()
+
+
 def get_arch(name: str) -> Arch:
     if name not in ARCHS:
         raise ThumbsError(f"unknown architecture '{name}': choose one of {', '.join(ARCHS)}")
@@ -232,10 +245,15 @@ def set_backbone_frozen(model: Normalized, arch_name: str, frozen: bool) -> None
         p.requires_grad = (id(p) in head) or not frozen
 
 
-def backbone_train_mode(model: Normalized, arch_name: str, frozen: bool) -> None:
-    """model.train(), but a frozen backbone stays in eval mode so its BatchNorm statistics keep."""
+def backbone_train_mode(model: Normalized, arch_name: str, frozen: bool, keep_bn: bool = False) -> None:
+    """model.train(), but a frozen backbone stays in eval mode so its BatchNorm statistics keep (and with
+    keep_bn, BatchNorm keeps them while the backbone trains)."""
     if frozen:
         model.eval()
         model.net.get_submodule(get_arch(arch_name).head).train()
-    else:
-        model.train()
+        return
+    model.train()
+    if keep_bn:
+        for m in model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.eval()
