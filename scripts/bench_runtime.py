@@ -1,6 +1,6 @@
 """ONNX Runtime latency per architecture, and what the live loop costs on top of bare inference.
 
-    python scripts/bench_runtime.py [--sizes 224,64] [--provider auto] [--frames 300]
+    python scripts/bench_runtime.py [--sizes 224,64] [--provider auto] [--frames 300] [--flip-average]
 
 For each architecture (random weights: speed does not depend on them) and input size:
 - model latency p50/p95 in ms for one frame through ONNX Runtime on the chosen provider;
@@ -59,6 +59,8 @@ def main() -> None:
     ap.add_argument("--archs", default=",".join(models.ARCHS))
     ap.add_argument("--provider", default="auto")
     ap.add_argument("--frames", type=int, default=300)
+    ap.add_argument("--flip-average", action="store_true", help="models that average each frame with its mirror "
+                    "(what `thumbs train` makes by default)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="thumbs-bench-"))
     video = synthetic.make_video(tmp / "clip.mp4", segments=[("up", args.frames // 2), ("down", args.frames // 2)])
@@ -69,7 +71,8 @@ def main() -> None:
             torch.manual_seed(0)
             model, norm = models.build(arch, 3, weights="none", log=lambda m: None)
             ckpt = checkpoint.save(tmp / arch / str(size) / "best.pt", model.eval(), arch=arch,
-                                   classes=["down", "none", "up"], img_size=size, norm=norm, settings={},
+                                   classes=["down", "none", "up"], img_size=size, norm=norm,
+                                   settings={"flip_average": args.flip_average},
                                    metrics={}, history=[], epoch=0, stage="full")
             clf = Classifier.load(export(ckpt, log=lambda m: None).onnx_path, args.provider, log=lambda m: None)
             p50, p95 = latency(clf, size)

@@ -146,3 +146,21 @@ def test_nan_weights_say_the_checkpoint_is_broken(tmp_path):
     torch.save(payload, ckpt)
     with pytest.raises(ThumbsError, match="is broken: .* NaN or infinity .* lower --lr"):
         export.export(ckpt)
+
+
+def test_a_flip_averaged_model_exports_with_the_mirror_inside_the_graph(trained, tmp_path):
+    """The trained fixture used flips, so its graph reads a frame and its mirror alike; the network inside,
+    alone, does not."""
+    result, _ = trained
+    ckpt = checkpoint.load(result.best)
+    assert ckpt["info"].flip_average
+    out = export.export(result.best, tmp_path / "model.onnx", opset=13)
+    assert out.max_diff < 1e-4
+    clf = Classifier.load(out.onnx_path)
+    assert clf.info.flip_average
+    x = np.zeros((2, 3, 48, 48), dtype=np.float32)
+    x[0, :, :, :16], x[1, 0, 10:30, 30:] = 1.0, 0.8  # bright on one side: its mirror is another image
+    assert np.allclose(clf.predict_batch(x), clf.predict_batch(x[..., ::-1].copy()), atol=1e-5)
+    net = checkpoint.build_model(ckpt).model
+    with torch.no_grad():
+        assert not torch.allclose(net(torch.from_numpy(x)), net(torch.from_numpy(x).flip(3)), atol=1e-3)

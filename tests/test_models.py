@@ -120,3 +120,17 @@ def test_a_thumbs_checkpoint_is_accepted_as_weights(tmp_path):
     assert model.net.classifier[3].out_features == 5
     with pytest.raises(ThumbsError, match="is a thumbs checkpoint of mobilenet_v3_small, not resnet18"):
         models.build("resnet18", 2, weights=str(path), log=lambda m: None)
+
+
+def test_flip_average_is_the_mean_of_a_frame_and_its_mirror_and_cannot_tell_them_apart():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 48 * 48, 3)).eval()
+    averaged = models.FlipAverage(model).eval()
+    x = torch.rand(2, 3, 48, 48)
+    with torch.no_grad():
+        expected = (model(x).softmax(1) + model(x.flip(3)).softmax(1)) / 2
+        out = averaged(x)
+        assert torch.allclose(out.exp(), expected, atol=1e-6)
+        assert torch.allclose(out.softmax(1), expected, atol=1e-6)  # a softmax after it keeps the mean
+        assert torch.allclose(averaged(x.flip(3)), out, atol=1e-5)
+        assert not torch.allclose(model(x.flip(3)).softmax(1), model(x).softmax(1), atol=1e-3)  # the net alone can

@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch import nn
 
-from thumbs import checkpoint, dataset, files, metrics, train
+from thumbs import checkpoint, dataset, files, metrics, models, train
 from thumbs.errors import DataError, ThumbsError
 from thumbs.evaluate import evaluate
 
@@ -352,3 +352,13 @@ def test_report_and_best_pt_agree_with_the_history_after_kill_and_resume(demo_da
     assert saved["best_epoch"] == best_row["epoch"] == checkpoint.load(resumed.best)["epoch"] + 1
     assert resumed.scores.accuracy == best_row["val_acc"]
     assert f"(best epoch {best_row['epoch']} of {len(history)}" in (resumed.run_dir / "report.md").read_text()
+
+
+@pytest.mark.parametrize("kw, averaged", [({}, True), ({"flip": False}, False), ({"flip_average": False}, False)])
+def test_flip_averaging_goes_into_the_contract_only_with_flips(demo_data, tmp_path, kw, averaged):
+    """Trained with mirrored images, the model reads a frame and its mirror alike (validation, export and
+    live run the same averaged model); with --no-flip (left/right gestures) it must not."""
+    result = train.train(_tiny(demo_data, tmp_path / "run", epochs=1, **kw), **QUIET)
+    ckpt = checkpoint.load(result.best)
+    assert ckpt["info"].flip_average is averaged
+    assert isinstance(checkpoint.build_model(ckpt), models.FlipAverage) is averaged

@@ -160,10 +160,11 @@ def train(
                                        "else imagenet."),
     epochs: Optional[int] = typer.Option(None, "--epochs", "-e", min=1, help="Epochs in all (default 10; "
                                          "with --resume: the run's own count)."),
-    freeze_epochs: int = typer.Option(3, "--freeze-epochs", min=0, help="First epochs train the head only."),
+    freeze_epochs: int = typer.Option(0, "--freeze-epochs", min=0, help="First epochs train the head only on "
+                                      "a frozen backbone (then all at lr/10). Default 0: all from the start."),
     batch_size: int = typer.Option(32, "--batch-size", "-b", min=1),
-    lr: float = typer.Option(1e-3, "--lr", callback=_positive, help="Head learning rate; the full network "
-                             "trains at lr/10."),
+    lr: float = typer.Option(1e-3, "--lr", callback=_positive, help="Learning rate (AdamW, cosine decay); "
+                             "after --freeze-epochs the whole network continues at lr/10."),
     img_size: Optional[int] = typer.Option(None, "--img-size", min=32, max=1024, help="Input size in pixels, "
                                            "32 to 1024 (default 224)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
@@ -175,6 +176,9 @@ def train(
                                 "zoom, perspective, blur, grey, occlusion)."),
     flip: bool = typer.Option(True, "--flip/--no-flip", help="Mirror training images left-right; --no-flip for "
                               "gestures whose side matters (point left / point right)."),
+    flip_average: bool = typer.Option(True, "--flip-average/--no-flip-average", help="With --flip, the model "
+                                      "averages each frame with its mirror image (validation, export and live): "
+                                      "steadier on the other hand, half the frame rate."),
     cache: bool = typer.Option(True, "--cache/--no-cache", help="Keep decoded images for the next run "
                                "(~/.cache/thumbs/images; THUMBS_CACHE=DIR or off)."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue from a run's last.pt."),
@@ -193,7 +197,7 @@ def train(
         cfg = training.TrainConfig(data=str(data), arch=arch, weights=weights, norm=norm, epochs=epochs,
                                    freeze_epochs=freeze_epochs, batch_size=batch_size, lr=lr, img_size=img_size,
                                    device=device, out=str(out_dir) if out_dir else None, seed=seed, crop=crop,
-                                   augment=augment, flip=flip, cache=cache)
+                                   augment=augment, flip=flip, flip_average=flip_average, cache=cache)
         result = training.train(cfg, log=_log)
     for note in result.notes:
         out.print(f"note: {note}", highlight=False)

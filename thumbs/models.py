@@ -245,15 +245,10 @@ def set_backbone_frozen(model: Normalized, arch_name: str, frozen: bool) -> None
         p.requires_grad = (id(p) in head) or not frozen
 
 
-def backbone_train_mode(model: Normalized, arch_name: str, frozen: bool, keep_bn: bool = False) -> None:
-    """model.train(), but a frozen backbone stays in eval mode so its BatchNorm statistics keep (and with
-    keep_bn, BatchNorm keeps them while the backbone trains)."""
+def backbone_train_mode(model: Normalized, arch_name: str, frozen: bool) -> None:
+    """model.train(), but a frozen backbone stays in eval mode so its BatchNorm statistics keep."""
     if frozen:
         model.eval()
         model.net.get_submodule(get_arch(arch_name).head).train()
-        return
-    model.train()
-    if keep_bn:
-        for m in model.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                m.eval()
+    else:
+        model.train()

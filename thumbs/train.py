@@ -1,5 +1,6 @@
-"""`thumbs train`: transfer learning in two stages (head on a frozen backbone, then everything at a
-lower rate), with checkpoints after every epoch so Ctrl-C loses at most the epoch in progress."""
+"""`thumbs train`: transfer learning (the whole network from the first epoch by default; optionally a head
+stage on a frozen backbone first, then everything at a lower rate), with checkpoints after every epoch so
+Ctrl-C loses at most the epoch in progress."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch import nn
-from torch.optim.swa_utils import AveragedModel
 
 from thumbs import augment, checkpoint, dataset, metrics, models, report
 from thumbs.errors import Interrupted, ThumbsError
@@ -38,7 +38,7 @@ class TrainConfig:
     weights: str = "imagenet"  # imagenet | none | path to a state dict
     norm: str | None = None  # imagenet | inception; default: what the weights expect
     epochs: int = 10
-    freeze_epochs: int = 3
+    freeze_epochs: int = 0  # head-only epochs first; 0 measured best (scripts/sweep_recipe.py, README)
     batch_size: int = 32
     lr: float = 1e-3
     finetune_lr_factor: float = 0.1
@@ -53,9 +53,6 @@ class TrainConfig:
     flip_average: bool = True  # with flip: validation and live average each frame with its mirror image
     cache: bool = True  # keep decoded images for the next run (image_cache.py)
     label_smoothing: float = 0.0  # soft targets: less over-confidence on frames unlike the training ones
-    ema: bool = False  # validate and save an exponential moving average of the weights (smoother, less lucky)
-    layerwise: bool = False  # in the full stage only the backbone drops to lr * factor; the head keeps lr
-    freeze_bn: bool = False  # BatchNorm keeps the pretrained statistics in the full stage too
 
 
 @dataclass
@@ -143,40 +140,17 @@ def _class_weights(prepared: Prepared, notes: list[str]) -> torch.Tensor | None:
     return weights
 
 
-def _stage_lr(cfg: TrainConfig, epoch: int, freeze_epochs: int) -> tuple[str, float, float]:
-    """Stage, head rate and backbone rate: the head stage at a flat rate; the full stage with a cosine decay,
-    the backbone at lr * factor (and the head too unless layer-wise)."""
+def _stage_lr(cfg: TrainConfig, epoch: int, freeze_epochs: int) -> tuple[str, float]:
+    """Head stage at a flat rate; the full stage at lr * factor with a cosine decay."""
     if epoch < freeze_epochs:
-        return "head", cfg.lr, 0.0
-    factor = cfg.finetune_lr_factor if freeze_epochs or cfg.layerwise else 1.0
+        return "head", cfg.lr
+    base = cfg.lr * (cfg.finetune_lr_factor if freeze_epochs else 1.0)
     k, n = epoch - freeze_epochs, max(1, cfg.epochs - freeze_epochs)
-    decay = 0.55 + 0.45 * math.cos(math.pi * k / n)
-    head = cfg.lr if cfg.layerwise else cfg.lr * factor
-    return "full", head * decay, cfg.lr * factor * decay
+    return "full", base * (0.55 + 0.45 * math.cos(math.pi * k / n))
 
 
-def _optimizer(model: nn.Module, head: list[nn.Parameter]) -> torch.optim.Optimizer:
-    """Two groups, head first, so each stage can give the head and the backbone their own rate."""
-    ids = {id(p) for p in head}
-    backbone = [p for p in model.parameters() if p.requires_grad and id(p) not in ids]
-    groups = [{"params": head}] + ([{"params": backbone}] if backbone else [])
-    return torch.optim.AdamW(groups, lr=1e-3, weight_decay=1e-4)
-
-
-def _ema(model: nn.Module, steps_per_epoch: int) -> AveragedModel:
-    """An average over about the last epoch's steps, warmed up (timm's rule) so early steps do not linger."""
-    decay = 1.0 - 1.0 / max(2, steps_per_epoch)
-
-    @torch.no_grad()
-    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n: torch.Tensor) -> None:
-        d = min(decay, (1.0 + float(n)) / (10.0 + float(n)))
-        if averaged[0].is_floating_point():
-            torch._foreach_lerp_(averaged, current, 1.0 - d)
-        else:
-            for a, c in zip(averaged, current):
-                a.copy_(c)
-
-    return AveragedModel(model, multi_avg_fn=update, use_buffers=True)
+def _optimizer(model: nn.Module) -> torch.optim.Optimizer:
+    return torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3, weight_decay=1e-4)
 
 
 class Trainer:
@@ -215,7 +189,6 @@ class Trainer:
         self.loss_fn = nn.CrossEntropyLoss(weight=weights.to(self.device) if weights is not None else None,
                                            label_smoothing=cfg.label_smoothing)
         self.autocast, self.scaler = _autocast(self.device)
-        self.ema = _ema(self.model, training_batches(len(self.prepared.train), cfg.batch_size)) if cfg.ema else None
         self.train_data: TensorSet = self.prepared.train.to(self.device)
         self.val_data: TensorSet = self.prepared.val.to(self.device)
         self.augment = augment.BatchAugment(size, canvas_size(size), augment.recipe(cfg.augment, cfg.flip),
@@ -226,7 +199,7 @@ class Trainer:
         check_writable_dir(self.run_dir)
 
     def train_epoch(self, optimizer: torch.optim.Optimizer, stage: str, epoch: int) -> dict:
-        models.backbone_train_mode(self.model, self.cfg.arch, frozen=stage == "head", keep_bn=self.cfg.freeze_bn)
+        models.backbone_train_mode(self.model, self.cfg.arch, frozen=stage == "head")
         total, correct, loss_sum, start = 0, 0, 0.0, time.perf_counter()
         columns = [TextColumn(f"epoch {epoch + 1}/{self.cfg.epochs} {stage:>4}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.fields[stats]}"), TimeRemainingColumn()]
@@ -246,8 +219,6 @@ class Trainer:
                 else:
                     loss.backward()
                     optimizer.step()
-                if self.ema is not None:
-                    self.ema.update_parameters(self.model)
                 total += len(y)
                 correct += int((logits.argmax(1) == y).sum())
                 loss_sum += loss.item() * len(y)
@@ -295,35 +266,25 @@ class Trainer:
 
     def _save(self, name: str, epoch: int, stage: str, history: list[dict], scores: metrics.Scores,
               optimizer: torch.optim.Optimizer | None) -> Path:
-        return checkpoint.save(self.run_dir / name, self.weights, arch=self.cfg.arch,
-                               classes=self.prepared.classes, img_size=self.size, norm=self.norm,
-                               settings=self._settings(), metrics=scores.to_dict(), history=history, epoch=epoch,
-                               stage=stage,
+        return checkpoint.save(self.run_dir / name, self.model, arch=self.cfg.arch, classes=self.prepared.classes,
+                               img_size=self.size, norm=self.norm, settings=self._settings(),
+                               metrics=scores.to_dict(), history=history, epoch=epoch, stage=stage,
                                optimizer=optimizer.state_dict() if optimizer else None)
+
+    @property
+    def inference_model(self) -> nn.Module:
+        """What is validated: the trained weights run as live will run them (flip-averaged or not)."""
+        return models.FlipAverage(self.model) if self._settings()["flip_average"] else self.model
 
     def _stage_optimizer(self, stage: str, epoch: int, start_epoch: int) -> torch.optim.Optimizer:
         """A fresh optimizer per stage (the frozen stage has no state for the backbone); a resumed run
         gets its saved state back when it continues inside the same stage."""
         models.set_backbone_frozen(self.model, self.cfg.arch, frozen=stage == "head")
-        optimizer = _optimizer(self.model, models.head_parameters(self.model, self.cfg.arch))
+        optimizer = _optimizer(self.model)
         r = self.resume
         if r and r["stage"] == stage and r.get("optimizer") and epoch == start_epoch:
-            try:
-                optimizer.load_state_dict(r["optimizer"])
-            except ValueError:  # saved by a version with one parameter group: its moments are not used
-                self.notes.append("the optimizer state in the resumed checkpoint is of an older layout: it "
-                                  "starts afresh")
+            optimizer.load_state_dict(r["optimizer"])
         return optimizer
-
-    @property
-    def weights(self) -> nn.Module:
-        """What is saved: the averaged weights when --ema, else the trained ones."""
-        return self.ema.module if self.ema is not None else self.model
-
-    @property
-    def inference_model(self) -> nn.Module:
-        """What is validated: the saved weights, run as live will run them (flip-averaged or not)."""
-        return models.FlipAverage(self.weights) if self._settings()["flip_average"] else self.weights
 
     def _resumed_best(self, history: list[dict]) -> tuple[tuple[float, float], metrics.Scores | None, int]:
         """The best epoch and its scores from one source, so report.md agrees with the history: best.pt when
@@ -375,11 +336,11 @@ class Trainer:
         optimizer, current_stage, interrupted = None, None, False
         try:
             for epoch in range(start_epoch, self.cfg.epochs):
-                stage, lr, backbone_lr = _stage_lr(self.cfg, epoch, self.freeze_epochs)
+                stage, lr = _stage_lr(self.cfg, epoch, self.freeze_epochs)
                 if stage != current_stage:
                     optimizer, current_stage = self._stage_optimizer(stage, epoch, start_epoch), stage
-                for group, rate in zip(optimizer.param_groups, (lr, backbone_lr)):
-                    group["lr"] = rate
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
                 stats = self.train_epoch(optimizer, stage, epoch)
                 evaluated = self.evaluate()
                 validation, val_loss = evaluated[0], evaluated[0].loss
