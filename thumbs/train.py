@@ -456,7 +456,8 @@ def resume(path: str | Path, epochs: int | None = None, log: Callable[[str], Non
     """Continue a run from its last.pt with the settings it was started with (and its own epoch count
     unless `epochs` is given)."""
     ckpt = checkpoint.load(path)
-    settings = {k: v for k, v in ckpt["settings"].items() if k in TrainConfig.__dataclass_fields__}
+    settings = {"flip_average": False,  # a run started before flip averaging keeps running without it
+                **{k: v for k, v in ckpt["settings"].items() if k in TrainConfig.__dataclass_fields__}}
     cfg = TrainConfig(**settings)
     if epochs is not None:
         cfg.epochs = epochs
