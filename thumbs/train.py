@@ -183,6 +183,9 @@ class Trainer:
         if cfg.weights == "none":
             self.notes.append("random initialisation (--weights none): the whole network trains from the start")
         self.model.to(self.device)
+        self.flip_average = cfg.flip and cfg.flip_average
+        # what is validated: the trained weights run as live will run them (flip-averaged or not)
+        self.inference_model = models.FlipAverage(self.model) if self.flip_average else self.model
         if self.device.type == "cuda":
             self.model.to(memory_format=torch.channels_last)
         weights = _class_weights(self.prepared, self.notes)
@@ -262,7 +265,7 @@ class Trainer:
     def _settings(self) -> dict:
         return {**asdict(self.cfg), "data": str(Path(self.cfg.data).resolve()), "img_size": self.size,
                 "norm": self.norm, "device_used": str(self.device),
-                "freeze_epochs": self.freeze_epochs, "flip_average": self.cfg.flip and self.cfg.flip_average}
+                "freeze_epochs": self.freeze_epochs, "flip_average": self.flip_average}
 
     def _save(self, name: str, epoch: int, stage: str, history: list[dict], scores: metrics.Scores,
               optimizer: torch.optim.Optimizer | None) -> Path:
@@ -270,11 +273,6 @@ class Trainer:
                                img_size=self.size, norm=self.norm, settings=self._settings(),
                                metrics=scores.to_dict(), history=history, epoch=epoch, stage=stage,
                                optimizer=optimizer.state_dict() if optimizer else None)
-
-    @property
-    def inference_model(self) -> nn.Module:
-        """What is validated: the trained weights run as live will run them (flip-averaged or not)."""
-        return models.FlipAverage(self.model) if self._settings()["flip_average"] else self.model
 
     def _stage_optimizer(self, stage: str, epoch: int, start_epoch: int) -> torch.optim.Optimizer:
         """A fresh optimizer per stage (the frozen stage has no state for the backbone); a resumed run
