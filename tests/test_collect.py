@@ -81,6 +81,15 @@ def test_a_second_session_is_counted_and_the_hint_moves_on(tmp_path, demo_video)
     assert collect_module.suggestion("up", 30, 1).startswith("next session of 'up' (another day, room or light)")
 
 
+def test_the_no_gesture_class_is_guided_to_every_kind_of_no_gesture():
+    """Across people, a model errs on kinds of 'none' it never saw: the hints for it name them in turn."""
+    first = collect_module.suggestion("none", 5, 1)
+    assert "empty scene" in first and "hand shapes" in first and "moving the hand" not in first
+    hints = [collect_module.suggestion("None", 100, n) for n in range(1, 4)]
+    assert "empty scene" in hints[0] and "no gesture" in hints[1] and "fist" in hints[2]
+    assert "empty scene" not in collect_module.suggestion("up", 100, 1)
+
+
 def test_nothing_usable_saves_no_folder_and_fails(tmp_path):
     (tmp_path / "frames").mkdir()
     (tmp_path / "frames" / "broken.jpg").write_bytes(b"not an image")

@@ -70,3 +70,30 @@ def test_the_cache_folder_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("THUMBS_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert image_cache.default_dir() == tmp_path / "xdg" / "thumbs" / "images"
+
+
+def test_prune_keeps_the_cache_under_its_limit_dropping_the_least_recently_used(tmp_path):
+    cache = ImageCache(tmp_path / "cache")
+    photos = []
+    for i in range(4):
+        photos.append(tmp_path / f"{i}.png")
+        _photo(photos[-1], 10 * i)
+        cache.view(photos[-1], "v", lambda bgr: bgr)
+    used = cache._entry(cache.key(photos[0].read_bytes(), "v"))
+    entries = [used] + sorted(set((tmp_path / "cache").rglob("*.npy")) - {used})
+    size = used.stat().st_size
+    for age, entry in enumerate(entries):  # made long ago, one second apart, photo 0's the oldest
+        os.utime(entry, (1000 + age, 1000 + age))
+    cache.view(photos[0], "v", lambda bgr: bgr)  # a hit: now the most recently used
+    newest_other = entries[-1]
+    assert cache.prune(2 * size) == (2, 2 * size)
+    assert set((tmp_path / "cache").rglob("*.npy")) == {used, newest_other}
+    assert cache.view(photos[0], "v", lambda bgr: bgr) is not None and cache.hits == 2  # the one used survived
+    assert cache.prune(10**9) == (0, 0) and ImageCache(None).prune(0) == (0, 0)
+
+
+def test_the_limit_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv(image_cache.LIMIT_ENV, "1.5")
+    assert image_cache.limit_bytes() == int(1.5 * 2**20)
+    monkeypatch.setenv(image_cache.LIMIT_ENV, "lots")
+    assert image_cache.limit_bytes() == image_cache.DEFAULT_LIMIT_MB * 2**20

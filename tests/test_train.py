@@ -120,9 +120,15 @@ def test_the_second_run_on_the_same_photos_decodes_nothing_and_says_where_it_tra
     assert any("0 from the decoded-image cache, 20 decoded" in m for m in first)
     assert any("20 from the decoded-image cache, 0 decoded" in m for m in second)
     assert any(m.startswith("training on the CPU") for m in second)
+    monkeypatch.setenv("THUMBS_CACHE_MB", "0")  # a cache over its limit is pruned after the run has read it
+    pruned = []
+    train.train(_cfg(tmp_path / "d", tmp_path / "r3", epochs=1), log=pruned.append)
+    assert any("20 from the decoded-image cache" in m for m in pruned)
+    assert any("removed 20 least recently used entries" in m for m in pruned)
+    assert not list((tmp_path / "cache").rglob("*.npy"))
     monkeypatch.setenv("THUMBS_CACHE", "off")
     third = []
-    train.train(_cfg(tmp_path / "d", tmp_path / "r3", epochs=1), log=third.append)
+    train.train(_cfg(tmp_path / "d", tmp_path / "r4", epochs=1), log=third.append)
     assert not any("decoded-image cache" in m for m in third)
 
 

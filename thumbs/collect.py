@@ -22,6 +22,11 @@ MAX_SIDE = 8192  # --size limit: a larger frame would not fit a training batch i
 VARY = ("distance: some nearer, some farther from the camera", "position: the hand left, right, high and low in "
         "the frame", "lighting: another lamp, daylight or a dimmer room", "background: another room or wall",
         "the other hand")
+# The same for the class of "no gesture": across people, the frames a model gets wrong are the kinds of 'none'
+# it never saw (an empty room when it learnt fists and palms, and the other way round; README "How good is it").
+BACKGROUND_VARY = ("the empty scene: nobody in view", "you in view with no gesture: hands down, resting, moving",
+                   "other hand shapes: open palm, fist, pointing, waving", "lighting: another lamp, daylight or a "
+                   "dimmer room", "background: another room or wall")
 
 
 @dataclass
@@ -65,11 +70,15 @@ def class_sessions(data_root: Path) -> dict[str, int]:
 
 def suggestion(label: str, frames: int, sessions: int) -> str:
     """One line on what to record next for `label`, so the data covers what the model will meet live."""
+    background = label.lower() in dataset.BACKGROUND_NAMES
+    vary = BACKGROUND_VARY if background else VARY
     if frames < MIN_FRAMES:
-        return f"keep going: {MIN_FRAMES}+ frames of '{label}' (100+ is better), moving the hand a little"
+        what = ("a mix of the empty scene, you with no gesture and other hand shapes (palm, fist, pointing)"
+                if background else "moving the hand a little")
+        return f"keep going: {MIN_FRAMES}+ frames of '{label}' (100+ is better), {what}"
     if sessions <= 1:
-        return f"next session of '{label}' (another day, room or light); vary {VARY[0]}"
-    return f"session {sessions + 1} of '{label}': vary {VARY[(sessions - 1) % len(VARY)]}"
+        return f"next session of '{label}' (another day, room or light); vary {vary[0]}"
+    return f"session {sessions + 1} of '{label}': vary {vary[(sessions - 1) % len(vary)]}"
 
 
 def collect(source: FrameSource, label: str, data_root: str | Path = "dataset", *, count: int | None = None,

@@ -20,6 +20,8 @@ from thumbs.files import decode_image
 
 VERSION = 1  # raise when preprocess.training_view or model_view change what they make
 ENV = "THUMBS_CACHE"  # a folder, or "off"
+LIMIT_ENV = "THUMBS_CACHE_MB"  # the most the cache keeps on disk, in MB
+DEFAULT_LIMIT_MB = 2048  # a few runs of a few thousand photos at two sizes
 
 
 def default_dir() -> Path | None:
@@ -29,6 +31,14 @@ def default_dir() -> Path | None:
         return None if chosen.lower() in ("off", "0", "no") else Path(chosen)
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "thumbs" / "images"
+
+
+def limit_bytes() -> int:
+    """$THUMBS_CACHE_MB as bytes, else the default; an unreadable value keeps the default."""
+    try:
+        return int(float(os.environ.get(LIMIT_ENV, DEFAULT_LIMIT_MB)) * 2**20)
+    except ValueError:
+        return DEFAULT_LIMIT_MB * 2**20
 
 
 class ImageCache:
@@ -53,6 +63,8 @@ class ImageCache:
             with contextlib.suppress(OSError, ValueError):
                 image = np.load(entry, allow_pickle=False)
                 self.hits += 1
+                with contextlib.suppress(OSError):
+                    os.utime(entry)  # recently used: pruned last
                 return image
         bgr = decode_image(data)
         if bgr is None:
@@ -78,3 +90,22 @@ class ImageCache:
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
             self.root = None
+
+    def prune(self, limit: int) -> tuple[int, int]:
+        """Delete the least recently used entries until the cache holds at most `limit` bytes, so a cache
+        that is never cleared does not fill the disk; returns (entries deleted, bytes freed)."""
+        if self.root is None or not self.root.is_dir():
+            return 0, 0
+        entries = []
+        for path in self.root.glob("*/*.npy"):
+            with contextlib.suppress(OSError):
+                st = path.stat()
+                entries.append((st.st_mtime, st.st_size, path))
+        total, deleted, freed = sum(size for _, size, _ in entries), 0, 0
+        for _, size, path in sorted(entries):
+            if total - freed <= limit:
+                break
+            with contextlib.suppress(OSError):
+                path.unlink()
+                deleted, freed = deleted + 1, freed + size
+        return deleted, freed

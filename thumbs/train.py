@@ -23,7 +23,7 @@ from torch import nn
 from thumbs import augment, checkpoint, dataset, metrics, models, report
 from thumbs.errors import Interrupted, ThumbsError
 from thumbs.files import check_writable_dir, interrupt_deferred, write_atomic
-from thumbs.image_cache import ImageCache, default_dir
+from thumbs.image_cache import LIMIT_ENV, ImageCache, default_dir, limit_bytes
 from thumbs.preprocess import CROPS, DEFAULT_CROP, canvas_size
 from thumbs.training_data import Prepared, TensorSet, batches, prepare, training_batches
 
@@ -172,6 +172,10 @@ class Trainer:
             log(f"skipped unreadable image {p}")
         if cache.root:
             log(f"images: {cache.hits} from the decoded-image cache, {cache.misses} decoded ({cache.root})")
+            deleted, freed = cache.prune(limit_bytes())
+            if deleted:
+                log(f"decoded-image cache: removed {deleted} least recently used entries ({freed / 2**20:.0f} MB) "
+                    f"to stay under ${LIMIT_ENV} = {limit_bytes() / 2**20:.0f} MB")
         self.notes += self.prepared.notes + _session_notes(self.prepared)
         self.best_eval: tuple[metrics.Validation, list[int], list[int], list[float]] | None = None
         if resume:
