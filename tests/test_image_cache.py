@@ -97,3 +97,7 @@ def test_the_limit_comes_from_the_environment(monkeypatch):
     assert image_cache.limit_bytes() == int(1.5 * 2**20)
     monkeypatch.setenv(image_cache.LIMIT_ENV, "lots")
     assert image_cache.limit_bytes() == image_cache.DEFAULT_LIMIT_MB * 2**20
+    monkeypatch.setenv(image_cache.LIMIT_ENV, "inf")
+    assert image_cache.limit_bytes() > 2**60
+    monkeypatch.setenv(image_cache.LIMIT_ENV, "-5")
+    assert image_cache.limit_bytes() == 0

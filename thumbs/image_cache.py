@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -34,9 +35,11 @@ def default_dir() -> Path | None:
 
 
 def limit_bytes() -> int:
-    """$THUMBS_CACHE_MB as bytes, else the default; an unreadable value keeps the default."""
+    """$THUMBS_CACHE_MB as bytes ("inf": no limit), else the default; an unreadable value keeps the default."""
     try:
-        return int(float(os.environ.get(LIMIT_ENV, DEFAULT_LIMIT_MB)) * 2**20)
+        return max(0, int(float(os.environ.get(LIMIT_ENV, DEFAULT_LIMIT_MB)) * 2**20))
+    except OverflowError:
+        return sys.maxsize
     except ValueError:
         return DEFAULT_LIMIT_MB * 2**20
 
