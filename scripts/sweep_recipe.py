@@ -106,9 +106,13 @@ def score(model_path: Path, test: list[tuple[Path, str]], images: dict[Path, np.
     model = checkpoint.build_model(ckpt)
     prep = Preprocessor(int(ckpt["img_size"]), ckpt["settings"].get("crop", "center"))
     batch = torch.from_numpy(np.concatenate([prep(images[p]).copy() for p, _ in test]))
+    def run(x: torch.Tensor) -> torch.Tensor:  # in chunks: one pass over hundreds of 224 px frames is slow
+        return torch.cat([model(chunk).softmax(1) for chunk in x.split(64)])
+
     with torch.no_grad():
-        probs = model(batch).softmax(1)
-        flipped = (probs + model(batch.flip(3)).softmax(1)) / 2
+        probs = run(batch)
+        # a flip-averaged model already is the mean of the frame and its mirror: no second pair of passes
+        flipped = probs if ckpt["settings"].get("flip_average") else (probs + run(batch.flip(3))) / 2
     classes = ckpt["classes"]
     truth = [classes.index(label) for _, label in test]
     out: dict = {"classes": classes}

@@ -172,10 +172,11 @@ class Trainer:
             log(f"skipped unreadable image {p}")
         if cache.root:
             log(f"images: {cache.hits} from the decoded-image cache, {cache.misses} decoded ({cache.root})")
-            deleted, freed = cache.prune(limit_bytes())
+            limit = limit_bytes()
+            deleted, freed = cache.prune(limit)
             if deleted:
                 log(f"decoded-image cache: removed {deleted} least recently used entries ({freed / 2**20:.0f} MB) "
-                    f"to stay under ${LIMIT_ENV} = {limit_bytes() / 2**20:.0f} MB")
+                    f"to stay under ${LIMIT_ENV} = {limit / 2**20:.0f} MB")
         self.notes += self.prepared.notes + _session_notes(self.prepared)
         self.best_eval: tuple[metrics.Validation, list[int], list[int], list[float]] | None = None
         if resume:
