@@ -18,7 +18,7 @@ import time
 import torch
 from torch import nn
 
-from thumbs import models
+from thumbs.training import models
 
 PRECISIONS = ("bf16", "fp16", "fp32")
 LAYOUTS = ("channels_last", "contiguous")

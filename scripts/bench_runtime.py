@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from thumbs import checkpoint, live, models, synthetic
-from thumbs.export import export
-from thumbs.runtime import Classifier
-from thumbs.sources import open_source
+from thumbs.live import loop as live
+from thumbs.runtime.classifier import Classifier
+from thumbs.sources.readers import open_source
+from thumbs.training import checkpoint, models, synthetic
+from thumbs.training.export import export
 
 
 def latency(clf: Classifier, size: int, n: int = 200) -> tuple[float, float]:

@@ -27,8 +27,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from thumbs import models, synthetic, train
-from thumbs.preprocess import canvas_size
+from thumbs.runtime.preprocess import canvas_size
+from thumbs.training import models, synthetic, train
 
 
 def plain_loop(trainer: train.Trainer, steps: int) -> float:

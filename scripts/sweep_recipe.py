@@ -7,7 +7,7 @@ Splits of ../shared/real-thumbs (classes up, down, none; two people, see ../shar
 - a-later: train on everything except person a's frames numbered >= 40, score on those (another day's light,
   the other hand),
 - a-to-b / b-to-a: train on one person, score on the other (another room and camera).
-Each run goes through the product's own `thumbs.train.train` (its internal validation split included) and
+Each run goes through the product's own `thumbs.training.train.train` (its internal validation split included) and
 the held-out frames are scored with both its best.pt (chosen on that validation) and its last.pt, fed as
 live feeds them (`Preprocessor` with the run's crop policy), as is and flip-averaged, and best.pt once more as
 `thumbs live` shows it ("best_live": a frame below the live threshold gets no label, which for a trigger is
@@ -34,9 +34,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from thumbs import checkpoint, train
-from thumbs.files import read_image
-from thumbs.preprocess import Preprocessor
+from thumbs.core.files import read_image
+from thumbs.runtime.preprocess import Preprocessor
+from thumbs.training import checkpoint, train
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "real-thumbs"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from thumbs import synthetic
+from thumbs.training import synthetic
 
 # Ctrl-C tests need Python's own SIGINT handler, also when pytest was started with SIGINT ignored (a
 # background job of a non-interactive shell inherits that, and so would every subprocess a test starts)
@@ -48,7 +48,7 @@ def require(path: Path) -> Path:
 def trained(tmp_path_factory):
     """A ResNet-18 trained from scratch on generated thumbs (about 1.5 minutes on 2 CPU cores), shared
     by the training, export and live tests. Returns the TrainResult and a held-out data set."""
-    from thumbs import train
+    from thumbs.training import train
 
     root = tmp_path_factory.mktemp("trained")
     data, held_out = root / "train", root / "held_out"

@@ -10,14 +10,7 @@ import sys
 
 import pytest
 
-from .test_export import make_checkpoint
-
-
-def thumbs(*args: str, cwd=None, input: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "200"}
-    env.pop("DISPLAY", None)
-    return subprocess.run([sys.executable, "-m", "thumbs.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          env=env, input=input, timeout=300)
+from tests.helpers import make_checkpoint, thumbs
 
 
 def test_help_lists_every_registered_command():
@@ -128,8 +121,8 @@ def test_train_into_an_existing_run_and_demo_data_into_my_folder_are_refused(tmp
 def test_ctrl_c_in_the_first_epoch_exits_130_and_leaves_no_run_folder(demo_data, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    from thumbs import train
     from thumbs.cli import app
+    from thumbs.training import train
 
     def interrupted(self, *a, **k):
         raise KeyboardInterrupt
@@ -143,7 +136,7 @@ def test_ctrl_c_in_the_first_epoch_exits_130_and_leaves_no_run_folder(demo_data,
 
 @pytest.fixture(scope="module")
 def onnx_model(tmp_path_factory):
-    from thumbs.export import export
+    from thumbs.training.export import export
 
     return export(make_checkpoint(tmp_path_factory.mktemp("model") / "best.pt"), log=lambda m: None).onnx_path
 

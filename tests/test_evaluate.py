@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from thumbs.errors import ThumbsError
+from tests.helpers import make_checkpoint
+from thumbs.core.errors import ThumbsError
 from thumbs.evaluate import evaluate
-from thumbs.export import export
-
-from .test_export import make_checkpoint
+from thumbs.training.export import export
 
 
 def test_onnx_scores_exactly_as_its_checkpoint(tmp_path, demo_data):

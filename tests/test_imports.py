@@ -1,64 +1,97 @@
-"""The package's import graph: the live path never pulls in torch or the training/export stack, and
-no module imports another that imports it back."""
+"""The import graph, read from the source: the live install never loads torch or thumbs.training when its modules
+load, and no module imports one that imports it back, lazy imports (inside functions) included."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "thumbs"
-LIVE_PATH = {"sources", "preprocess", "providers", "runtime", "live", "overlay", "window", "smoothing", "collect",
-             "datacheck", "doctor", "dataset", "model_info", "files", "errors", "metrics"}
-HEAVY = {"torch", "torchvision", "thumbs.export", "thumbs.train", "thumbs.training_data", "thumbs.checkpoint",
-         "thumbs.models", "thumbs.torch_backend", "thumbs.report", "thumbs.demo"}
+from tests.layout import ROOT, all_modules, live_modules, needs_training
 
 
-def top_level_imports(path: Path) -> set[str]:
-    """Modules imported when the module loads (imports inside functions run only when called)."""
+def imports(path: Path, module: str, lazy: bool) -> set[str]:
+    """The modules `module` imports: at load time only, or also inside functions (`lazy`)."""
+    tree = ast.parse(path.read_text())
+    nodes = ast.walk(tree) if lazy else iter(tree.body)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.parse(path.read_text()).body:
+    for node in nodes:
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            found.add(node.module)
-            if node.module == "thumbs":
-                found |= {f"thumbs.{a.name}" for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join([*package.split(".")[: len(package.split(".")) - node.level + 1], base]).strip(".")
+            found.add(base)
+            found |= {f"{base}.{a.name}" for a in node.names}  # a submodule, when the name is one
     return found
 
 
-def graph() -> dict[str, set[str]]:
-    return {f"thumbs.{p.stem}": top_level_imports(p) for p in PACKAGE.glob("*.py")}
+def graph(lazy: bool) -> dict[str, set[str]]:
+    modules = all_modules()
+    return {m: {d for d in imports(p, m, lazy) if d in modules or needs_training(d)} for m, p in modules.items()}
 
 
-def test_live_path_never_imports_torch_or_the_training_stack():
-    g = graph()
-    for name in sorted(LIVE_PATH):
-        reach, todo = set(), [f"thumbs.{name}"]
-        while todo:
-            for dep in g.get(todo.pop(), set()) - reach:
-                reach.add(dep)
-                todo.append(dep)
-        assert not reach & HEAVY, f"thumbs.{name} imports {sorted(reach & HEAVY)}"
+def closure(g: dict[str, set[str]], start: str) -> set[str]:
+    """What loading `start` loads: its imports, theirs, and each one's parent packages."""
+    seen, todo = set(), [start]
+    while todo:
+        m = todo.pop()
+        parents = {".".join(m.split(".")[:i]) for i in range(1, m.count(".") + 1)}
+        for dep in (g.get(m, set()) | parents) - seen:
+            seen.add(dep)
+            todo.append(dep)
+    return seen
 
 
-def test_no_import_cycle():
-    g = {m: {d for d in deps if d in graph()} for m, deps in graph().items()}
+def test_live_install_never_loads_torch_or_the_training_package():
+    g = graph(lazy=False)
+    for module in live_modules():
+        bad = sorted(d for d in closure(g, module) if needs_training(d))
+        assert not bad, f"{module} loads {bad}: move it to thumbs/training/ or import it inside the function"
+
+
+def test_live_modules_import_with_torch_unavailable():
+    names = sorted(m for m in live_modules() if m != "thumbs.__main__")
+    code = ("import sys\nfor blocked in ('torch', 'torchvision', 'onnx', 'matplotlib'):\n"
+            "    sys.modules[blocked] = None\n" + "".join(f"import {m}\n" for m in names)
+            + "print(sorted(m for m in sys.modules if m.startswith('thumbs.training')))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == "[]"
+
+
+def test_no_import_cycle_lazy_imports_included():
+    g = graph(lazy=True)
     state: dict[str, int] = {}
 
     def visit(m: str, trail: list[str]) -> None:
         state[m] = 1
-        for d in g[m]:
+        for d in sorted(g.get(m, set())):
             assert state.get(d) != 1, f"import cycle: {' -> '.join([*trail, m, d])}"
             if d not in state:
                 visit(d, [*trail, m])
         state[m] = 2
 
-    for m in g:
+    for m in sorted(g):
         if m not in state:
             visit(m, [])
 
 
-def test_the_walk_would_see_a_violation(tmp_path):
+def test_the_walk_sees_a_violation(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text("from thumbs import export\nimport torch\n\ndef f():\n    import cv2\n")
-    assert top_level_imports(bad) == {"thumbs", "thumbs.export", "torch"}
+    bad.write_text("from thumbs.training import export\nimport torch\n\ndef f():\n    from . import cv2\n")
+    assert imports(bad, "thumbs.live.bad", lazy=False) == {"thumbs.training", "thumbs.training.export", "torch"}
+    assert "thumbs.live.cv2" in imports(bad, "thumbs.live.bad", lazy=True)
+    g = {"thumbs.live.bad": {"thumbs.training.export"}, "thumbs.training.export": {"torch"}}
+    assert needs_training("torch") and "torch" in closure(g, "thumbs.live.bad")
+
+
+def test_the_rule_is_the_tree():
+    live = live_modules()
+    assert "thumbs.runtime.loader" in live and "thumbs.cli" in live and "thumbs.evaluate" in live
+    assert not any(m.startswith("thumbs.training") for m in live)
+    assert set(all_modules()) - set(live) == {m for m in all_modules() if m.startswith("thumbs.training")}
+    assert all(p.is_relative_to(ROOT / "thumbs") for p in live.values())

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from thumbs.errors import Interrupted, ThumbsError
+from thumbs.core.errors import Interrupted, ThumbsError
 
 app = typer.Typer(
     name="thumbs",
@@ -67,10 +67,10 @@ def collect(
     fps: Optional[float] = typer.Option(None, "--fps", min=0.0, help="Camera frame rate to request."),
 ) -> None:
     """Record labelled frames into DATA/LABEL/ (SPACE saves, a toggles auto burst, q quits)."""
-    from thumbs.collect import collect as run_collect
-    from thumbs.collect import parse_size
-    from thumbs.dataset import validate_label
-    from thumbs.sources import open_source
+    from thumbs.data.dataset import validate_label
+    from thumbs.live.collect import collect as run_collect
+    from thumbs.live.collect import parse_size
+    from thumbs.sources.readers import open_source
 
     validate_label(label)
     frame_size = parse_size(size)
@@ -96,7 +96,7 @@ def data(
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
 ) -> None:
     """Count images per class, show the train/val split, and warn about what will hurt training."""
-    from thumbs.datacheck import check
+    from thumbs.data.datacheck import check
 
     report = check(data)
     if as_json:
@@ -129,7 +129,7 @@ def demo_data(
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same data."),
 ) -> None:
     """Generate the synthetic demo data set (up/down/none) and demo videos with ground truth."""
-    from thumbs.demo import make_demo_data
+    from thumbs.training.demo import make_demo_data
 
     paths = make_demo_data(out_dir, per_class=per_class, seed=seed)
     for name, path in paths.items():
@@ -186,8 +186,8 @@ def train(
     """Fine-tune a pretrained network on the class folders; writes best.pt, last.pt, report.md, curves.png."""
     import warnings
 
-    from thumbs import metrics
-    from thumbs import train as training
+    from thumbs.core import metrics
+    from thumbs.training import train as training
 
     warnings.filterwarnings("ignore", category=UserWarning, module="torch")  # the error line says what matters
     if resume:
@@ -219,7 +219,7 @@ def eval_(
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
 ) -> None:
     """Accuracy, per-class precision/recall/F1 and the confusion matrix of a model on a data set."""
-    from thumbs import metrics
+    from thumbs.core import metrics
     from thumbs.evaluate import evaluate
 
     result = evaluate(model, data)
@@ -247,7 +247,7 @@ def export(
     batch: str = typer.Option("dynamic", "--batch", help="dynamic or 1."),
 ) -> None:
     """Write NAME.onnx + NAME.labels.txt and check that ONNX Runtime agrees with PyTorch."""
-    from thumbs.export import export as run_export
+    from thumbs.training.export import export as run_export
 
     if batch not in ("dynamic", "1"):
         raise ThumbsError(f"--batch '{batch}': use dynamic or 1")
@@ -259,7 +259,7 @@ def export(
 def _exported_once(checkpoint: Path, log: Callable[[str], None]) -> Path:
     """Live runs ONNX: a .pt is exported once to its .onnx beside it (needs the training extra)."""
     try:
-        from thumbs.export import export_once
+        from thumbs.training.export import export_once
     except ImportError:
         raise ThumbsError(f"'{checkpoint}' is a PyTorch checkpoint: export it to .onnx on a machine with "
                           "`pip install 'thumbs[train]'` (thumbs export), then pass the .onnx to --model") from None
@@ -289,10 +289,11 @@ def live(
     fps: Optional[float] = typer.Option(None, "--fps", min=0.0),
 ) -> None:
     """Classify a camera or video live with an overlay (keys: q quits, 1-9 save a hard example)."""
-    from thumbs.live import LiveOptions
-    from thumbs.live import run as run_live
-    from thumbs.runtime import TORCH_SUFFIXES, Classifier, newest_model
-    from thumbs.sources import open_source
+    from thumbs.live.loop import LiveOptions
+    from thumbs.live.loop import run as run_live
+    from thumbs.runtime.classifier import Classifier
+    from thumbs.runtime.loader import TORCH_SUFFIXES, newest_model
+    from thumbs.sources.readers import open_source
 
     log = (lambda m: err.print(m, highlight=False)) if events == "-" else _log
     path = model or newest_model()
@@ -339,7 +340,7 @@ def demo_cmd(
     img_size: int = typer.Option(48, "--img-size", min=32, max=1024),
 ) -> None:
     """Run the whole product on synthetic data: generate, collect, train, export, live (headless)."""
-    from thumbs.demo import run_demo
+    from thumbs.training.demo import run_demo
 
     result = run_demo(out_dir, arch=arch, epochs=epochs, img_size=img_size, log=_log)
     out.print(f"[bold green]demo done[/]: validation accuracy {result.val_accuracy:.1%}, "

@@ -10,7 +10,9 @@ from pathlib import Path
 import cv2
 import onnxruntime as ort
 
-from thumbs import providers, sources, window
+from thumbs.live import window
+from thumbs.runtime import providers
+from thumbs.sources import readers as sources
 
 TEGRA_RELEASE = Path("/etc/nv_tegra_release")
 JETPACK = {(32, 4): "4.4.x", (32, 5): "4.5.x", (32, 6): "4.6", (32, 7): "4.6.x", 35: "5.x", 36: "6.x"}

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from thumbs import dataset, metrics
-from thumbs.errors import ThumbsError
-from thumbs.files import read_image
-from thumbs.preprocess import model_view
-from thumbs.runtime import load_model
+from thumbs.core import metrics
+from thumbs.core.errors import ThumbsError
+from thumbs.core.files import read_image
+from thumbs.data import dataset
+from thumbs.runtime.loader import load_model
+from thumbs.runtime.preprocess import model_view
 
 BATCH = 32
 

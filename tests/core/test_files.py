@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import stat
+
+import pytest
+
+from thumbs.core import files
+from thumbs.core.errors import ThumbsError
+
+
+def _leftovers(folder) -> list[str]:
+    return [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_written_files_get_the_normal_umask_mode(tmp_path):
+    mask = os.umask(0o022)
+    os.umask(mask)
+    for write in (files.write_atomic, files.write_new):
+        path = write(tmp_path / f"{write.__name__}.bin", b"x")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
+
+
+@pytest.mark.parametrize("code, words", [(errno.ENOSPC, "no space left"), (errno.EACCES, "permission denied"),
+                                         (errno.EROFS, "the file system is read-only")])
+def test_failed_write_is_one_clear_error_and_leaves_no_temp_file(tmp_path, monkeypatch, code, words):
+    (tmp_path / "keep.bin").write_bytes(b"old")
+
+    def failing_fsync(fd):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(files.os, "fsync", failing_fsync)
+    for write in (files.write_atomic, files.write_new):
+        target = tmp_path / ("keep.bin" if write is files.write_atomic else "new.bin")
+        with pytest.raises(ThumbsError, match=f"cannot write '{target}': {words}"):
+            write(target, b"new")
+    assert (tmp_path / "keep.bin").read_bytes() == b"old" and not (tmp_path / "new.bin").exists()
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_file_where_a_folder_must_be_is_named(tmp_path):
+    (tmp_path / "blocker").write_text("a file")
+    with pytest.raises(ThumbsError, match="cannot create folder .*blocker'"):
+        files.write_atomic(tmp_path / "blocker" / "x.bin", b"x")
+    with pytest.raises(ThumbsError, match="a part of that path is a file"):
+        files.write_atomic(tmp_path / "blocker" / "deeper" / "x.bin", b"x")
+    with pytest.raises(ThumbsError, match="cannot create folder"):
+        files.check_writable_dir(tmp_path / "blocker")
+    (tmp_path / "folder.bin").mkdir()
+    with pytest.raises(ThumbsError, match="it is a folder"):
+        files.write_atomic(tmp_path / "folder.bin", b"x")
+    assert _leftovers(tmp_path) == []
+
+
+def test_write_new_still_refuses_an_existing_name(tmp_path):
+    files.write_new(tmp_path / "a.jpg", b"1")
+    with pytest.raises(FileExistsError):
+        files.write_new(tmp_path / "a.jpg", b"2")
+    assert (tmp_path / "a.jpg").read_bytes() == b"1" and _leftovers(tmp_path) == []
+
+
+def test_ctrl_c_during_a_write_finishes_the_write_first(tmp_path, monkeypatch):
+    real_fsync = files.os.fsync
+
+    def interrupted_fsync(fd):
+        os.kill(os.getpid(), signal.SIGINT)  # arrives in the middle of the write
+        real_fsync(fd)
+
+    monkeypatch.setattr(files.os, "fsync", interrupted_fsync)
+    with pytest.raises(KeyboardInterrupt):
+        files.write_atomic(tmp_path / "last.pt", b"complete")
+    assert (tmp_path / "last.pt").read_bytes() == b"complete" and _leftovers(tmp_path) == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_deferred_block_holds_ctrl_c_until_its_end(tmp_path):
+    done = []
+    with pytest.raises(KeyboardInterrupt), files.interrupt_deferred():
+        os.kill(os.getpid(), signal.SIGINT)
+        files.write_atomic(tmp_path / "a", b"a")  # nested: does not raise here
+        done.append("b")
+        files.write_atomic(tmp_path / "b", b"b")
+    assert done == ["b"] and (tmp_path / "b").exists()

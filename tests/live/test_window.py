@@ -1,0 +1,158 @@
+"""The windowed paths of collect and live on a real X display (Xvfb), driven by real key presses."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import subprocess
+import threading
+import time
+
+import pytest
+
+from tests.helpers import make_checkpoint
+from thumbs.live import loop as live
+from thumbs.live.collect import collect
+from thumbs.runtime.classifier import Classifier
+from thumbs.sources.readers import open_source
+from thumbs.training.export import export
+
+pytestmark = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool")),
+                                reason="needs Xvfb and xdotool (apt install xvfb xdotool); .ci/run installs them")
+
+
+@pytest.fixture(scope="session")
+def display():
+    """One virtual display for the session, on a number Xvfb picks as free (-displayfd)."""
+    read, write = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "800x600x24"],
+                              pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        number = pipe.readline().strip()
+    assert number, "Xvfb did not start"
+    yield f":{number}"
+    server.terminate()
+    server.wait(5)
+
+
+class Slow:
+    """A file source slowed to camera pace, so key presses land while frames still flow."""
+
+    def __init__(self, source, delay: float = 0.01) -> None:
+        self.source, self.delay, self.spec, self.fps, self.dropped, self.read = source, delay, source.spec, 30.0, 0, 0
+
+    def __iter__(self):
+        for frame in self.source:
+            time.sleep(self.delay)
+            self.read += 1
+            yield frame
+
+
+def press(display: str, title: str, keys: list[str], wait: float = 60.0) -> threading.Thread:
+    """Send keys to the window called `title` once it exists (the child process needs a while to start)."""
+
+    def run():
+        env = {"DISPLAY": display}
+        deadline = time.monotonic() + wait
+        window: list[str] = []
+        while not window and time.monotonic() < deadline:
+            time.sleep(0.2)
+            window = subprocess.run(["xdotool", "search", "--name", title], capture_output=True, text=True,
+                                    env=env).stdout.split()
+        if not window:
+            return
+        time.sleep(0.5)
+        subprocess.run(["xdotool", "windowfocus", window[0]], env=env, capture_output=True)
+        for key in keys:
+            subprocess.run(["xdotool", "key", key], env=env)
+            time.sleep(0.3)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def _run_and_report(queue, display, fn, args) -> None:
+    os.environ["DISPLAY"] = display
+    queue.put(fn(*args))
+
+
+def in_child(display: str, fn, *args):
+    """Run fn in a fresh child process (spawned: a fork would inherit torch's busy thread pools and can
+    deadlock). Qt also keeps its X connection for the life of a process and exits it when the display
+    goes, so the window must live and die in a process of its own, as a user's does."""
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_run_and_report, args=(queue, display, fn, args))
+    child.start()
+    child.join(120)
+    assert child.exitcode == 0, f"the window process ended with exit code {child.exitcode}"
+    return queue.get(timeout=5)
+
+
+def _collect(video, data):
+    with open_source(str(video)) as src:
+        slow = Slow(src, 0.05)
+        result = collect(slow, "up", data, headless=False)
+    return len(result.saved), result.interrupted, slow.read
+
+
+def test_collect_window_saves_on_space_and_quits_on_q(display, tmp_path, live_video):
+    keys = press(display, "thumbs collect", ["space", "space", "q"])
+    saved, interrupted, read = in_child(display, _collect, live_video, tmp_path)
+    keys.join()
+    assert saved == 2 and not interrupted
+    assert len(list((tmp_path / "up").glob("*.jpg"))) == 2
+    assert read < 140  # q ended it before the clip did
+
+
+def _live(model, video, data):
+    clf = Classifier.load(model, log=lambda m: None)
+    with open_source(str(video)) as src:
+        summary = live.run(Slow(src, 0.05), clf, live.LiveOptions(headless=False, data=str(data)))
+    return [p.parent.name for p in summary.saved], summary.frames, clf.classes
+
+
+def test_live_window_digit_saves_a_hard_example(display, tmp_path, live_video):
+    model = export(make_checkpoint(tmp_path / "best.pt"), log=lambda m: None).onnx_path
+    keys = press(display, "thumbs live", ["2", "q"])
+    saved, frames, classes = in_child(display, _live, model, live_video, tmp_path / "data")
+    keys.join()
+    assert saved == [classes[1]]
+    assert len(list((tmp_path / "data" / classes[1]).glob("*.jpg"))) == 1
+    assert frames < 140
+
+
+def _show_small_frame(title):
+    import cv2
+    import numpy as np
+
+    from thumbs.live.overlay import draw_live
+    from thumbs.live.window import QUIT_KEYS, Window
+
+    window = Window(title)
+    canvas = draw_live(np.full((120, 160, 3), 100, np.uint8), ["a", "b"], np.array([0.9, 0.1]), "a", 0.9, 30.0,
+                       1.0, 0.6)
+    for _ in range(10):
+        window.show(canvas)
+        time.sleep(0.05)
+    rect = tuple(cv2.getWindowImageRect(title))
+    keys = [window.quit_requested(k) for k in (*QUIT_KEYS, ord("a"), -1)]
+    window.close()
+    return rect, keys
+
+
+def test_window_shows_the_scaled_up_canvas_without_a_toolbar(display):
+    rect, keys = in_child(display, _show_small_frame, "thumbs geometry")
+    assert rect == (0, 0, 640, 480)  # a Qt toolbar and status bar would push the image in and shrink it
+    assert keys == [True, True, True, False, False]
+
+
+def test_live_window_quits_on_escape(display, tmp_path, live_video):
+    model = export(make_checkpoint(tmp_path / "best.pt"), log=lambda m: None).onnx_path
+    keys = press(display, "thumbs live", ["Escape"])
+    saved, frames, _ = in_child(display, _live, model, live_video, tmp_path / "data")
+    keys.join()
+    assert saved == [] and frames < 140

@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from tests.helpers import CLASSES, make_checkpoint
+from thumbs.core.errors import ThumbsError
+from thumbs.core.model_info import ModelInfo, file_sha256
+from thumbs.runtime.classifier import Classifier
+from thumbs.training import checkpoint, export, models
+
+
+@pytest.mark.parametrize("arch", list(models.ARCHS))
+def test_export_matches_pytorch_for_every_architecture(tmp_path, arch):
+    ckpt = make_checkpoint(tmp_path / "best.pt", arch)
+    result = export.export(ckpt)
+    assert result.onnx_path == tmp_path / "best.onnx" and result.max_diff < 1e-4 and result.opset == 13
+    assert onnx.load(str(result.onnx_path)).opset_import[0].version == 13  # TensorRT 8.2 parses it
+    assert (tmp_path / "best.labels.txt").read_text().split() == CLASSES
+
+
+def test_alexnet_pool_at_a_size_other_than_224_exports_at_opset_13(tmp_path):
+    ckpt = make_checkpoint(tmp_path / "best.pt", "alexnet", size=96)  # 2x2 features pooled to 6x6
+    result = export.export(ckpt)
+    assert result.opset == 13 and result.max_diff < 1e-4
+
+
+def test_metadata_round_trip(tmp_path):
+    ckpt = make_checkpoint(tmp_path / "best.pt", size=72, classes=["a", "b"])
+    result = export.export(ckpt, tmp_path / "out" / "gesture.onnx")
+    meta = {p.key: p.value for p in onnx.load(str(result.onnx_path)).metadata_props}
+    assert meta["thumbs.classes"] == '["a", "b"]' and meta["thumbs.img_size"] == "72"
+    info = ModelInfo.from_metadata(meta, result.onnx_path)
+    assert info.mean == models.NORMS["imagenet"][0] and info.std == models.NORMS["imagenet"][1]
+    assert info.norm == "imagenet" and info.crop == "center" and info.arch == "squeezenet1_1"
+    assert meta["thumbs.checkpoint_sha256"] == file_sha256(ckpt)
+    clf = Classifier.load(result.onnx_path)
+    assert clf.classes == ["a", "b"] and clf.img_size == 72
+    probs = clf.predict_batch(np.random.default_rng(0).random((3, 3, 72, 72), dtype=np.float32))
+    assert probs.shape == (3, 2) and np.allclose(probs.sum(1), 1, atol=1e-5)  # softmax inside the graph
+
+
+def test_low_opset_for_old_tensorrt_loads_and_agrees(tmp_path):
+    ckpt = make_checkpoint(tmp_path / "best.pt")
+    old = export.export(ckpt, tmp_path / "o13" / "model.onnx", opset=13)
+    new = export.export(ckpt, tmp_path / "o17" / "model.onnx")
+    assert onnx.load(str(old.onnx_path)).opset_import[0].version == 13
+    x = np.random.default_rng(1).random((2, 3, 64, 64), dtype=np.float32)
+    np.testing.assert_allclose(Classifier.load(old.onnx_path).predict_batch(x),
+                               Classifier.load(new.onnx_path).predict_batch(x), atol=1e-5)
+    for bad in (9, 30, 99):  # 30 and 99 came out as opset 18 files reported as 30 and 99
+        with pytest.raises(ThumbsError, match=f"--opset {bad} is not supported: use 11-18"):
+            export.export(ckpt, opset=bad)
+
+
+def test_fp16_and_fixed_batch(tmp_path):
+    ckpt = make_checkpoint(tmp_path / "best.pt", arch="mobilenet_v3_small")
+    full = export.export(ckpt, tmp_path / "fp32" / "model.onnx")
+    half = export.export(ckpt, tmp_path / "fp16" / "model.onnx", fp16=True, dynamic_batch=False)
+    assert half.max_diff < export.TOLERANCE[True]
+    assert half.onnx_path.stat().st_size < 0.6 * full.onnx_path.stat().st_size
+    dims = onnx.load(str(half.onnx_path)).graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_value for d in dims] == [1, 3, 64, 64]
+
+
+def test_disagreement_fails_loudly_and_writes_nothing(tmp_path, monkeypatch):
+    ckpt = make_checkpoint(tmp_path / "best.pt")
+    monkeypatch.setattr(export, "check_parity", lambda *a, **k: 0.3)
+    with pytest.raises(ThumbsError, match="disagrees with PyTorch: max probability difference 3.00e-01"):
+        export.export(ckpt)
+    assert not (tmp_path / "best.onnx").exists()
+
+
+def test_not_a_checkpoint(tmp_path):
+    (tmp_path / "x.pt").write_bytes(b"junk")
+    with pytest.raises(ThumbsError, match="cannot be read"):
+        export.export(tmp_path / "x.pt")
+    torch.save({"weights": 1}, tmp_path / "y.pt")
+    with pytest.raises(ThumbsError, match="is not a thumbs checkpoint"):
+        export.export(tmp_path / "y.pt")
+
+
+def test_crop_policy_from_training_settings_reaches_the_onnx_and_live(tmp_path):
+    ckpt = make_checkpoint(tmp_path / "best.pt", settings={"crop": "full"})
+    assert checkpoint.load(ckpt)["info"].crop == "full" and "input" not in torch.load(ckpt, weights_only=False)
+    clf = Classifier.load(export.export(ckpt).onnx_path)
+    assert clf.info.crop == "full" and clf.preprocess.crop == "full"
+
+
+def test_old_checkpoint_without_crop_reads_as_center(tmp_path):
+    ckpt = make_checkpoint(tmp_path / "best.pt")
+    payload = torch.load(ckpt, weights_only=False)
+    info = payload.pop("info")
+    del info["crop"]
+    torch.save({**payload, **info, "version": 1, "input": "float32 NCHW RGB in [0, 1]"}, tmp_path / "old.pt")
+    assert checkpoint.load(tmp_path / "old.pt")["info"].crop == "center"
+    assert Classifier.load(export.export(tmp_path / "old.pt").onnx_path).preprocess.crop == "center"
+
+
+def test_second_export_into_the_same_folder_keeps_the_first_model_working(tmp_path):
+    first = export.export(make_checkpoint(tmp_path / "a" / "best.pt"), tmp_path / "out" / "first.onnx")
+    export.export(make_checkpoint(tmp_path / "b" / "best.pt", classes=["x", "y"]), tmp_path / "out" / "second.onnx")
+    assert Classifier.load(first.onnx_path).classes == CLASSES
+    assert (tmp_path / "out" / "second.labels.txt").read_text().split() == ["x", "y"]
+
+
+@pytest.mark.parametrize("out, message", [
+    ("f/model.onnx", "'.*/f' is a file, not a folder"),
+    ("d.onnx", "is a folder: give a file name inside it"),
+    ("f", "is an existing file, not .onnx"),
+])
+def test_bad_out_path_is_one_clear_error(tmp_path, out, message):
+    ckpt = make_checkpoint(tmp_path / "best.pt")
+    (tmp_path / "f").write_text("x")
+    (tmp_path / "d.onnx").mkdir()
+    with pytest.raises(ThumbsError, match=message):
+        export.export(ckpt, tmp_path / out)
+
+
+def test_read_only_out_folder_is_refused_before_exporting(tmp_path, monkeypatch):
+    ckpt = make_checkpoint(tmp_path / "best.pt")
+    (tmp_path / "ro").mkdir()
+    real = export.os.access
+    monkeypatch.setattr(export.os, "access", lambda p, mode: Path(p) != tmp_path / "ro" and real(p, mode))
+    with pytest.raises(ThumbsError, match=f"folder '{tmp_path / 'ro'}' is read-only: choose a writable --out"):
+        export.export(ckpt, tmp_path / "ro" / "model.onnx")
+
+
+def test_nan_weights_say_the_checkpoint_is_broken(tmp_path):
+    ckpt = make_checkpoint(tmp_path / "best.pt")
+    payload = torch.load(ckpt, weights_only=False)
+    next(v for v in payload["state_dict"].values() if v.is_floating_point()).fill_(float("nan"))
+    torch.save(payload, ckpt)
+    with pytest.raises(ThumbsError, match="is broken: .* NaN or infinity .* lower --lr"):
+        export.export(ckpt)
+
+
+def test_a_flip_averaged_model_exports_with_the_mirror_inside_the_graph(trained, tmp_path):
+    """The trained fixture used flips, so its graph reads a frame and its mirror alike; the network inside,
+    alone, does not."""
+    result, _ = trained
+    ckpt = checkpoint.load(result.best)
+    assert ckpt["info"].flip_average
+    out = export.export(result.best, tmp_path / "model.onnx", opset=13)
+    assert out.max_diff < 1e-4
+    clf = Classifier.load(out.onnx_path)
+    assert clf.info.flip_average
+    x = np.zeros((2, 3, 48, 48), dtype=np.float32)
+    x[0, :, :, :16], x[1, 0, 10:30, 30:] = 1.0, 0.8  # bright on one side: its mirror is another image
+    assert np.allclose(clf.predict_batch(x), clf.predict_batch(x[..., ::-1].copy()), atol=1e-5)
+    net = checkpoint.build_model(ckpt).model
+    with torch.no_grad():
+        assert not torch.allclose(net(torch.from_numpy(x)), net(torch.from_numpy(x).flip(3)), atol=1e-3)

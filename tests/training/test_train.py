@@ -1,0 +1,371 @@
+from __future__ import annotations
+
+import dataclasses
+import errno
+import json
+import os
+import shutil
+import signal
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from tests.conftest import REAL_THUMBS, SHARED_WEIGHTS, require
+from thumbs.core import files, metrics
+from thumbs.core.errors import DataError, ThumbsError
+from thumbs.data import dataset
+from thumbs.evaluate import evaluate
+from thumbs.training import checkpoint, models, train
+
+QUIET = {"log": lambda m: None}
+
+
+def _cfg(data, out, **kw) -> train.TrainConfig:
+    base = dict(data=str(data), arch="mobilenet_v3_small", weights="none", epochs=2, img_size=48, batch_size=16,
+                out=str(out))
+    return train.TrainConfig(**{**base, **kw})
+
+
+def test_run_folder_checkpoint_and_report(demo_data, tmp_path):
+    result = train.train(_cfg(demo_data, tmp_path / "run"), **QUIET)
+    files = {p.name for p in result.run_dir.iterdir()}
+    assert {"best.pt", "last.pt", "metrics.json", "report.md", "curves.png"} <= files
+    ckpt = checkpoint.load(result.best)
+    assert ckpt["arch"] == "mobilenet_v3_small" and ckpt["classes"] == ["down", "none", "up"]
+    assert ckpt["img_size"] == 48 and ckpt["mean"] == [0.485, 0.456, 0.406]
+    assert {"torch", "torchvision", "thumbs"} <= set(ckpt["versions"])
+    assert ckpt["metrics"]["accuracy"] == result.scores.accuracy
+    model = checkpoint.build_model(ckpt)
+    assert model(torch.rand(1, 3, 48, 48)).shape == (1, 3)
+    history = json.loads((result.run_dir / "metrics.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == [1, 2]
+    report = (result.run_dir / "report.md").read_text()
+    assert "Confusion matrix" in report and "| up |" in report
+    assert cv2.imread(str(result.run_dir / "curves.png")) is not None
+
+
+def test_interrupt_keeps_last_and_resume_continues(demo_data, tmp_path, monkeypatch):
+    calls = {"n": 0}
+    original = train.Trainer.train_epoch
+
+    def stop_in_second_epoch(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return original(self, *a, **k)
+
+    monkeypatch.setattr(train.Trainer, "train_epoch", stop_in_second_epoch)
+    result = train.train(_cfg(demo_data, tmp_path / "run", epochs=3), **QUIET)
+    assert result.interrupted and len(result.history) == 1
+    assert checkpoint.load(result.last)["epoch"] == 0
+    monkeypatch.setattr(train.Trainer, "train_epoch", original)
+    resumed = train.resume(result.last, **QUIET)
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3] and not resumed.interrupted
+    assert checkpoint.load(resumed.last)["epoch"] == 2
+
+
+def test_frozen_stage_then_full_stage(demo_data, tmp_path):
+    src = tmp_path / "w.pth"
+    torch.save(train.models.ARCHS["mobilenet_v3_small"].build(weights=None).state_dict(), src)
+    result = train.train(_cfg(demo_data, tmp_path / "run", weights=str(src), epochs=3, freeze_epochs=2), **QUIET)
+    assert [h["stage"] for h in result.history] == ["head", "head", "full"]
+    assert result.history[2]["lr"] < result.history[0]["lr"]
+
+
+def _images(root: Path, label: str, n: int, seed: int = 0) -> None:
+    (root / label).mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        cv2.imwrite(str(root / label / f"{label}{i}.jpg"), rng.integers(0, 255, (40, 40, 3), dtype=np.uint8))
+
+
+def test_bad_data_is_refused_before_training(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        train.train(_cfg(tmp_path / "missing", tmp_path / "r"), **QUIET)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="has no class folders"):
+        train.train(_cfg(tmp_path / "empty", tmp_path / "r"), **QUIET)
+    _images(tmp_path / "one", "up", 10)
+    with pytest.raises(DataError, match="one class"):
+        train.train(_cfg(tmp_path / "one", tmp_path / "r"), **QUIET)
+    _images(tmp_path / "two", "up", 10)
+    (tmp_path / "two" / "down").mkdir()
+    with pytest.raises(DataError, match="class 'down' .* has no images"):
+        train.train(_cfg(tmp_path / "two", tmp_path / "r"), **QUIET)
+    for i in range(3):
+        (tmp_path / "two" / "down" / f"bad{i}.jpg").write_bytes(b"broken")
+    with pytest.raises(DataError, match="no readable image"):
+        train.train(_cfg(tmp_path / "two", tmp_path / "r"), **QUIET)
+
+
+def test_corrupt_files_are_listed_and_skipped(tmp_path):
+    for label, seed in (("up", 0), ("down", 1)):
+        _images(tmp_path / "d", label, 20, seed)
+    (tmp_path / "d" / "up" / "broken.jpg").write_bytes(b"\xff\xd8broken")
+    messages = []
+    train.train(_cfg(tmp_path / "d", tmp_path / "r", epochs=1), log=messages.append)
+    assert any("skipped unreadable image" in m and "broken.jpg" in m for m in messages)
+
+
+def test_the_second_run_on_the_same_photos_decodes_nothing_and_says_where_it_trains(tmp_path, monkeypatch):
+    monkeypatch.setenv("THUMBS_CACHE", str(tmp_path / "cache"))
+    for label, seed in (("up", 0), ("down", 1)):
+        _images(tmp_path / "d", label, 10, seed)
+    first, second = [], []
+    train.train(_cfg(tmp_path / "d", tmp_path / "r1", epochs=1), log=first.append)
+    train.train(_cfg(tmp_path / "d", tmp_path / "r2", epochs=1, lr=3e-4), log=second.append)
+    assert any("0 from the decoded-image cache, 20 decoded" in m for m in first)
+    assert any("20 from the decoded-image cache, 0 decoded" in m for m in second)
+    assert any(m.startswith("training on the CPU") for m in second)
+    monkeypatch.setenv("THUMBS_CACHE_MB", "0")  # a cache over its limit is pruned after the run has read it
+    pruned = []
+    train.train(_cfg(tmp_path / "d", tmp_path / "r3", epochs=1), log=pruned.append)
+    assert any("20 from the decoded-image cache" in m for m in pruned)
+    assert any("removed 20 least recently used entries" in m for m in pruned)
+    assert not list((tmp_path / "cache").rglob("*.npy"))
+    monkeypatch.setenv("THUMBS_CACHE", "off")
+    third = []
+    train.train(_cfg(tmp_path / "d", tmp_path / "r4", epochs=1), log=third.append)
+    assert not any("decoded-image cache" in m for m in third)
+
+
+def test_imbalance_is_weighted_and_said(tmp_path):
+    _images(tmp_path / "d", "up", 60, 0)
+    _images(tmp_path / "d", "down", 15, 1)
+    result = train.train(_cfg(tmp_path / "d", tmp_path / "r", epochs=1), **QUIET)
+    assert any("imbalanced" in n for n in result.notes)
+
+
+def test_cuda_request_without_gpu_is_clear(demo_data, tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(ThumbsError, match="--device cuda: no CUDA GPU"):
+        train.train(_cfg(demo_data, tmp_path / "r", device="cuda"), **QUIET)
+
+
+def test_eval_matches_classes_by_name(demo_data, tmp_path):
+    result = train.train(_cfg(demo_data, tmp_path / "run", epochs=1), **QUIET)
+    subset = tmp_path / "subset"
+    shutil.copytree(demo_data / "up", subset / "up")  # one known class, plus one the model never saw
+    shutil.copytree(demo_data / "down", subset / "sideways")
+    ev = evaluate(result.best, subset)
+    assert ev.unknown_classes == {"sideways": 40}
+    assert ev.scores.count == 40 and ev.scores.classes == ["down", "none", "up"]
+    assert sum(ev.scores.confusion[2]) == 40 and sum(map(sum, ev.scores.confusion)) == 40
+
+
+def _direction_accuracy(confusion: list[list[int]], classes: list[str]) -> float:
+    """Of the up/down images called up or down, the share with the right direction. A pipeline that
+    flips images vertically, or ignores them, scores 0.5 here even when overall accuracy looks fine."""
+    u, d = classes.index("up"), classes.index("down")
+    right = confusion[u][u] + confusion[d][d]
+    return right / (right + confusion[u][d] + confusion[d][u])
+
+
+def test_synthetic_thumbs_are_learned_and_eval_agrees(trained):
+    """A from-scratch CNN learns the thumb direction on generated data; eval on a fresh set agrees."""
+    result, held_out = trained
+    ev = evaluate(result.best, held_out)
+    val_dir = _direction_accuracy(result.scores.confusion, result.scores.classes)
+    held_dir = _direction_accuracy(ev.scores.confusion, ev.scores.classes)
+    print(f"val acc {result.scores.accuracy} direction {val_dir:.3f}; held-out acc {ev.scores.accuracy} "
+          f"direction {held_dir:.3f}")
+    assert result.scores.accuracy >= 0.6 and ev.scores.accuracy >= 0.6
+    assert val_dir >= 0.8 and held_dir >= 0.8
+    assert abs(ev.scores.accuracy - result.scores.accuracy) < 0.15
+
+
+def _real_split(root: Path) -> tuple[Path, Path]:
+    """Train on person b and half of person a; test on the other half of person a (never seen)."""
+    src = require(REAL_THUMBS)
+    train_dir, test_dir = root / "train", root / "test"
+    for label in ("up", "down", "none"):
+        for p in sorted((src / label).iterdir()):
+            held = p.name.startswith("a_") and dataset.is_validation(p, 0.5)
+            target = (test_dir if held else train_dir) / label
+            target.mkdir(parents=True, exist_ok=True)
+            (target / p.name).symlink_to(p)
+    return train_dir, test_dir
+
+
+def test_pretrained_backbone_beats_scratch_on_real_photos(tmp_path):
+    require(SHARED_WEIGHTS)
+    train_dir, test_dir = _real_split(tmp_path)
+    accuracy = {}
+    for name, weights, norm in (("pretrained", str(SHARED_WEIGHTS), "inception"), ("scratch", "none", None)):
+        cfg = train.TrainConfig(data=str(train_dir), arch="mobilenet_v2_x0_35", weights=weights, norm=norm,
+                                epochs=6, freeze_epochs=1, img_size=128, batch_size=32, out=str(tmp_path / name))
+        result = train.train(cfg, **QUIET)
+        accuracy[name] = evaluate(result.best, test_dir).scores.accuracy
+    print(accuracy)
+    assert accuracy["pretrained"] >= 0.7
+    assert accuracy["pretrained"] >= accuracy["scratch"] + 0.15
+
+
+def test_sessions_give_a_new_session_headline_and_a_report_to_act_on(tmp_path):
+    data = tmp_path / "d"
+    for room, seed in (("kitchen", 0), ("garden", 2), ("office", 4)):
+        for label, shift in (("up", 0), ("down", 1)):
+            _images(data / label, room, 12, seed + shift)
+    (data / "none").mkdir()  # a one-image class, and that image a copy of another class's: notes in train
+    shutil.copy(data / "up" / "kitchen" / "kitchen0.jpg", data / "none" / "copied.jpg")
+    result = train.train(_cfg(data, tmp_path / "run", epochs=1), **QUIET)
+    v = result.validation
+    assert v.new is not None and result.scores is v.new and v.new.count % 12 == 0
+    held = {s.session for s in v.sessions if s.part == "new"}
+    assert held and held < {"kitchen", "garden", "office"}
+    assert any("single image" in n for n in result.notes) and any("two classes" in n for n in result.notes)
+    assert result.history[0]["val_acc"] == v.new.accuracy and "val_same_acc" in result.history[0]
+    report = (result.run_dir / "report.md").read_text()
+    assert report.splitlines()[2].startswith("**Accuracy on a new session:") and "Weakest class" in report
+    wrong = sum(1 for t, row in enumerate(v.new.confusion) for p, n in enumerate(row) if t != p for _ in range(n))
+    wrong += sum(n for t, row in enumerate(v.same.confusion) for p, n in enumerate(row) if t != p) if v.same else 0
+    png = result.run_dir / "misclassified.png"
+    assert png.exists() == (wrong > 0)
+    if wrong:
+        tiles = min(wrong, 24)
+        cols = min(6, tiles)
+        assert cv2.imread(str(png)).shape[:2] == (-(-tiles // cols) * 160, cols * 160)
+
+
+# Nothing lost, nothing silent (issue 10)
+
+def _tiny(data, out, **kw) -> train.TrainConfig:
+    return _cfg(data, out, **{"img_size": 32, **kw})
+
+
+def _temp_files(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*.tmp")]
+
+
+def test_a_run_folder_that_holds_files_is_never_replaced(demo_data, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "best.pt").write_bytes(b"an earlier model")
+    (run / "last.pt").write_bytes(b"an earlier checkpoint")
+    with pytest.raises(ThumbsError, match=r"is not empty.*--resume .*last.pt.*another --out"):
+        train.train(_tiny(demo_data, run), **QUIET)
+    assert (run / "best.pt").read_bytes() == b"an earlier model"
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ThumbsError, match="cannot create folder .*afile"):
+        train.train(_tiny(demo_data, tmp_path / "afile"), **QUIET)
+    with pytest.raises(ThumbsError, match="a part of that path is a file"):
+        train.train(_tiny(demo_data, tmp_path / "afile" / "run"), **QUIET)
+
+
+@pytest.mark.parametrize("change, words", [({"lr": -1.0}, "--lr -1.0"), ({"lr": 0.0}, "--lr 0.0"),
+                                           ({"lr": float("nan")}, "--lr nan"),
+                                           ({"img_size": 10000}, "--img-size 10000: use 32 to 1024"),
+                                           ({"epochs": 0}, "--epochs 0"),
+                                           ({"crop": "middle"}, "--crop middle: use one of center, full"),
+                                           ({"augment": "wild"}, "--augment wild: use one of light, strong")])
+def test_settings_that_cannot_work_are_refused_up_front(demo_data, tmp_path, change, words):
+    with pytest.raises(ThumbsError, match=words):
+        train.train(_tiny(demo_data, tmp_path / "run", **change), **QUIET)
+    assert not (tmp_path / "run").exists()
+
+
+def test_ctrl_c_in_the_first_epoch_leaves_no_empty_run_folder(demo_data, tmp_path, monkeypatch):
+    def interrupted(self, *a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train.Trainer, "train_epoch", interrupted)
+    with pytest.raises(KeyboardInterrupt, match="nothing was saved"):
+        train.train(_tiny(demo_data, tmp_path / "run"), **QUIET)
+    assert not (tmp_path / "run").exists()
+
+
+def test_ctrl_c_while_the_first_last_pt_is_written_keeps_it(demo_data, tmp_path, monkeypatch):
+    original = checkpoint.save
+
+    def signal_during_save(path, *a, **k):
+        os.kill(os.getpid(), signal.SIGINT)
+        return original(path, *a, **k)
+
+    monkeypatch.setattr(checkpoint, "save", signal_during_save)
+    result = train.train(_tiny(demo_data, tmp_path / "run", epochs=3), **QUIET)
+    assert result.interrupted and len(result.history) == 1
+    assert checkpoint.load(result.last)["epoch"] == 0 and checkpoint.load(result.best)["epoch"] == 0
+    assert json.loads((result.run_dir / "metrics.json").read_text())["best_epoch"] == 1
+    assert _temp_files(tmp_path) == []
+    monkeypatch.setattr(checkpoint, "save", original)
+    (demo_data.parent / "extra").mkdir(exist_ok=True)
+    resumed = train.resume(result.last, **QUIET)  # the run's own 3 epochs, not a default
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    assert Path(checkpoint.load(resumed.last)["settings"]["data"]).is_absolute()
+
+
+def test_a_diverged_run_stops_and_saves_no_nan_model(demo_data, tmp_path, monkeypatch):
+    batches = {"n": 0}
+    real = nn.CrossEntropyLoss.forward
+
+    def nan_in_second_epoch(self, logits, y):
+        batches["n"] += 1
+        loss = real(self, logits, y)
+        return loss * float("nan") if batches["n"] > 8 else loss  # 120 images, batch 16: 8 in epoch 1
+
+    monkeypatch.setattr(nn.CrossEntropyLoss, "forward", nan_in_second_epoch)
+    with pytest.raises(ThumbsError, match=r"training loss became nan in epoch 2.*smaller --lr.*kept .*last.pt "
+                                          r"\(epoch 1\)"):
+        train.train(_tiny(demo_data, tmp_path / "run", epochs=3), **QUIET)
+    state = checkpoint.load(tmp_path / "run" / "best.pt")["state_dict"]
+    assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+
+
+def test_disk_full_during_training_says_what_was_kept(demo_data, tmp_path, monkeypatch):
+    writes = {"n": 0}
+    real_fsync = files.os.fsync
+
+    def full_after_first_epoch(fd):
+        writes["n"] += 1
+        if writes["n"] > 3:  # epoch 1 wrote last.pt, best.pt and metrics.json
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(files.os, "fsync", full_after_first_epoch)
+    with pytest.raises(ThumbsError, match=r"cannot write .*last.pt': no space left.*kept .*last.pt \(epoch 1\)"):
+        train.train(_tiny(demo_data, tmp_path / "run", epochs=2), **QUIET)
+    assert checkpoint.load(tmp_path / "run" / "last.pt")["epoch"] == 0 and _temp_files(tmp_path) == []
+
+
+class _Killed(BaseException):
+    """Stands for kill -9: nothing after it runs."""
+
+
+def test_report_and_best_pt_agree_with_the_history_after_kill_and_resume(demo_data, tmp_path, monkeypatch):
+    accuracies = iter([0.5, 0.9, 0.4, 0.45])
+    real_score, real_save = metrics.score, checkpoint.save
+    monkeypatch.setattr(metrics, "score", lambda *a: dataclasses.replace(real_score(*a), accuracy=next(accuracies)))
+    saves = []
+
+    def killed_between_the_epoch_2_files(path, *a, **k):
+        saves.append(k["epoch"])
+        if saves.count(1) == 2:
+            raise _Killed
+        return real_save(path, *a, **k)
+
+    monkeypatch.setattr(checkpoint, "save", killed_between_the_epoch_2_files)
+    with pytest.raises(_Killed):
+        train.train(_tiny(demo_data, tmp_path / "run", epochs=3), **QUIET)
+    monkeypatch.setattr(checkpoint, "save", real_save)
+    resumed = train.resume(tmp_path / "run" / "last.pt", **QUIET)
+    history = resumed.history
+    best_row = max(history, key=lambda h: (h["val_acc"], -h["val_loss"]))
+    saved = json.loads((resumed.run_dir / "metrics.json").read_text())
+    assert saved["best_epoch"] == best_row["epoch"] == checkpoint.load(resumed.best)["epoch"] + 1
+    assert resumed.scores.accuracy == best_row["val_acc"]
+    assert f"(best epoch {best_row['epoch']} of {len(history)}" in (resumed.run_dir / "report.md").read_text()
+
+
+@pytest.mark.parametrize("kw, averaged", [({}, True), ({"flip": False}, False), ({"flip_average": False}, False)])
+def test_flip_averaging_goes_into_the_contract_only_with_flips(demo_data, tmp_path, kw, averaged):
+    """Trained with mirrored images, the model reads a frame and its mirror alike (validation, export and
+    live run the same averaged model); with --no-flip (left/right gestures) it must not."""
+    result = train.train(_tiny(demo_data, tmp_path / "run", epochs=1, **kw), **QUIET)
+    ckpt = checkpoint.load(result.best)
+    assert ckpt["info"].flip_average is averaged
+    assert isinstance(checkpoint.build_model(ckpt), models.FlipAverage) is averaged

@@ -1,0 +1,128 @@
+"""Pixels for people: what collect and live draw over the frame. Pure functions, frame in, frame out.
+
+Read at a glance: the stable label is large and in its class's colour (the same colour on the crop box
+and its bar), "no confident gesture" is grey and italic, the square the model sees is outlined, and
+small frames are scaled up so the text is never a smudge."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import cv2
+import numpy as np
+
+from thumbs.runtime.preprocess import DEFAULT_CROP, crop_box
+
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+WHITE, BLACK = (255, 255, 255), (0, 0, 0)
+GREEN, GREY, RED = (80, 200, 80), (150, 150, 150), (60, 60, 230)
+# Distinct, saturated BGR colours (Okabe-Ito and tab10 hues, told apart also by most colour-blind
+# people for the first few); never grey, which means "no confident gesture".
+PALETTE = ((0, 200, 0), (255, 140, 0), (0, 120, 255), (220, 60, 220), (0, 215, 255), (255, 255, 0),
+           (60, 60, 230), (180, 120, 255), (40, 160, 160), (255, 80, 140))
+DISPLAY_SHORT_SIDE = 480  # smaller frames are scaled up to this for display
+
+
+def class_color(index: int) -> tuple[int, int, int]:
+    """A fixed colour per class index, so a class looks the same in every frame and every run."""
+    return PALETTE[index % len(PALETTE)]
+
+
+def for_display(frame: np.ndarray, short_side: int = DISPLAY_SHORT_SIDE) -> np.ndarray:
+    """The frame scaled up (never down) so its short side is at least `short_side` pixels; a copy."""
+    h, w = frame.shape[:2]
+    factor = short_side / min(h, w)
+    if factor <= 1:
+        return frame.copy()
+    return cv2.resize(frame, (round(w * factor), round(h * factor)), interpolation=cv2.INTER_LINEAR)
+
+
+def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float, color=WHITE, thick: int = 1,
+          font: int = FONT) -> None:
+    """Text with a dark outline, readable on any background. The outline is the same text shifted a
+    pixel each way (a thicker stroke is wider in OpenCV's newer fonts and would drift)."""
+    x, y = org
+    for dx, dy in ((-1, -1), (1, -1), (-1, 1), (1, 1)):
+        cv2.putText(img, text, (x + dx, y + dy), font, scale, BLACK, thick, cv2.LINE_AA)
+    cv2.putText(img, text, org, font, scale, color, thick, cv2.LINE_AA)
+
+
+def _panel(img: np.ndarray, x0: int, y0: int, x1: int, y1: int, alpha: float = 0.55) -> None:
+    """Darken a rectangle in place so text over it stays legible."""
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(img.shape[1], x1), min(img.shape[0], y1)
+    roi = img[y0:y1, x0:x1]
+    roi[:] = (roi * (1 - alpha)).astype(np.uint8)
+
+
+def _scale(img: np.ndarray) -> float:
+    return max(0.6, min(img.shape[:2]) / 480)  # proportional to the (display) frame's short side
+
+
+def _model_square(img: np.ndarray, crop: str, color: tuple[int, int, int], s: float) -> None:
+    """Dim what the model does not see and outline the square it does."""
+    x, y, w, h = crop_box(img.shape, crop)
+    for band in (img[:y], img[y + h:], img[y:y + h, :x], img[y:y + h, x + w:]):  # per frame: slices, no masks
+        band[:] = (band * 0.6).astype(np.uint8)
+    thick = max(2, round(3 * s))
+    cv2.rectangle(img, (x + thick // 2, y + thick // 2), (x + w - 1 - thick // 2, y + h - 1 - thick // 2),
+                  color, thick)
+
+
+def draw_collect(frame: np.ndarray, label: str, counts: Mapping[str, int], *, auto: bool, flash: bool,
+                 crop: str = DEFAULT_CROP, sessions: Mapping[str, int] | None = None,
+                 hint: str | None = None) -> np.ndarray:
+    """Preview for collect: the square a model will see, the label being recorded, frames (and sessions)
+    per class, an optional suggestion of what to vary next, the keys, a flash on save."""
+    img = for_display(frame)
+    s = _scale(img)
+    _model_square(img, crop, WHITE, s)
+    if flash:
+        cv2.rectangle(img, (0, 0), (img.shape[1] - 1, img.shape[0] - 1), WHITE, max(4, int(12 * s)))
+    line = int(30 * s)
+    _panel(img, 0, 0, int(380 * s if sessions is not None else 260 * s), line * (len(counts) + 2) + line // 2)
+    _text(img, f"recording: {label}" + ("  [AUTO]" if auto else ""), (8, line), 0.8 * s, RED if auto else GREEN, 2)
+    for i, (name, n) in enumerate(sorted(counts.items()), start=2):
+        color = GREEN if name == label else WHITE
+        _text(img, name[:12], (8, line * i), 0.65 * s, color)
+        _text(img, f"{n} frames", (int(150 * s), line * i), 0.65 * s, color)
+        if sessions is not None:
+            _text(img, f"{sessions.get(name, 0)} sessions", (int(260 * s), line * i), 0.65 * s, color)
+    bottom = img.shape[0] - 10
+    if hint:
+        _panel(img, 0, bottom - 2 * line + line // 3, img.shape[1], bottom - line + line // 3)
+        _text(img, hint, (8, bottom - line), 0.55 * s, (0, 215, 255))
+    _text(img, "SPACE save  a auto  q quit", (8, bottom), 0.55 * s, GREY)
+    return img
+
+
+def draw_live(frame: np.ndarray, classes: Sequence[str], probs: np.ndarray, shown: str | None, score: float,
+              fps: float, latency_ms: float, threshold: float, crop: str = DEFAULT_CROP) -> np.ndarray:
+    """Live overlay on the display-sized frame: the square the model sees, the stable label large in its
+    class colour (or a grey, italic 'no confident gesture'), a bar per class, fps and latency small."""
+    img = for_display(frame)
+    s = _scale(img)
+    index = classes.index(shown) if shown in classes else None
+    color = GREY if index is None else class_color(index)
+    _model_square(img, crop, color, s)
+    line = int(28 * s)
+    big = int(56 * s)
+    width = min(img.shape[1], int(340 * s))
+    _panel(img, 0, 0, width, big + line * len(classes) + line // 2)
+    if index is None:
+        _text(img, "no confident gesture", (10, int(big * 0.7)), 0.75 * s, GREY, 2, FONT | cv2.FONT_ITALIC)
+    else:
+        (tw, _), _ = cv2.getTextSize(shown, FONT, 1.5 * s, 3)
+        _text(img, shown, (10, int(big * 0.8)), 1.5 * s, color, 3)
+        _text(img, f"{score:.0%}", (20 + tw, int(big * 0.8)), 0.8 * s, WHITE, 2)
+    bar_x = int(120 * s)
+    bar_w = width - bar_x - int(10 * s)
+    for i, (name, p) in enumerate(zip(classes, probs)):
+        y = big + line * (i + 1) - line // 4
+        _text(img, name[:10], (10, y), 0.6 * s, class_color(i) if i == index else WHITE)
+        fill = class_color(i) if p >= threshold or i == index else GREY
+        cv2.rectangle(img, (bar_x, y - int(16 * s)), (bar_x + int(bar_w * float(p)), y), fill, -1)
+        cv2.rectangle(img, (bar_x, y - int(16 * s)), (bar_x + bar_w, y), WHITE, 1)
+        threshold_x = bar_x + int(bar_w * threshold)
+        cv2.line(img, (threshold_x, y - int(20 * s)), (threshold_x, y + int(3 * s)), WHITE, 1)
+    _text(img, f"{fps:.0f} fps  {latency_ms:.1f} ms", (10, img.shape[0] - int(10 * s)), 0.5 * s, WHITE)
+    return img

@@ -1,0 +1,66 @@
+"""An OpenCV window that fails with a clear message (not a Qt abort) where there is no display."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import cv2
+import numpy as np
+
+from thumbs.core.errors import ThumbsError
+
+QUIT_KEYS = (ord("q"), ord("Q"), 27)  # 27: ESC
+# Qt's toolbar (zoom, save, properties) only gets in the way of a live view; other back ends ignore it.
+FLAGS = cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | getattr(cv2, "WINDOW_GUI_NORMAL", 0)
+
+# pip's OpenCV ships Qt without fonts, and Qt says so several times per window; nothing a user can act on.
+os.environ.setdefault("QT_LOGGING_RULES", "default.warning=false")
+
+
+def display_available() -> bool:
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+class Window:
+    def __init__(self, title: str) -> None:
+        if not display_available():
+            raise ThumbsError("no display (DISPLAY is not set): run with --headless, or over SSH use ssh -X")
+        self.title = title
+        try:
+            cv2.namedWindow(title, FLAGS)
+        except cv2.error as e:
+            raise ThumbsError(
+                f"this OpenCV cannot open windows ({e.err.strip()}); "
+                "install opencv-python instead of opencv-python-headless, or run with --headless"
+            ) from None
+        self._shown = False
+
+    def show(self, image: np.ndarray) -> int:
+        """Show a frame and return the key pressed (-1 for none); also pumps the GUI events."""
+        if not self._shown:  # open at the canvas's own size; the user may resize it after
+            cv2.resizeWindow(self.title, image.shape[1], image.shape[0])
+        cv2.imshow(self.title, image)
+        self._shown = True
+        key = cv2.waitKey(1)
+        return -1 if key < 0 else key & 0xFF
+
+    def closed(self) -> bool:
+        """True once the user closed the window with its close button."""
+        try:
+            return self._shown and cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1
+        except cv2.error:
+            return True
+
+    def quit_requested(self, key: int) -> bool:
+        """True when the user asked to stop: q, Q or ESC pressed, or the window closed."""
+        return key in QUIT_KEYS or self.closed()
+
+    def close(self) -> None:
+        try:
+            cv2.destroyWindow(self.title)
+            cv2.waitKey(1)
+        except cv2.error:
+            pass

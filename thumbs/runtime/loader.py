@@ -1,0 +1,94 @@
+"""One loader for every model file and the ONNX Runtime backend. Needs only onnxruntime, OpenCV and numpy:
+a .pt is read by `thumbs.training.torch_backend`, imported only then.
+
+A backend is any object with `info` (ModelInfo), `classes`, `img_size`, `crop`, `provider`, `path` and
+`predict_batch(float32 NCHW in [0, 1]) -> probabilities (N, classes)`. A new kind (a TensorRT engine, a
+Triton endpoint) is one new class with those members and one entry in `load_model`'s suffix table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from thumbs.core.backend import Backend
+from thumbs.core.errors import ThumbsError
+from thumbs.core.model_info import ModelInfo, check_labels, file_sha256
+from thumbs.runtime.providers import choose_session
+
+SOURCE_SHA_KEY = "thumbs.checkpoint_sha256"  # ONNX metadata: the checkpoint an export came from
+TORCH_SUFFIXES = (".pt", ".pth")
+
+
+class OnnxBackend(Backend):
+    """An .onnx file from `thumbs export` in ONNX Runtime (provider chosen by `providers`)."""
+
+    def __init__(self, path: Path, provider: str | None = None, fp16: bool = True,
+                 log: Callable[[str], None] = print) -> None:
+        self.session, self.why = choose_session(path, provider, fp16=fp16, log=log)  # warmed up, fastest
+        info = ModelInfo.from_metadata(self.session.get_modelmeta().custom_metadata_map, path)
+        check_labels(info, path)
+        super().__init__(info, path)
+        self.input_name = self.session.get_inputs()[0].name
+        self.provider = self.session.get_providers()[0]
+
+    def predict_batch(self, batch: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: batch})[0]
+
+
+def _torch_backend(path: Path, provider: str | None, fp16: bool, log: Callable[[str], None]) -> Backend:
+    try:
+        from thumbs.training.torch_backend import TorchBackend
+    except ImportError:
+        raise ThumbsError(f"'{path}' is a PyTorch checkpoint and PyTorch is not installed: "
+                          "pip install 'thumbs[train]', or export it to .onnx on a machine that has it") from None
+    return TorchBackend(path)
+
+
+LOADERS = {".onnx": OnnxBackend, **{suffix: _torch_backend for suffix in TORCH_SUFFIXES}}
+
+
+def load_model(path: str | Path, provider: str | None = None, fp16: bool = True,
+               log: Callable[[str], None] = print) -> Backend:
+    """The backend for a model file, chosen by its suffix."""
+    path = Path(path)
+    if not path.is_file():
+        what = "is a folder, not a model file" if path.is_dir() else "does not exist"
+        raise ThumbsError(f"model '{path}' {what} (train one with `thumbs train`)")
+    loader = LOADERS.get(path.suffix.lower())
+    if loader is None:
+        raise ThumbsError(f"model '{path}': expected an .onnx file or a .pt checkpoint")
+    return loader(path, provider, fp16, log)
+
+
+def exported_path(checkpoint: Path) -> Path:
+    """The one name of a checkpoint's ONNX export: best.pt -> best.onnx, beside it."""
+    return checkpoint.with_suffix(".onnx")
+
+
+def exported_from(onnx_path: Path, checkpoint: Path) -> bool:
+    """Whether `onnx_path` exists and was exported from this very checkpoint (by content, not time)."""
+    if not onnx_path.is_file():
+        return False
+    try:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        options.log_severity_level = 3
+        session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        recorded = session.get_modelmeta().custom_metadata_map.get(SOURCE_SHA_KEY)
+    except Exception:  # an unreadable or foreign file is simply not this checkpoint's export
+        return False
+    return recorded == file_sha256(checkpoint)
+
+
+def newest_model(runs: str | Path = "runs") -> Path:
+    """The most recent run's model: its best.onnx when exported from its best.pt, else the best.pt."""
+    runs = Path(runs)
+    candidates = sorted(runs.glob("*/best.pt"), key=lambda p: p.stat().st_mtime) if runs.is_dir() else []
+    if not candidates:
+        raise ThumbsError(f"no trained model found in {runs}/: train one with `thumbs train`, or pass --model PATH")
+    onnx_path = exported_path(candidates[-1])
+    return onnx_path if exported_from(onnx_path, candidates[-1]) else candidates[-1]

@@ -1,0 +1,89 @@
+"""The embedded default: the whole product run end to end on synthetic data, no camera needed.
+
+generate data -> collect from a clip -> train -> export -> live on a held-out clip (headless, with
+--record and --events) -> frame accuracy against the clip's ground truth."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from thumbs.core.errors import ThumbsError
+from thumbs.core.files import check_writable_dir, write_atomic
+from thumbs.training import synthetic
+
+MARKER = ".thumbs-demo"  # marks a folder demo-data wrote, so a second run may write there again
+
+
+def claim_demo_dir(out_dir: Path) -> Path:
+    """Refuse a folder holding anything demo-data did not write (a real data set is never touched),
+    then mark it as demo output."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ThumbsError(f"--out '{out_dir}' is a file: give a new or empty folder")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MARKER).is_file():
+        raise ThumbsError(f"--out '{out_dir}' already holds files that demo-data did not write: give a new or "
+                          "empty folder (demo-data never writes into your own data)")
+    check_writable_dir(out_dir)
+    write_atomic(out_dir / MARKER, b"written by `thumbs demo-data`: synthetic data, safe to delete\n")
+    return out_dir
+
+
+def make_demo_data(out_dir: str | Path, per_class: int = 150, seed: int = 0) -> dict[str, Path]:
+    """A training set, a clip to `collect` from, and a held-out live clip with ground truth."""
+    if per_class < 1:
+        raise ThumbsError(f"--per-class {per_class}: use 1 or more images per class")
+    out_dir = claim_demo_dir(Path(out_dir))
+    data = out_dir / "dataset"
+    synthetic.make_dataset(data, per_class=per_class, seed=seed)
+    clip = synthetic.make_video(out_dir / "clips" / "up.mp4", segments=[("up", 60)], seed=seed + 100)
+    live = synthetic.make_video(out_dir / "clips" / "live.mp4", seed=seed + 200)
+    return {"dataset": data, "collect clip": clip, "live clip": live, "ground truth": synthetic.truth_path(live)}
+
+
+@dataclass
+class DemoResult:
+    run_dir: Path
+    val_accuracy: float
+    onnx: Path
+    record: Path
+    events: Path
+    frame_accuracy: float
+    fps: float
+
+
+def run_demo(out_dir: str | Path = "demo-run", arch: str = "resnet18", epochs: int = 10, img_size: int = 48,
+             per_class: int = 300, seed: int = 0, log: Callable[[str], None] = print) -> DemoResult:
+    from thumbs.live import loop as live
+    from thumbs.live.collect import collect
+    from thumbs.runtime import loader as runtime
+    from thumbs.sources import readers as sources
+    from thumbs.training import export, train
+
+    out_dir = Path(out_dir)
+    log("1/5 generating synthetic data and clips")
+    paths = make_demo_data(out_dir, per_class=per_class, seed=seed)
+    shutil.rmtree(out_dir / "run", ignore_errors=True)  # this demo's own earlier run (the folder is marked)
+    log("2/5 collecting frames from a clip (headless, every 0.5 s), as `thumbs collect` does from a camera")
+    with sources.open_source(str(paths["collect clip"])) as src:
+        got = collect(src, "up", paths["dataset"], interval=0.5)
+    log(f"    saved {len(got.saved)} frames to {paths['dataset'] / 'up'}")
+    log(f"3/5 training {arch} from random initialisation (offline demo: no pretrained download)")
+    cfg = train.TrainConfig(data=str(paths["dataset"]), arch=arch, weights="none", epochs=epochs, img_size=img_size,
+                            batch_size=16, out=str(out_dir / "run"), seed=seed)
+    trained = train.train(cfg, log=log)
+    log("4/5 exporting to ONNX")
+    exported = export.export(trained.best)
+    log(f"    {exported.onnx_path} (max difference to PyTorch {exported.max_diff:.1e})")
+    log("5/5 live on the held-out clip, headless")
+    clf = runtime.Classifier.load(exported.onnx_path, log=log)
+    record, events = out_dir / "live.mp4", out_dir / "events.jsonl"
+    opts = live.LiveOptions(headless=True, events=str(events), record=str(record))
+    with sources.open_source(str(paths["live clip"])) as src:
+        summary = live.run(src, clf, opts)
+    for line in summary.lines():
+        log("    " + line)
+    accuracy = live.frame_accuracy(summary.labels, synthetic.load_truth(paths["live clip"]))
+    return DemoResult(trained.run_dir, trained.scores.accuracy, exported.onnx_path, record, events, accuracy,
+                      summary.fps)

@@ -1,0 +1,254 @@
+"""`thumbs export`: a checkpoint becomes <name>.onnx + <name>.labels.txt, checked against PyTorch.
+
+The graph takes float32 NCHW RGB in [0, 1] at the trained size and returns class probabilities:
+normalisation and softmax are inside, so the runtime only crops, resizes and scales by 1/255.
+The checkpoint's sha256 goes into the metadata, so a reused export is known to be this model's."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from torch import nn
+
+import thumbs
+from thumbs.core.errors import ThumbsError
+from thumbs.core.files import write_atomic
+from thumbs.core.model_info import file_sha256, labels_path
+from thumbs.runtime.loader import SOURCE_SHA_KEY, exported_from, exported_path
+from thumbs.training import checkpoint
+
+DEFAULT_OPSET = 13  # the newest that JetPack 4.6's TensorRT 8.2 parses; every architecture exports at it
+MIN_OPSET = 11
+MAX_OPSET = 18  # the exporters here write 11-18 as asked; newer numbers would silently come out as 18
+TOLERANCE = {False: 1e-4, True: 2e-2}  # max |probability difference|, fp32 / fp16
+
+
+@dataclass
+class ExportResult:
+    onnx_path: Path
+    labels_path: Path
+    max_diff: float
+    opset: int
+
+
+@contextlib.contextmanager
+def _silenced() -> Iterator[None]:
+    """The exporters print progress and, on failure, whole graphs, some of it from native code:
+    point file descriptors 1 and 2 at /dev/null while they run; our own messages say what matters."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, null):
+            os.close(fd)
+
+
+def _export_graph(model: nn.Module, size: int, opset: int, dynamic: bool) -> bytes:
+    """TorchScript exporter up to opset 17 (fast, any low opset); the dynamo exporter from 18."""
+    x = torch.rand(1, 3, size, size)
+    buf = io.BytesIO()
+    kw = {"input_names": ["input"], "output_names": ["probs"], "opset_version": opset}
+    with warnings.catch_warnings(), _silenced():
+        warnings.simplefilter("ignore")
+        logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+        if opset >= 18:
+            shapes = ({0: torch.export.Dim("batch", min=1, max=4096)},) if dynamic else None
+            program = torch.onnx.export(model, (x,), None, dynamo=True, dynamic_shapes=shapes, **kw)
+            return program.model_proto.SerializeToString()
+        axes = {"input": {0: "batch"}, "probs": {0: "batch"}} if dynamic else None
+        torch.onnx.export(model, (x,), buf, dynamo=False, dynamic_axes=axes, do_constant_folding=True, **kw)
+    return buf.getvalue()
+
+
+class MatrixPool(nn.Module):
+    """Adaptive average pooling for one fixed input size as two constant matrix products: exactly the
+    same numbers, and every opset can express it (AlexNet's 6x6 pool at sizes other than 224 cannot)."""
+
+    def __init__(self, in_hw: tuple[int, int], out_hw: tuple[int, int]) -> None:
+        super().__init__()
+        self.register_buffer("rows", self._bins(in_hw[0], out_hw[0]))
+        self.register_buffer("cols", self._bins(in_hw[1], out_hw[1]).T.contiguous())
+
+    @staticmethod
+    def _bins(n_in: int, n_out: int) -> torch.Tensor:
+        m = torch.zeros(n_out, n_in)
+        for i in range(n_out):
+            lo, hi = (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
+            m[i, lo:hi] = 1.0 / (hi - lo)
+        return m
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.matmul(self.rows, torch.matmul(x, self.cols))
+
+
+def exportable(model: nn.Module, size: int) -> nn.Module:
+    """A copy whose adaptive pools (other than global ones) are MatrixPools for this input size."""
+    model = copy.deepcopy(model)
+    seen: dict[str, tuple[int, int]] = {}
+    pools = {n: m for n, m in model.named_modules() if isinstance(m, nn.AdaptiveAvgPool2d)}
+    hooks = [m.register_forward_hook(lambda m, i, o, n=n: seen.__setitem__(n, tuple(i[0].shape[-2:])))
+             for n, m in pools.items()]
+    with torch.no_grad():
+        model(torch.zeros(1, 3, size, size))
+    for h in hooks:
+        h.remove()
+    for name, pool in pools.items():
+        out_hw = tuple(pool.output_size) if isinstance(pool.output_size, tuple) else (pool.output_size,) * 2
+        if out_hw != (1, 1) and name in seen:
+            parent, _, attr = name.rpartition(".")
+            setattr(model.get_submodule(parent), attr, MatrixPool(seen[name], out_hw))
+    return model
+
+
+def _export_with_fallback(model: nn.Module, size: int, opset: int, dynamic: bool,
+                          log: Callable[[str], None]) -> tuple[onnx.ModelProto, int]:
+    """Some layers (AlexNet's adaptive pooling at sizes other than 224) only export with the newer
+    exporter: use it at opset 18 and say so, rather than fail."""
+    try:
+        return onnx.load_from_string(_export_graph(model, size, opset, dynamic)), opset
+    except Exception as e:
+        if opset >= 18:
+            raise ThumbsError(f"ONNX export at opset {opset} failed ({type(e).__name__}: {str(e)[:200]})") from None
+        log(f"opset {opset} cannot express this model ({str(e).splitlines()[0][:120]}); exporting at opset 18")
+    try:
+        return onnx.load_from_string(_export_graph(model, size, 18, dynamic)), 18
+    except Exception as e:
+        raise ThumbsError(f"ONNX export failed at opset {opset} and 18 ({type(e).__name__}: {str(e)[:200]})") from None
+
+
+def _to_fp16(proto: onnx.ModelProto) -> onnx.ModelProto:
+    """Half-precision weights and maths, float32 input and output so callers do not change."""
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    return convert_float_to_float16(proto, keep_io_types=True)
+
+
+def file_opset(proto: onnx.ModelProto) -> int:
+    """The default-domain opset the file really holds."""
+    return next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 0)
+
+
+def metadata(ckpt: dict, source: Path) -> dict[str, str]:
+    return {**ckpt["info"].to_metadata(), SOURCE_SHA_KEY: file_sha256(source), "thumbs.arch": ckpt["info"].arch,
+            "thumbs.source": str(source), "thumbs.version": thumbs.__version__}
+
+
+def check_parity(model: nn.Module, onnx_bytes: bytes, size: int, batch: int) -> float:
+    """Run the same inputs through PyTorch and ONNX Runtime; returns the max |difference|."""
+    from thumbs.runtime.providers import make_session
+
+    x = np.random.default_rng(0).random((batch, 3, size, size), dtype=np.float32)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(x)).numpy()
+    session = make_session(onnx_bytes, ["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    return float(np.abs(expected - got).max())
+
+
+def _check_opset(opset: int) -> None:
+    if not MIN_OPSET <= opset <= MAX_OPSET:
+        raise ThumbsError(f"--opset {opset} is not supported: use {MIN_OPSET}-{MAX_OPSET} ({DEFAULT_OPSET}, the "
+                          "default, suits TensorRT 8.2 on JetPack 4.6 and every newer runtime)")
+
+
+def _check_finite(ckpt: dict, path: Path) -> None:
+    broken = [k for k, v in ckpt["state_dict"].items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if broken:
+        raise ThumbsError(f"checkpoint '{path}' is broken: {len(broken)} weight tensor(s) hold NaN or infinity "
+                          f"(e.g. {broken[0]}); the run diverged: train again with a lower --lr")
+
+
+def _writable_dir(folder: Path, what: str) -> None:
+    """Refuse before the slow export: a file where a folder must be, or a folder we cannot write."""
+    for p in (folder, *folder.parents):
+        if p.exists() or p.is_symlink():
+            if not p.is_dir():
+                raise ThumbsError(f"'{p}' is a file, not a folder: choose another {what}")
+            if not os.access(p, os.W_OK | os.X_OK):
+                raise ThumbsError(f"folder '{p}' is read-only: choose a writable {what}")
+            return
+
+
+def output_path(ckpt_path: Path, out: str | Path | None) -> Path:
+    """--out as given: a .onnx file name, or a folder to hold <checkpoint name>.onnx."""
+    if out is None:
+        return exported_path(ckpt_path)
+    out = Path(out)
+    if out.suffix.lower() != ".onnx":
+        if out.is_file():
+            raise ThumbsError(f"--out '{out}' is an existing file, not .onnx: give a name ending in .onnx or a folder")
+        out = out / exported_path(ckpt_path).name
+    if out.is_dir():
+        raise ThumbsError(f"--out '{out}' is a folder: give a file name inside it, e.g. {out / 'model.onnx'}")
+    return out
+
+
+def _write(path: Path, data: bytes) -> Path:
+    try:
+        return write_atomic(path, data)
+    except OSError as e:
+        raise ThumbsError(f"cannot write '{path}' ({e.strerror or e}): choose another --out") from None
+
+
+def export(ckpt_path: str | Path, out: str | Path | None = None, opset: int = DEFAULT_OPSET, fp16: bool = False,
+           dynamic_batch: bool = True, log: Callable[[str], None] = print) -> ExportResult:
+    ckpt_path = Path(ckpt_path)
+    _check_opset(opset)
+    ckpt = checkpoint.load(ckpt_path)
+    out_path = output_path(ckpt_path, out)
+    _writable_dir(out_path.parent, "--out")
+    _check_finite(ckpt, ckpt_path)
+    model = nn.Sequential(checkpoint.build_model(ckpt), nn.Softmax(dim=1)).eval()
+    size = ckpt["info"].img_size
+    proto, opset = _export_with_fallback(exportable(model, size), size, opset, dynamic_batch, log)
+    if file_opset(proto) != opset:
+        raise ThumbsError(f"asked for opset {opset}, the exporter wrote {file_opset(proto)}: "
+                          f"use --opset {MIN_OPSET}-{MAX_OPSET}")
+    if fp16:
+        proto = _to_fp16(proto)
+    for key, value in metadata(ckpt, ckpt_path).items():
+        proto.metadata_props.add(key=key, value=value)
+    data = proto.SerializeToString()
+    max_diff = check_parity(model, data, size, batch=4 if dynamic_batch else 1)
+    if not max_diff <= TOLERANCE[fp16]:
+        raise ThumbsError(f"the ONNX model disagrees with PyTorch: max probability difference {max_diff:.2e} "
+                          f"> {TOLERANCE[fp16]:.0e}; nothing was written (try another --opset)")
+    _write(out_path, data)
+    labels = _write(labels_path(out_path), ckpt["info"].labels_text().encode())
+    return ExportResult(out_path, labels, max_diff, opset)
+
+
+def export_once(ckpt_path: str | Path, log: Callable[[str], None] = print) -> Path:
+    """The checkpoint's <name>.onnx beside it, exported now unless the one there came from this very file."""
+    ckpt_path = Path(ckpt_path)
+    target = exported_path(ckpt_path)
+    if exported_from(target, ckpt_path):
+        return target
+    folder = target.parent
+    if not os.access(folder, os.W_OK | os.X_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise ThumbsError(f"'{ckpt_path}' needs exporting, but '{folder}' is read-only: run `thumbs export "
+                          f"{ckpt_path} --out DIR/model.onnx` with a writable DIR and pass that .onnx to --model")
+    log(f"exporting {ckpt_path} to {target} (once; reused while it matches the checkpoint)")
+    return export(ckpt_path, target, log=log).onnx_path

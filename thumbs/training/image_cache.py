@@ -1,0 +1,114 @@
+"""Decoded training images kept on disk between runs, so "train again with another setting" does not decode
+and resize every photo again. An entry is found by the file's content (not its name or time) with the view's
+kind, size, crop and the code and OpenCV versions that made it: a changed photo or a new view is simply
+another key, so a stale entry is never used. The cache is a convenience: when it cannot be read or written,
+training goes on without it."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from thumbs.core.files import decode_image
+
+VERSION = 1  # raise when preprocess.training_view or model_view change what they make
+ENV = "THUMBS_CACHE"  # a folder, or "off"
+LIMIT_ENV = "THUMBS_CACHE_MB"  # the most the cache keeps on disk, in MB
+DEFAULT_LIMIT_MB = 2048  # a few runs of a few thousand photos at two sizes
+
+
+def default_dir() -> Path | None:
+    """$THUMBS_CACHE, else $XDG_CACHE_HOME/thumbs/images, else ~/.cache/thumbs/images; None when "off"."""
+    chosen = os.environ.get(ENV)
+    if chosen:
+        return None if chosen.lower() in ("off", "0", "no") else Path(chosen)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "thumbs" / "images"
+
+
+def limit_bytes() -> int:
+    """$THUMBS_CACHE_MB as bytes ("inf": no limit), else the default; an unreadable value keeps the default."""
+    try:
+        return max(0, int(float(os.environ.get(LIMIT_ENV, DEFAULT_LIMIT_MB)) * 2**20))
+    except OverflowError:
+        return sys.maxsize
+    except ValueError:
+        return DEFAULT_LIMIT_MB * 2**20
+
+
+class ImageCache:
+    """One .npy file per (content, view); counts hits and misses for the run's log."""
+
+    def __init__(self, root: Path | None) -> None:
+        self.root, self.hits, self.misses = root, 0, 0
+
+    def key(self, data: bytes, view: str) -> str:
+        digest = hashlib.blake2b(data, digest_size=20)
+        digest.update(f"|{view}|v{VERSION}|cv{cv2.__version__}".encode())
+        return digest.hexdigest()
+
+    def view(self, path: Path, view: str, make: Callable[[np.ndarray], np.ndarray]) -> np.ndarray | None:
+        """make(decoded BGR frame) for this file, from the cache when it holds it; None for an unreadable file."""
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        entry = self._entry(self.key(data, view)) if self.root else None
+        if entry is not None:
+            with contextlib.suppress(OSError, ValueError):
+                image = np.load(entry, allow_pickle=False)
+                self.hits += 1
+                with contextlib.suppress(OSError):
+                    os.utime(entry)  # recently used: pruned last
+                return image
+        bgr = decode_image(data)
+        if bgr is None:
+            return None
+        image = make(bgr)
+        self.misses += 1
+        if entry is not None:
+            self._store(entry, image)
+        return image
+
+    def _entry(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.npy"
+
+    def _store(self, entry: Path, image: np.ndarray) -> None:
+        """Write beside, then rename: a reader never sees half an entry (no fsync: a lost entry is only a miss)."""
+        tmp = entry.with_name(f".{entry.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb") as f:
+                np.save(f, image, allow_pickle=False)
+            os.replace(tmp, entry)
+        except OSError:  # read-only home, full disk: this run decodes, the next one too
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            self.root = None
+
+    def prune(self, limit: int) -> tuple[int, int]:
+        """Delete the least recently used entries until the cache holds at most `limit` bytes, so a cache
+        that is never cleared does not fill the disk; returns (entries deleted, bytes freed)."""
+        if self.root is None or not self.root.is_dir():
+            return 0, 0
+        entries = []
+        for path in self.root.glob("*/*.npy"):
+            with contextlib.suppress(OSError):
+                st = path.stat()
+                entries.append((st.st_mtime, st.st_size, path))
+        total, deleted, freed = sum(size for _, size, _ in entries), 0, 0
+        for _, size, path in sorted(entries):
+            if total - freed <= limit:
+                break
+            with contextlib.suppress(OSError):
+                path.unlink()
+                deleted, freed = deleted + 1, freed + size
+        return deleted, freed

@@ -1,0 +1,254 @@
+"""The model registry: which torchvision networks, where their head is, what counts as backbone,
+and how pretrained weights arrive (torchvision's cache online, a local file offline)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from torchvision import models
+
+from thumbs.core.errors import ThumbsError
+
+NORMS = {
+    "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),  # torchvision's weights
+    "inception": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),  # inputs in [-1, 1]: Keras/TF MobileNet weights
+}
+
+
+@dataclass(frozen=True)
+class Arch:
+    name: str
+    build: Callable[..., nn.Module]  # torchvision constructor, takes weights=
+    head: str  # dotted path of the layer that is replaced for N classes
+    torchvision_weights: bool = True  # whether torchvision can download ImageNet weights for it
+    img_size: int = 224
+
+
+ARCHS: dict[str, Arch] = {a.name: a for a in (
+    Arch("alexnet", models.alexnet, "classifier.6"),
+    Arch("squeezenet1_1", models.squeezenet1_1, "classifier.1"),
+    Arch("resnet18", models.resnet18, "fc"),
+    Arch("mobilenet_v3_small", models.mobilenet_v3_small, "classifier.3"),
+    Arch("mobilenet_v2", models.mobilenet_v2, "classifier.1"),
+    Arch("mobilenet_v2_x0_35", functools.partial(models.mobilenet_v2, width_mult=0.35), "classifier.1",
+         torchvision_weights=False),
+)}
+
+
+class Normalized(nn.Module):
+    """Normalisation inside the model, so every consumer (eval, ONNX, live) feeds plain [0, 1] RGB."""
+
+    def __init__(self, net: nn.Module, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+        super().__init__()
+        self.net = net
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net((x - self.mean) / self.std)
+
+
+class FlipAverage(nn.Module):
+    """The mean of the class probabilities of a frame and of its mirror image, for classes a mirror does not
+    change (trained with flips): the hand a person did not record is read like the one they did. Returns
+    log-probabilities, so a softmax after it (the exported graph's) gives that mean back."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return ((self.model(x).softmax(1) + self.model(x.flip(3)).softmax(1)) / 2).log()
+
+
+def get_arch(name: str) -> Arch:
+    if name not in ARCHS:
+        raise ThumbsError(f"unknown architecture '{name}': choose one of {', '.join(ARCHS)}")
+    return ARCHS[name]
+
+
+def _replace_head(net: nn.Module, path: str, num_classes: int) -> nn.Module:
+    parent_path, _, attr = path.rpartition(".")
+    parent = net.get_submodule(parent_path) if parent_path else net
+    old = parent[int(attr)] if attr.isdigit() else getattr(parent, attr)
+    if isinstance(old, nn.Linear):
+        new = nn.Linear(old.in_features, num_classes)
+    elif isinstance(old, nn.Conv2d):
+        new = nn.Conv2d(old.in_channels, num_classes, kernel_size=1)
+    else:
+        raise TypeError(f"head {path} is a {type(old).__name__}")
+    # Small weights, zero bias (torchvision's own choice for SqueezeNet): with the default init the
+    # pre-ReLU outputs of SqueezeNet's conv head start mostly negative and whole classes never learn.
+    nn.init.normal_(new.weight, 0.0, 0.01)
+    nn.init.zeros_(new.bias)
+    if attr.isdigit():
+        parent[int(attr)] = new
+    else:
+        setattr(parent, attr, new)
+    return new
+
+
+def is_head_key(arch: Arch, key: str) -> bool:
+    return key.startswith(arch.head + ".")
+
+
+def norm_values(norm: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Mean and std of a normalisation: a name in NORMS, or an explicit one as custom_norm() names it."""
+    if norm in NORMS:
+        return NORMS[norm]
+    if norm.startswith("mean="):
+        try:
+            mean, std = (tuple(float(v) for v in part.split("=")[1].split(",")) for part in norm.split(";"))
+            if len(mean) == len(std) == 3 and all(v > 0 for v in std):
+                return mean, std
+        except (ValueError, IndexError):
+            pass
+    raise ThumbsError(f"unknown normalisation '{norm}': choose one of {', '.join(NORMS)}")
+
+
+def custom_norm(mean, std) -> str:
+    """A name for explicit mean/std: a known one's name when they match, else 'mean=a,b,c;std=d,e,f'."""
+    try:
+        mean, std = tuple(round(float(v), 6) for v in mean), tuple(round(float(v), 6) for v in std)
+    except (TypeError, ValueError):
+        raise ThumbsError(f"normalisation mean {mean!r} / std {std!r} is not three numbers each") from None
+    for name, values in NORMS.items():
+        if values == (mean, std):
+            return name
+    name = "mean=" + ",".join(map(str, mean)) + ";std=" + ",".join(map(str, std))
+    norm_values(name)  # validates: three values each, positive std
+    return name
+
+
+def build(arch_name: str, num_classes: int, weights: str = "imagenet", norm: str | None = None,
+          log: Callable[[str], None] = print) -> tuple[Normalized, str]:
+    """A network with a fresh head for `num_classes`; weights: 'imagenet', 'none' or a file path.
+    The normalisation: `norm` when given, else what the weights file says, else ImageNet's.
+    Returns the model and the normalisation name used."""
+    arch = get_arch(arch_name)
+    file_norm = None
+    if weights == "imagenet":
+        net = _imagenet(arch)
+    else:
+        net = arch.build(weights=None)
+        if weights != "none":
+            file_norm = load_backbone(net, arch, Path(weights), log)
+    if norm and file_norm and norm != file_norm:
+        log(f"--norm {norm} overrides the weights file's normalisation ({file_norm})")
+    norm = norm or file_norm or "imagenet"
+    values = norm_values(norm)
+    _replace_head(net, arch.head, num_classes)
+    return Normalized(net, *values), norm
+
+
+def _imagenet(arch: Arch) -> nn.Module:
+    if not arch.torchvision_weights:
+        raise ThumbsError(f"torchvision has no ImageNet download for {arch.name}: pass --weights PATH to a "
+                          "state dict file (or --weights none)")
+    enum = models.get_model_weights(arch.build).DEFAULT
+    try:
+        return arch.build(weights=enum)
+    except Exception as e:  # URLError, HTTPError, SSL errors: all mean "no file, no network"
+        cache = Path(torch.hub.get_dir()) / "checkpoints" / Path(enum.url).name
+        raise ThumbsError(
+            f"could not download ImageNet weights for {arch.name} ({type(e).__name__}: {e}). Offline? "
+            f"Download {enum.url} elsewhere and copy it to {cache}, or pass --weights PATH"
+        ) from None
+
+
+def read_torch_file(path: Path, what: str, missing: str, unreadable: str):
+    """torch.load without executing code from the file (weights_only), with one-line errors."""
+    if not path.is_file():
+        raise ThumbsError(f"{what} '{path}' does not exist{missing}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise ThumbsError(f"{what} '{path}' {unreadable} ({type(e).__name__})") from None
+
+
+def _file_norm(content: dict) -> str | None:
+    """The normalisation a weights file declares: {"norm": name}, {"norm": {"mean", "std"}} or mean/std."""
+    norm = content.get("norm")
+    if isinstance(norm, str):
+        norm_values(norm)
+        return norm
+    source = norm if isinstance(norm, dict) else content
+    if "mean" in source and "std" in source:
+        return custom_norm(source["mean"], source["std"])
+    return None
+
+
+def _unwrap(content, arch: Arch, path: Path, log: Callable[[str], None]) -> tuple[object, str | None]:
+    """The state dict inside a weights file and the normalisation it declares. A thumbs checkpoint of the
+    same architecture counts: its network is taken (the Normalized wrapper's 'net.' prefix dropped)."""
+    if not isinstance(content, dict):
+        return content, None
+    if content.get("format") == "thumbs-checkpoint":
+        if isinstance(content.get("info"), dict):  # format 2 keeps the model contract in one place
+            content = {**content, **content["info"]}
+        if content.get("arch") != arch.name:
+            raise ThumbsError(f"weights file '{path}' is a thumbs checkpoint of {content.get('arch')}, not "
+                              f"{arch.name}: pass --arch {content.get('arch')}, or other weights")
+        state = {k.removeprefix("net."): v for k, v in content["state_dict"].items() if k not in ("mean", "std")}
+        log(f"weights file '{path}' is a thumbs checkpoint ({arch.name}; classes "
+            f"{', '.join(content.get('classes', []))}): starting from its network with a new head, "
+            f"normalisation {content.get('norm')}")
+        return state, _file_norm(content)
+    norm = _file_norm(content)
+    for key in ("state_dict", "model"):
+        if isinstance(content.get(key), dict):
+            return content[key], norm
+    return content, norm
+
+
+def load_backbone(net: nn.Module, arch: Arch, path: Path, log: Callable[[str], None] = print) -> str | None:
+    """Load a state dict file into `net`: every backbone tensor must fit, head tensors are ignored.
+    Returns the normalisation the file declares, if any."""
+    content = read_torch_file(path, "weights file", " (use --weights imagenet, none, or a .pth path)",
+                              "is not a PyTorch state dict")
+    state, norm = _unwrap(content, arch, path, log)
+    if not isinstance(state, dict):
+        raise ThumbsError(f"weights file '{path}' holds a {type(state).__name__}, not a state dict")
+    state = {k.removeprefix("module."): v for k, v in state.items()}
+    own = net.state_dict()
+    backbone = {k: v for k, v in state.items() if not is_head_key(arch, k)}
+    ignored = len(state) - len(backbone)
+    unexpected = [k for k in backbone if k not in own]
+    missing = [k for k in own if not is_head_key(arch, k) and k not in backbone and "num_batches_tracked" not in k]
+    wrong = [k for k in backbone if k in own and own[k].shape != backbone[k].shape]
+    if unexpected or missing or wrong:
+        example = (unexpected or missing or wrong)[0]
+        raise ThumbsError(
+            f"weights file '{path}' does not fit {arch.name}: {len(missing)} backbone tensors missing, "
+            f"{len(unexpected)} unknown, {len(wrong)} of the wrong shape (e.g. '{example}'); "
+            "is it for another architecture?"
+        )
+    net.load_state_dict(backbone, strict=False)
+    said = f", normalisation {norm} (from the file)" if norm else ""
+    log(f"loaded {len(backbone)} backbone tensors from {path}, ignored {ignored} head tensors{said}")
+    return norm
+
+
+def head_parameters(model: Normalized, arch_name: str) -> list[nn.Parameter]:
+    return list(model.net.get_submodule(get_arch(arch_name).head).parameters())
+
+
+def set_backbone_frozen(model: Normalized, arch_name: str, frozen: bool) -> None:
+    """Frozen: no gradients for anything but the head (and no optimizer state for it)."""
+    head = {id(p) for p in head_parameters(model, arch_name)}
+    for p in model.parameters():
+        p.requires_grad = (id(p) in head) or not frozen
+
+
+def backbone_train_mode(model: Normalized, arch_name: str, frozen: bool) -> None:
+    """model.train(), but a frozen backbone stays in eval mode so its BatchNorm statistics keep."""
+    if frozen:
+        model.eval()
+        model.net.get_submodule(get_arch(arch_name).head).train()
+    else:
+        model.train()

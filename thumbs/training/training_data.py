@@ -1,0 +1,136 @@
+"""Images for training: decoded and resized once (and kept in the decoded-image cache for the next run),
+stacked as uint8 tensors on the training device when they fit, and served in batches that augment.py changes
+on that device, so the CPU only indexes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from thumbs.core.errors import DataError
+from thumbs.data import datacheck, dataset
+from thumbs.runtime.preprocess import DEFAULT_CROP, model_view, training_view
+from thumbs.training.augment import BatchAugment
+from thumbs.training.image_cache import ImageCache
+
+DEVICE_SHARE = 0.25  # images go onto the GPU when they take at most this share of its free memory
+
+
+class TensorSet:
+    """Uint8 NCHW images in one tensor with their class indices."""
+
+    def __init__(self, images: torch.Tensor, targets: torch.Tensor) -> None:
+        self.images, self.targets = images, targets
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def image(self, i: int) -> np.ndarray:
+        """Image i as HWC RGB uint8, for pictures in the report."""
+        return self.images[i].permute(1, 2, 0).cpu().numpy()
+
+    def to(self, device: torch.device) -> TensorSet:
+        """On a GPU when they fit beside the model (else pinned host memory, copied per batch)."""
+        if device.type != "cuda":
+            return self
+        free, _ = torch.cuda.mem_get_info(device)
+        if self.images.numel() <= free * DEVICE_SHARE:
+            return TensorSet(self.images.to(device), self.targets.to(device))
+        return TensorSet(self.images.pin_memory(), self.targets.pin_memory())
+
+
+def training_batches(n: int, batch_size: int) -> int:
+    """How many batches batches() yields for training: a last batch of one image is left out."""
+    return n // batch_size + (n % batch_size > 1 or n == 1)
+
+
+def batches(data: TensorSet, batch_size: int, device: torch.device, augment: BatchAugment | None = None,
+            generator: torch.Generator | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Float [0, 1] image batches and targets on `device`: shuffled and augmented for training (a last
+    batch of one image is left out there, as batch norm cannot train on it), in order for validation."""
+    n = len(data)
+    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    for idx in order.split(batch_size):
+        if augment is not None and len(idx) < 2 <= n:
+            continue
+        idx = idx.to(data.images.device)
+        x = data.images[idx].to(device, non_blocking=True)
+        x = augment(x) if augment is not None else x.float().div_(255)
+        if device.type == "cuda":
+            x = x.contiguous(memory_format=torch.channels_last)
+        yield x, data.targets[idx].to(device, non_blocking=True)
+
+
+@dataclass
+class Prepared:
+    """Training images and one validation set in two parts: `val_new[i]` says whether validation image i
+    comes from a session training never sees (see dataset.Split)."""
+
+    classes: list[str]
+    train: TensorSet
+    val: TensorSet
+    skipped: list[Path] = field(default_factory=list)  # unreadable files
+    val_samples: list[dataset.Sample] = field(default_factory=list)  # aligned with val.images
+    val_new: list[bool] = field(default_factory=list)
+    sessions: dict[str, int] = field(default_factory=dict)  # recording sessions per class
+    notes: list[str] = field(default_factory=list)
+
+    def counts(self, part: str) -> list[int]:
+        targets = getattr(self, part).targets
+        return torch.bincount(targets.cpu(), minlength=len(self.classes)).tolist()
+
+
+def _decode(samples: Sequence[dataset.Sample], classes: list[str], size: int, crop: str, for_training: bool,
+            skipped: list[Path], cache: ImageCache) -> TensorSet:
+    """validation: exactly what eval and live feed the model; training: that view with context around it."""
+    make = (lambda bgr: training_view(bgr, size, crop)) if for_training else (lambda bgr: model_view(bgr, size, crop))
+    kind = f"{'train' if for_training else 'val'}-{size}-{crop}"
+    with ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:  # OpenCV decodes without the GIL
+        decoded = list(pool.map(lambda s: cache.view(s.path, kind, make), samples))
+    images, targets = [], []
+    for s, image in zip(samples, decoded):
+        if image is None:
+            skipped.append(s.path)
+            continue
+        images.append(torch.from_numpy(image))
+        targets.append(classes.index(s.label))
+    stacked = torch.stack(images) if images else torch.empty(0, 3, size, size, dtype=torch.uint8)
+    return TensorSet(stacked, torch.tensor(targets, dtype=torch.int64))
+
+
+def prepare(root: str | Path, size: int, val_fraction: float = dataset.VAL_FRACTION,
+            classes: list[str] | None = None, crop: str = DEFAULT_CROP, cache: ImageCache | None = None) -> Prepared:
+    """Check the data set, split it, decode every image once; clear errors before any training."""
+    scanned = dataset.scan(root)
+    names = classes or list(scanned)
+    if not names:
+        raise DataError(f"'{root}' has no class folders: record some with `thumbs collect --label NAME`")
+    if len(names) < 2:
+        raise DataError(f"'{root}' has one class ({names[0]}): a classifier needs at least two class folders")
+    for name in names:
+        if not scanned.get(name):
+            raise DataError(f"class '{name}' in '{root}' has no images: record some or remove the folder")
+    samples = [s for s in dataset.samples(root, scanned) if s.label in names]
+    parts = dataset.split(samples, val_fraction)
+    skipped: list[Path] = []
+    cache = cache or ImageCache(None)
+    train = _decode(parts.train, names, size, crop, True, skipped, cache)
+    val_s = parts.new + parts.same
+    val = _decode(val_s, names, size, crop, False, skipped, cache)
+    kept = [s for s in val_s if s.path not in set(skipped)]
+    new = parts.new_sessions
+    prepared = Prepared(names, train, val, skipped, kept, [s.session in new for s in kept],
+                        dataset.sessions_per_class(samples), datacheck.training_notes(scanned))
+    for i, name in enumerate(names):
+        if prepared.counts("train")[i] + prepared.counts("val")[i] == 0:
+            raise DataError(f"class '{name}' in '{root}' has no readable image (all {len(scanned[name])} are corrupt)")
+    if not len(val):
+        raise DataError(f"'{root}' is too small for a validation split: record more frames per class")
+    return prepared
+
