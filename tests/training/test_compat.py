@@ -15,10 +15,9 @@ import pytest
 import torch
 
 from tests.helpers import make_checkpoint
-from tests.layout import live_modules
+from tests.layout import ROOT, live_modules
 from thumbs.training import checkpoint, export, models
 
-ROOT = Path(__file__).resolve().parents[1]
 ORT_OLD = ROOT / ".venv-ort115" / "bin" / "python"
 ORT_OLD_VERSION = "1.15.1"  # the oldest onnxruntime pip offers for Python 3.11
 # Python 3.9+ library calls vermin cannot see on an untyped object (it only knows `"x".removesuffix`).
