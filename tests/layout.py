@@ -1,7 +1,8 @@
 """The one rule for the two installs, read from the tree: every module under thumbs/ outside thumbs/training/ is
 the live install (no torch, Python 3.8 on a Jetson Nano); thumbs/training/ is the training install.
 
-tests/test_imports.py, tests/training/test_compat.py and .ci/run (`python -m tests.layout` prints the files) all read it."""
+tests/test_imports.py, tests/training/test_compat.py and .ci/run (`python -m tests.layout` prints the files)
+all read it."""
 
 from __future__ import annotations
 
