@@ -323,11 +323,13 @@ def doctor(
                                          "ONNX Runtime/TensorRT, and which provider would live use?"),
 ) -> None:
     """Show what this machine can do: OpenCV build, display, ONNX Runtime providers, GPU, Jetson, cameras."""
+    from rich.markup import escape
+
     from thumbs.doctor import report
 
     table = Table(show_header=False, box=None)
     for key, value in report(cameras, model):
-        table.add_row(f"[bold]{key}", value)
+        table.add_row(f"[bold]{key}", escape(value))  # values hold [brackets], e.g. pip install 'thumbs[train]'
     out.print(table)
 
 
