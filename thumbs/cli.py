@@ -216,13 +216,15 @@ def train(
 def eval_(
     model: Path = typer.Argument(..., help="A .pt checkpoint or an .onnx model."),
     data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Class-folder data set to score on."),
+    provider: str = typer.Option("auto", "--provider", "-p", help="auto, tensorrt, cuda or cpu (a .pt runs in "
+                                 "PyTorch: auto, cuda or cpu)."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
 ) -> None:
     """Accuracy, per-class precision/recall/F1 and the confusion matrix of a model on a data set."""
     from thumbs.core import metrics
     from thumbs.evaluate import evaluate
 
-    result = evaluate(model, data)
+    result = evaluate(model, data, provider, log=(lambda m: err.print(m, highlight=False)) if as_json else _log)
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
         return
