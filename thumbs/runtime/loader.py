@@ -2,8 +2,9 @@
 a .pt is read by `thumbs.training.torch_backend`, imported only then.
 
 A backend is any object with `info` (ModelInfo), `classes`, `img_size`, `crop`, `provider` and `why` (what
-runs it, and why that), `path` and `predict_batch(float32 NCHW in [0, 1]) -> probabilities (N, classes)`. A new kind (a TensorRT engine, a
-Triton endpoint) is one new class with those members and one entry in `load_model`'s suffix table."""
+runs it, and why that), `path` and `predict_batch(float32 NCHW in [0, 1]) -> probabilities (N, classes)`.
+A new kind (a TensorRT engine, a Triton endpoint) is one new class with those members and one entry in
+`load_model`'s suffix table."""
 
 from __future__ import annotations
 
