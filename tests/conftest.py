@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import live_venv
 from thumbs.training import synthetic
 
 # Ctrl-C tests need Python's own SIGINT handler, also when pytest was started with SIGINT ignored (a
@@ -65,3 +66,49 @@ def live_video(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("live") / "live.mp4"
     return synthetic.make_video(path, segments=[("up", 40), ("none", 30), ("down", 40), ("up", 30)], seed=21,
                            width=160, height=120)
+
+
+@pytest.fixture(scope="session")
+def live_python() -> Path:
+    """The Python of the Nano's live install (.venv38), with the tree's thumbs installed in it. Skips where .ci/run
+    has not made it (no Python 3.8 there); fails when it exists but is not Python 3.8 + onnxruntime 1.11.0."""
+    if not live_venv.PYTHON.exists():
+        pytest.skip(f"{live_venv.VENV} is absent: .ci/run makes it (Python 3.8, onnxruntime {live_venv.ORT}, "
+                    "the live install)")
+    found = live_venv.describe()
+    wrong = live_venv.problems(found)
+    assert not wrong, f"{live_venv.VENV} is not the Nano's live install: {'; '.join(wrong)} (rerun .ci/run)"
+    if live_venv.stale(found):
+        live_venv.reinstall()
+        assert not live_venv.stale(live_venv.describe()), "the reinstalled thumbs still differs from the tree"
+    return live_venv.PYTHON
+
+
+# alexnet's adaptive pooling exports at opset 13 only when its last feature map is 6x6 (224 px); the rest at 64.
+OPSET13_SIZES = {"alexnet": 224}
+
+
+@pytest.fixture(scope="session")
+def opset13_models(tmp_path_factory) -> dict[str, Path]:
+    """`thumbs export --opset 13` of every architecture (untrained), a PyTorch reference output beside each."""
+    import numpy as np
+    import torch
+
+    from tests.helpers import make_checkpoint
+    from thumbs.training import checkpoint, export, models
+
+    root = tmp_path_factory.mktemp("opset13")
+    exported = {}
+    for arch in models.ARCHS:
+        size = OPSET13_SIZES.get(arch, 64)
+        ckpt = make_checkpoint(root / arch / "best.pt", arch, size)
+        result = export.export(ckpt, opset=13, log=lambda m: None)
+        assert result.opset == 13, f"{arch} fell back to opset {result.opset}"
+        x = np.random.default_rng(0).random((2, 3, size, size), dtype=np.float32)
+        net = torch.nn.Sequential(checkpoint.build_model(checkpoint.load(ckpt)), torch.nn.Softmax(dim=1)).eval()
+        with torch.no_grad():
+            reference = net(torch.from_numpy(x)).numpy()
+        np.save(f"{result.onnx_path}.input.npy", x)
+        np.save(f"{result.onnx_path}.torch.npy", reference)
+        exported[arch] = result.onnx_path
+    return exported

@@ -14,6 +14,7 @@ from typing import Callable, Optional, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from thumbs.core.errors import Interrupted, ThumbsError
@@ -41,7 +42,7 @@ def friendly(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except ThumbsError as e:
-            err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+            err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)  # 'thumbs[train]' stays
             raise typer.Exit(1) from None
         except KeyboardInterrupt as e:
             err.print("[yellow]interrupted[/]" + (f": {e}" if str(e) else ""), highlight=False)
@@ -144,7 +145,7 @@ def _positive(value: float) -> float:
 
 
 def _log(message: str) -> None:
-    out.print(message, highlight=False)
+    out.print(message, highlight=False, markup=False)  # library text, printed as written: 'thumbs[train]' stays
 
 
 @app.command()
@@ -180,7 +181,7 @@ def train(
                                       "averages each frame with its mirror image (validation, export and live): "
                                       "steadier on the other hand, half the frame rate."),
     cache: bool = typer.Option(True, "--cache/--no-cache", help="Keep decoded images for the next run "
-                               "(~/.cache/thumbs/images; THUMBS_CACHE=DIR or off)."),
+                               "($THUMBS_CACHE/images, default ~/.cache/thumbs/images; THUMBS_CACHE=off: none)."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue from a run's last.pt."),
 ) -> None:
     """Fine-tune a pretrained network on the class folders; writes best.pt, last.pt, report.md, curves.png."""
@@ -216,13 +217,16 @@ def train(
 def eval_(
     model: Path = typer.Argument(..., help="A .pt checkpoint or an .onnx model."),
     data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Class-folder data set to score on."),
+    provider: str = typer.Option("auto", "--provider", "-p", help="auto, tensorrt, cuda or cpu (a .pt runs in "
+                                 "PyTorch: auto, cuda or cpu)."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
 ) -> None:
     """Accuracy, per-class precision/recall/F1 and the confusion matrix of a model on a data set."""
     from thumbs.core import metrics
     from thumbs.evaluate import evaluate
 
-    result = evaluate(model, data)
+    log = (lambda m: err.print(m, highlight=False, markup=False)) if as_json else _log  # --json: stdout is JSON
+    result = evaluate(model, data, provider, log=log)
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
         return
@@ -327,7 +331,7 @@ def doctor(
 
     table = Table(show_header=False, box=None)
     for key, value in report(cameras, model):
-        table.add_row(f"[bold]{key}", value)
+        table.add_row(f"[bold]{key}", escape(value))  # values hold [brackets], e.g. pip install 'thumbs[train]'
     out.print(table)
 
 

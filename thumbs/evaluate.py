@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -25,17 +26,20 @@ class EvalResult:
     model: str
     data: str
     scores: metrics.Scores
+    provider: str  # what ran the model: an ONNX Runtime provider, or PyTorch on the CPU/GPU
     unknown_classes: dict[str, int] = field(default_factory=dict)  # folder -> images not scored
     skipped: list[str] = field(default_factory=list)  # unreadable files
 
     def to_dict(self) -> dict:
-        return {"model": self.model, "data": self.data, **self.scores.to_dict(),
+        return {"model": self.model, "data": self.data, "provider": self.provider, **self.scores.to_dict(),
                 "unknown_classes": self.unknown_classes, "skipped": self.skipped}
 
 
-def evaluate(model_path: str | Path, data_root: str | Path) -> EvalResult:
-    """Each image preprocessed with the model's own size and crop policy, as live does."""
-    predictor = load_model(model_path, log=lambda m: None)
+def evaluate(model_path: str | Path, data_root: str | Path, provider: str | None = "auto",
+             log: Callable[[str], None] = print) -> EvalResult:
+    """Each image preprocessed with the model's own size and crop policy, as live does. `provider` as live takes
+    it; `log` hears the loader (a TensorRT engine build takes minutes: the user must see why nothing moves)."""
+    predictor = load_model(model_path, provider, log=log)
     scanned = dataset.scan(data_root)
     unknown = {name: len(paths) for name, paths in scanned.items() if name not in predictor.classes}
     y_true: list[int] = []
@@ -61,4 +65,4 @@ def evaluate(model_path: str | Path, data_root: str | Path) -> EvalResult:
         known = ", ".join(predictor.classes)
         raise ThumbsError(f"'{data_root}' has no readable images in any class the model knows ({known})")
     scores = metrics.score(y_true, y_pred, predictor.classes)
-    return EvalResult(str(model_path), str(data_root), scores, unknown, skipped)
+    return EvalResult(str(model_path), str(data_root), scores, predictor.provider, unknown, skipped)

@@ -26,7 +26,7 @@ def classifier(trained):
 
 def test_headless_live_scores_against_ground_truth(classifier, live_video, tmp_path):
     events_path, record = tmp_path / "events.jsonl", tmp_path / "annotated.mp4"
-    opts = live.LiveOptions(headless=True, events=str(events_path), record=str(record))
+    opts = live.LiveOptions(headless=True, events=str(events_path), record=str(record), keep_labels=True)
     with open_source(str(live_video)) as src:
         summary = live.run(src, classifier, opts)
     truth = synthetic.load_truth(live_video)
@@ -108,7 +108,7 @@ def interrupt_at(frame: int):
 
 def test_ctrl_c_during_a_frame_finishes_it_so_counts_agree(tmp_path):
     events = tmp_path / "events.jsonl"
-    opts = live.LiveOptions(headless=True, events=str(events), record=str(tmp_path / "v.avi"))
+    opts = live.LiveOptions(headless=True, events=str(events), record=str(tmp_path / "v.avi"), keep_labels=True)
     seen = []
 
     def on_frame(event):  # the interrupt arrives while the frame is handed to the sinks

@@ -9,6 +9,7 @@ from tests.helpers import make_checkpoint
 from thumbs.core.errors import ThumbsError
 from thumbs.runtime import providers
 from thumbs.runtime.classifier import Classifier
+from thumbs.training.export import export_once
 
 no_gpu = pytest.mark.skipif(providers.cuda_device_count() > 0, reason="this machine has an NVIDIA GPU")
 
@@ -18,7 +19,7 @@ def test_cpu_machine_picks_cpu_quietly(tmp_path, capfd):
     assert providers.usable_providers() == ["CPUExecutionProvider"]
     ckpt = make_checkpoint(tmp_path / "best.pt")
     capfd.readouterr()
-    clf = Classifier.load(ckpt, log=lambda m: None)  # exports once, then loads with ONNX Runtime
+    clf = Classifier.load(export_once(ckpt, lambda m: None), log=lambda m: None)  # as live: ONNX Runtime
     clf(np.zeros((48, 64, 3), np.uint8))
     assert clf.provider == "CPUExecutionProvider"
     err = capfd.readouterr().err

@@ -1,5 +1,6 @@
-"""The Jetson Nano path: opset-13 exports of every architecture run in an old ONNX Runtime and use only operators
-TensorRT 8.2 parses; the live path stays Python 3.8 code (vermin in .ci/run checks the syntax, this the rest)."""
+"""The Jetson Nano path: opset-13 exports of every architecture agree with PyTorch in the Nano's onnxruntime 1.11.0
+(.venv38, tests/live_venv.py) and use only operators TensorRT 8.2 parses; the live path stays Python 3.8 code
+(vermin in .ci/run checks the syntax, this the rest)."""
 
 from __future__ import annotations
 
@@ -7,19 +8,13 @@ import ast
 import json
 import subprocess
 import sys
-from pathlib import Path
 
-import numpy as np
 import onnx
 import pytest
-import torch
 
-from tests.helpers import make_checkpoint
+from tests import live_venv
 from tests.layout import ROOT, live_modules
-from thumbs.training import checkpoint, export, models
 
-ORT_OLD = ROOT / ".venv-ort115" / "bin" / "python"
-ORT_OLD_VERSION = "1.15.1"  # the oldest onnxruntime pip offers for Python 3.11
 # Python 3.9+ library calls vermin cannot see on an untyped object (it only knows `"x".removesuffix`).
 PY39_CALLS = {"removesuffix", "removeprefix", "is_relative_to", "with_stem", "randbytes", "lcm"}
 # Operators TensorRT's ONNX parser supports ("Y" rows) for the Nano: onnx-tensorrt docs/operators.md, release/8.2-GA
@@ -43,8 +38,6 @@ TRT82_OPS = frozenset((
     "Squeeze", "Sub", "Sum", "Tan", "Tanh", "ThresholdedRelu", "Tile", "TopK", "Transpose", "Unsqueeze",
     "Upsample", "Where", "Xor",
 ))
-# alexnet's adaptive pooling exports at opset 13 only when its last feature map is 6x6 (224 px); the rest at 64.
-SIZES = {"alexnet": 224}
 RUN_OLD = """
 import json, sys, numpy as np, onnxruntime as ort
 out = {"version": ort.__version__}
@@ -57,46 +50,12 @@ print(json.dumps(out))
 """
 
 
-def _old_runtime() -> Path:
-    """The oldest onnxruntime for this Python, in its own venv (made once from PyPI, then reused)."""
-    if not ORT_OLD.exists():
-        venv = ORT_OLD.parents[1]
-        made = subprocess.run(f'{sys.executable} -m venv {venv} && {venv}/bin/pip install --quiet '
-                              f'--disable-pip-version-check onnxruntime=={ORT_OLD_VERSION} "numpy<2"',
-                              shell=True, capture_output=True, text=True)
-        if made.returncode:
-            pytest.fail(f"could not create {venv} with onnxruntime {ORT_OLD_VERSION} (needs PyPI): "
-                        f"{made.stderr.strip().splitlines()[-1:]}")
-    return ORT_OLD
-
-
-@pytest.fixture(scope="module")
-def opset13_models(tmp_path_factory) -> dict[str, Path]:
-    """`thumbs export --opset 13` of every architecture, with a PyTorch reference output beside each."""
-    root = tmp_path_factory.mktemp("opset13")
-    exported = {}
-    for arch in models.ARCHS:
-        size = SIZES.get(arch, 64)
-        ckpt = make_checkpoint(root / arch / "best.pt", arch, size)
-        result = export.export(ckpt, opset=13, log=lambda m: None)
-        assert result.opset == 13, f"{arch} fell back to opset {result.opset}"
-        x = np.random.default_rng(0).random((2, 3, size, size), dtype=np.float32)
-        net = torch.nn.Sequential(checkpoint.build_model(checkpoint.load(ckpt)), torch.nn.Softmax(dim=1)).eval()
-        with torch.no_grad():
-            reference = net(torch.from_numpy(x)).numpy()
-        np.save(f"{result.onnx_path}.input.npy", x)
-        np.save(f"{result.onnx_path}.torch.npy", reference)
-        exported[arch] = result.onnx_path
-    return exported
-
-
-def test_opset13_models_agree_with_pytorch_in_onnxruntime_115(opset13_models):
-    python = _old_runtime()
-    run = subprocess.run([str(python), "-c", RUN_OLD, *map(str, opset13_models.values())], capture_output=True,
+def test_opset13_models_agree_with_pytorch_in_the_nanos_onnxruntime(opset13_models, live_python):
+    run = subprocess.run([str(live_python), "-c", RUN_OLD, *map(str, opset13_models.values())], capture_output=True,
                          text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     result = json.loads(run.stdout)
-    assert result["version"] == ORT_OLD_VERSION
+    assert result["version"] == live_venv.ORT
     diffs = {arch: result[str(path)] for arch, path in opset13_models.items()}
     assert all(d < 1e-4 for d in diffs.values()), diffs
 

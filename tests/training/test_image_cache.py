@@ -66,7 +66,7 @@ def test_the_cache_folder_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("THUMBS_CACHE", "off")
     assert image_cache.default_dir() is None
     monkeypatch.setenv("THUMBS_CACHE", str(tmp_path))
-    assert image_cache.default_dir() == tmp_path
+    assert image_cache.default_dir() == tmp_path / "images"
     monkeypatch.delenv("THUMBS_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert image_cache.default_dir() == tmp_path / "xdg" / "thumbs" / "images"

@@ -22,7 +22,8 @@ class Prediction:
 class Backend:
     """What every backend shares: the contract and the names read from it."""
 
-    provider = "CPUExecutionProvider"
+    provider: str  # what really runs it: an ONNX Runtime provider, or "PyTorch CPU"/"PyTorch CUDA"
+    why: str  # one line: why that provider (asked for, the fastest, the only one)
 
     def __init__(self, info: ModelInfo, path: Path) -> None:
         self.info, self.path = info, path

@@ -26,6 +26,7 @@ import numpy as np
 from thumbs.core.backend import Prediction
 from thumbs.core.errors import ThumbsError
 from thumbs.data.dataset import Saver
+from thumbs.live.latency import LatencyHistogram
 from thumbs.live.overlay import draw_live
 from thumbs.live.smoothing import Smoother
 from thumbs.live.window import Window
@@ -46,15 +47,18 @@ class LiveOptions:
     record: str | None = None  # annotated video path
     max_frames: int | None = None
     data: str = "dataset"  # where digit keys save hard examples
+    keep_labels: bool = False  # keep every frame's stable label in the summary (the demo scores them); memory grows
 
 
 @dataclass
 class LiveSummary:
+    """What a run did, in memory that stays the same however long it runs, unless per-frame labels are asked for."""
+
     frames: int = 0
     seconds: float = 0.0
-    latencies_ms: list[float] = field(default_factory=list)
+    latency: LatencyHistogram = field(default_factory=LatencyHistogram)  # inference ms, for p50/p95
     stage_ms: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
-    labels: list[str | None] = field(default_factory=list)  # stable label per frame
+    labels: list[str | None] | None = None  # stable label per frame: only with LiveOptions(keep_labels=True)
     saved: list[Path] = field(default_factory=list)  # hard examples
     record: Path | None = None
     provider: str = ""
@@ -67,7 +71,16 @@ class LiveSummary:
         return self.frames / self.seconds if self.seconds else 0.0
 
     def percentile(self, q: float) -> float:
-        return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else 0.0
+        return self.latency.percentile(q)
+
+    def add_frame(self, latency_ms: float, stable: str | None, stage_seconds: tuple[float, ...]) -> None:
+        """One frame's bookkeeping: counts, per-stage time, the latency histogram, the label when kept."""
+        for stage, seconds in zip(STAGES, stage_seconds):
+            self.stage_ms[stage] += seconds * 1000
+        self.frames += 1
+        self.latency.add(latency_ms)
+        if self.labels is not None:
+            self.labels.append(stable)
 
     def lines(self) -> list[str]:
         per = {k: v / max(1, self.frames) for k, v in self.stage_ms.items()}
@@ -373,7 +386,7 @@ def run(source: FrameSource, classifier: Classifier, opts: LiveOptions,
     check_outputs(opts, source.spec)
     crop = classifier.crop
     smoother = Smoother(classifier.classes, opts.smooth, opts.threshold)
-    summary = LiveSummary(provider=short(classifier.provider))
+    summary = LiveSummary(provider=short(classifier.provider), labels=[] if opts.keep_labels else None)
     sinks = make_sinks(opts, classifier.classes, source.fps, on_frame)
     _open_all(sinks)
     start = last = time.perf_counter()
@@ -399,11 +412,7 @@ def run(source: FrameSource, classifier: Classifier, opts: LiveOptions,
                 for sink in sinks:
                     sink.write(step)
                 t4 = time.perf_counter()
-                for stage, seconds in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
-                    summary.stage_ms[stage] += seconds * 1000
-                summary.frames += 1
-                summary.latencies_ms.append(pred.latency_ms)
-                summary.labels.append(stable)
+                summary.add_frame(pred.latency_ms, stable, (t1 - t0, t2 - t1, t3 - t2, t4 - t3))
                 interrupts.busy = False
                 if interrupts.pending:
                     raise KeyboardInterrupt

@@ -27,10 +27,7 @@ class Classifier:
     @classmethod
     def load(cls, path: str | Path, provider: str | None = None, fp16: bool = True,
              log: Callable[[str], None] = print) -> Classifier:
-        backend = load_model(path, provider, fp16, log)
-        if getattr(backend, "why", None):
-            log(f"provider: {backend.why}")
-        return cls(backend)
+        return cls(load_model(path, provider, fp16, log))
 
     def predict_batch(self, batch: np.ndarray) -> np.ndarray:
         """float32 NCHW in [0, 1] -> probabilities (N, classes)."""

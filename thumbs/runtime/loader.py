@@ -1,9 +1,10 @@
 """One loader for every model file and the ONNX Runtime backend. Needs only onnxruntime, OpenCV and numpy:
 a .pt is read by `thumbs.training.torch_backend`, imported only then.
 
-A backend is any object with `info` (ModelInfo), `classes`, `img_size`, `crop`, `provider`, `path` and
-`predict_batch(float32 NCHW in [0, 1]) -> probabilities (N, classes)`. A new kind (a TensorRT engine, a
-Triton endpoint) is one new class with those members and one entry in `load_model`'s suffix table."""
+A backend is any object with `info` (ModelInfo), `classes`, `img_size`, `crop`, `provider` and `why` (what
+runs it, and why that), `path` and `predict_batch(float32 NCHW in [0, 1]) -> probabilities (N, classes)`.
+A new kind (a TensorRT engine, a Triton endpoint) is one new class with those members and one entry in
+`load_model`'s suffix table."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def _torch_backend(path: Path, provider: str | None, fp16: bool, log: Callable[[
     except ImportError:
         raise ThumbsError(f"'{path}' is a PyTorch checkpoint and PyTorch is not installed: "
                           "pip install 'thumbs[train]', or export it to .onnx on a machine that has it") from None
-    return TorchBackend(path)
+    return TorchBackend(path, provider)
 
 
 LOADERS = {".onnx": OnnxBackend, **{suffix: _torch_backend for suffix in TORCH_SUFFIXES}}
@@ -51,7 +52,8 @@ LOADERS = {".onnx": OnnxBackend, **{suffix: _torch_backend for suffix in TORCH_S
 
 def load_model(path: str | Path, provider: str | None = None, fp16: bool = True,
                log: Callable[[str], None] = print) -> Backend:
-    """The backend for a model file, chosen by its suffix."""
+    """The backend for a model file, chosen by its suffix; `log` hears what the user must know while it loads
+    (a TensorRT engine being built, which can take minutes) and which provider runs it, and why."""
     path = Path(path)
     if not path.is_file():
         what = "is a folder, not a model file" if path.is_dir() else "does not exist"
@@ -59,7 +61,9 @@ def load_model(path: str | Path, provider: str | None = None, fp16: bool = True,
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
         raise ThumbsError(f"model '{path}': expected an .onnx file or a .pt checkpoint")
-    return loader(path, provider, fp16, log)
+    backend = loader(path, provider, fp16, log)
+    log(f"provider: {backend.why}")
+    return backend
 
 
 def exported_path(checkpoint: Path) -> Path:

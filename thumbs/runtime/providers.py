@@ -9,7 +9,6 @@ import contextlib
 import ctypes
 import functools
 import hashlib
-import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from thumbs.core import cache as thumbs_cache
 from thumbs.core.errors import ThumbsError
 
 ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
@@ -134,11 +134,14 @@ def resolve_provider(name: str | None) -> list[str]:
     return [full, ORDER[2]] if full != ORDER[2] else [full]
 
 
-def trt_cache_dir(model_bytes: bytes, fp16: bool) -> Path:
-    """Engines are keyed by model hash, precision and TensorRT version: a new model never reuses a stale one."""
+def trt_cache_dir(model_bytes: bytes, fp16: bool) -> Path | None:
+    """trt/ in the cache root (thumbs/core/cache.py), keyed by model hash, precision and TensorRT version, so a new
+    model never reuses a stale engine; None when THUMBS_CACHE=off (the engine is then built on every run)."""
+    engines = thumbs_cache.folder(thumbs_cache.ENGINES)
+    if engines is None:
+        return None
     key = f"{hashlib.sha256(model_bytes).hexdigest()[:16]}-{'fp16' if fp16 else 'fp32'}-trt{tensorrt_version()}"
-    root = Path(os.environ.get("THUMBS_CACHE", Path.home() / ".cache" / "thumbs"))
-    return root / "trt" / key
+    return engines / key
 
 
 def _ort_version() -> tuple[int, int]:
@@ -146,14 +149,33 @@ def _ort_version() -> tuple[int, int]:
     return major, minor
 
 
-def trt_options(cache: Path, fp16: bool) -> dict[str, object]:
+def trt_options(cache: Path | None, fp16: bool) -> dict[str, object]:
     """TensorRT provider options this onnxruntime knows: an unknown key fails the session, and
-    trt_timing_cache_path only exists from 1.17 (the Nano's 1.11 has the timing cache, in the engine folder)."""
+    trt_timing_cache_path only exists from 1.17 (the Nano's 1.11 has the timing cache, in the engine folder).
+    No cache folder (THUMBS_CACHE=off): neither cache is enabled, so nothing is written anywhere."""
+    if cache is None:
+        return {"trt_fp16_enable": fp16}
     options: dict[str, object] = {"trt_fp16_enable": fp16, "trt_engine_cache_enable": True,
                                   "trt_engine_cache_path": str(cache), "trt_timing_cache_enable": True}
     if _ort_version() >= (1, 17):
         options["trt_timing_cache_path"] = str(cache)
     return options
+
+
+def _engine_folder(model: bytes, fp16: bool, log: Callable[[str], None]) -> Path | None:
+    """The engine cache folder, made; the user hears when an engine is about to be built (minutes on a Nano)."""
+    cache = trt_cache_dir(model, fp16)
+    if cache is None:
+        log(f"building the TensorRT engine ({thumbs_cache.ENV}=off: again on every run, this takes a while)")
+        return None
+    if not (cache.is_dir() and any(cache.iterdir())):
+        log(f"building the TensorRT engine (first run of this model, this takes a while): cache {cache}")
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ThumbsError(f"TensorRT engine cache '{cache}' cannot be created ({e.strerror}): set "
+                          f"{thumbs_cache.ENV} to a writable folder, or {thumbs_cache.ENV}=off") from None
+    return cache
 
 
 def make_session(model: bytes | str | Path, providers: Sequence[str], fp16: bool = True,
@@ -164,10 +186,7 @@ def make_session(model: bytes | str | Path, providers: Sequence[str], fp16: bool
     chain: list = []
     for p in providers:
         if p == ORDER[0]:
-            cache = trt_cache_dir(data, fp16)
-            if not (cache.is_dir() and any(cache.iterdir())):
-                log(f"building the TensorRT engine (first run of this model, this takes a while): cache {cache}")
-            cache.mkdir(parents=True, exist_ok=True)
+            cache = _engine_folder(data, fp16, log)
             chain.append((p, trt_options(cache, fp16)))
         else:
             chain.append(p)

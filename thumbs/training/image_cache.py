@@ -17,21 +17,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from thumbs.core import cache
 from thumbs.core.files import decode_image
 
 VERSION = 1  # raise when preprocess.training_view or model_view change what they make
-ENV = "THUMBS_CACHE"  # a folder, or "off"
 LIMIT_ENV = "THUMBS_CACHE_MB"  # the most the cache keeps on disk, in MB
 DEFAULT_LIMIT_MB = 2048  # a few runs of a few thousand photos at two sizes
 
 
 def default_dir() -> Path | None:
-    """$THUMBS_CACHE, else $XDG_CACHE_HOME/thumbs/images, else ~/.cache/thumbs/images; None when "off"."""
-    chosen = os.environ.get(ENV)
-    if chosen:
-        return None if chosen.lower() in ("off", "0", "no") else Path(chosen)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "thumbs" / "images"
+    """images/ in the cache root (thumbs/core/cache.py: $THUMBS_CACHE or ~/.cache/thumbs); None when "off"."""
+    return cache.folder(cache.IMAGES)
 
 
 def limit_bytes() -> int:
