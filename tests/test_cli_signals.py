@@ -18,6 +18,18 @@ import pytest
 from tests.helpers import make_checkpoint
 
 EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
+STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_command():
+    """A failed test still ends the commands it started."""
+    yield
+    while STARTED:
+        proc = STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=60)
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +53,10 @@ def long_clip(tmp_path_factory) -> Path:
 def start(*args: str, cwd=None) -> subprocess.Popen:
     env = {**os.environ, "COLUMNS": "200"}
     env.pop("DISPLAY", None)
-    return subprocess.Popen([sys.executable, "-m", "thumbs.cli", *args], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "thumbs.cli", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
+    STARTED.append(proc)
+    return proc
 
 
 def catching(proc: subprocess.Popen, signum: int, timeout: float = 120) -> None:

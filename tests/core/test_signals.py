@@ -42,12 +42,19 @@ def test_outside_a_critical_section_the_signal_stops_at_once():
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 
-def test_a_second_signal_stops_even_a_critical_section():
-    with pytest.raises(signals.Stopped), signals.stop_signals(hand_on=False), signals.deferred():
+def test_a_second_signal_stops_a_frame_at_once_but_never_cuts_a_write(tmp_path):
+    with pytest.raises(signals.Stopped), signals.stop_signals(hand_on=False), signals.deferred(second_stops=True):
         os.kill(os.getpid(), signal.SIGINT)
         os.kill(os.getpid(), signal.SIGINT)
         for _ in range(10**8):
             pass
+    with signals.stop_signals(hand_on=False):
+        with signals.deferred():
+            for _ in range(3):
+                os.kill(os.getpid(), signal.SIGTERM)
+            files.write_atomic(tmp_path / "x", b"whole")
+        assert signals.requested() == signal.SIGTERM
+    assert (tmp_path / "x").read_bytes() == b"whole"
 
 
 def test_an_ignored_signal_stays_ignored(tmp_path):

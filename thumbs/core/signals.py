@@ -6,7 +6,8 @@ stops the work at once (a `Stopped`, which is a KeyboardInterrupt, raised where 
 cut. A deferred request is handed on, never raised from inside a write: loops poll `requested()` or `check()`
 at their safe points (between frames, files or epochs), and the outermost scope hands a request nobody took
 on: the CLI turns it into the exit code 128 + the signal number (130, 143, 129); elsewhere the signal is
-delivered again to the handler that was there before. A second signal always stops at once.
+delivered again to the handler that was there before. A second signal stops at once, except inside a write:
+a file is always finished (or its temp file removed), whatever comes.
 Signals that are ignored (`nohup`) or handled by the program embedding thumbs are left alone."""
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class _State:
     def __init__(self) -> None:
         self.depth = 0  # nested stop_signals() scopes
         self.deferring = 0  # nested deferred() sections
+        self.holding = 0  # those of them that a second signal may not cut either (writes)
         self.signum: int | None = None  # the request, once one arrived
         self.previous: dict[int, object] = {}
 
@@ -40,7 +42,7 @@ class _State:
         first = self.signum is None
         if first:
             self.signum = signum
-        if not (self.deferring and first):
+        if not (self.holding or (self.deferring and first)):
             raise Stopped(signum)
 
 
@@ -101,11 +103,16 @@ def stop_signals(hand_on: bool = True) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def deferred() -> Iterator[None]:
-    """A critical section: a stop request waits until it ends and then stays pending for the next safe point."""
+def deferred(second_stops: bool = False) -> Iterator[None]:
+    """A critical section: a stop request waits until it ends and then stays pending for the next safe point.
+    With `second_stops` (a live frame, which a stuck camera or model could hold forever) a second signal
+    stops at once; without (a write), nothing cuts it."""
+    hold = 0 if second_stops else 1
     with stop_signals():
         _state.deferring += 1
+        _state.holding += hold
         try:
             yield
         finally:
             _state.deferring -= 1
+            _state.holding -= hold

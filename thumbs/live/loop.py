@@ -60,7 +60,7 @@ class LiveSummary:
     provider: str = ""
     dropped: int = 0  # live frames the loop was too slow to read
     skipped: list[Path] = field(default_factory=list)  # unreadable images of a folder source
-    interrupted: bool = False  # ended by Ctrl-C
+    interrupted: bool = False  # ended by a stop signal (Ctrl-C, SIGTERM, SIGHUP)
 
     @property
     def fps(self) -> float:
@@ -351,7 +351,7 @@ def _frames(source: FrameSource, classifier: Classifier, opts: LiveOptions, sink
         frame = next(frames, None)
         if frame is None:
             break
-        with signals.deferred():
+        with signals.deferred(second_stops=True):
             t1 = time.perf_counter()
             tensor = classifier.preprocess(frame.image)
             t2 = time.perf_counter()
