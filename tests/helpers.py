@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import torch
 
@@ -27,3 +29,19 @@ def thumbs(*args: str, cwd=None, input: str | None = None) -> subprocess.Complet
     env.pop("DISPLAY", None)
     return subprocess.run([sys.executable, "-m", "thumbs.cli", *args], capture_output=True, text=True, cwd=cwd,
                           env=env, input=input, timeout=300)
+
+
+def refuse_writes_in(monkeypatch, folder) -> None:
+    """Make `folder` read-only for thumbs.core.files.check_writable_dir (the tests run as root, whom chmod
+    does not stop)."""
+    from thumbs.core import files
+
+    real = files.tempfile.TemporaryFile
+
+    def temporary_file(*args, dir=None, **kwargs):
+        if dir is not None and Path(dir) == Path(folder):
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(files.tempfile, "TemporaryFile", temporary_file)
+

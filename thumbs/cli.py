@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import signal
 import sys
 from pathlib import Path
 from typing import Callable, Optional, TypeVar
@@ -32,23 +33,37 @@ F = TypeVar("F", bound=Callable)
 
 
 def friendly(fn: F) -> F:
-    """Turn a ThumbsError into one red line and exit code 1; Ctrl-C into exit code 130, the one place for it.
+    """The one place that ends a command: a ThumbsError is one red line and exit code 1; a stop (Ctrl-C, SIGTERM,
+    SIGHUP; thumbs.core.signals) is "interrupted" and exit code 128 + the signal number: 130, 143 or 129.
 
-    A command that was interrupted but kept something prints its summary, then raises
-    `thumbs.errors.Interrupted("what was kept")`: this prints "interrupted: what was kept" and exits 130."""
+    A command that was stopped but kept something prints its summary, then raises
+    `thumbs.core.errors.Interrupted("what was kept")`: this prints "interrupted: what was kept"."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except ThumbsError as e:
-            err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)  # 'thumbs[train]' stays
-            raise typer.Exit(1) from None
-        except KeyboardInterrupt as e:
-            err.print("[yellow]interrupted[/]" + (f": {e}" if str(e) else ""), highlight=False)
-            raise typer.Exit(130) from None
+        from thumbs.core import signals
+
+        with signals.stop_signals(hand_on=False):
+            try:
+                result = fn(*args, **kwargs)
+            except ThumbsError as e:
+                err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
+                raise typer.Exit(1) from None
+            except KeyboardInterrupt as e:
+                _stopped(signals.requested() or getattr(e, "signum", None), str(e))
+            if signals.requested():  # it came during the last write: all is written, still say it
+                _stopped(signals.requested(), "after the work was finished and saved")
+        return result
 
     return wrapper  # type: ignore[return-value]
+
+
+def _stopped(signum: Optional[int], note: str) -> None:
+    from thumbs.core import signals
+
+    what = "interrupted" if signum in (None, signal.SIGINT) else f"stopped by {signals.name(signum)}"
+    err.print(f"[yellow]{what}[/]" + (f": {escape(note)}" if note else ""), highlight=False)
+    raise typer.Exit(signals.exit_code(signum))
 
 
 @app.command()
@@ -81,13 +96,12 @@ def collect(
         skipped = src.skipped
     for p in skipped:
         err.print(f"[yellow]skipped unreadable image[/] {p}")
-    note = " (interrupted; everything saved so far is kept)" if result.interrupted else ""
-    out.print(f"saved {len(result.saved)} frame(s) to {data / label} as session {result.session}{note}")
+    out.print(f"saved {len(result.saved)} frame(s) to {data / label} as session {result.session}")
     out.print("  ".join(f"{k}: {v} ({result.sessions.get(k, 0)} session(s))"
                         for k, v in sorted(result.counts.items())), highlight=False)
     out.print(f"next: {result.hint()}", highlight=False)
     if result.interrupted:
-        raise typer.Exit(130)
+        raise Interrupted("everything saved so far is kept")
 
 
 @app.command()
@@ -293,19 +307,20 @@ def live(
     fps: Optional[float] = typer.Option(None, "--fps", min=0.0),
 ) -> None:
     """Classify a camera or video live with an overlay (keys: q quits, 1-9 save a hard example)."""
-    from thumbs.live.loop import LiveOptions
+    from thumbs.live.loop import LiveOptions, check_outputs
     from thumbs.live.loop import run as run_live
     from thumbs.runtime.classifier import Classifier
     from thumbs.runtime.loader import TORCH_SUFFIXES, newest_model
-    from thumbs.sources.readers import open_source
+    from thumbs.sources.readers import open_source, parse_source
 
     log = (lambda m: err.print(m, highlight=False)) if events == "-" else _log
     path = model or newest_model()
+    opts = LiveOptions(threshold, smooth, headless, events, str(record) if record else None, max_frames, str(data))
+    check_outputs(opts, parse_source(source), path)  # before the model is exported, loaded or built
     if path.suffix.lower() in TORCH_SUFFIXES and path.is_file():
         path = _exported_once(path, log)
     clf = Classifier.load(path, provider, fp16=not fp32, log=log)
     log(f"model {clf.path} ({', '.join(clf.classes)}; {clf.img_size}px) on {clf.provider}")
-    opts = LiveOptions(threshold, smooth, headless, events, str(record) if record else None, max_frames, str(data))
     with open_source(source, width, height, fps) as src:
         summary = run_live(src, clf, opts)
     for line in summary.lines():
@@ -315,8 +330,7 @@ def live(
     for p in summary.saved:
         log(f"saved hard example {p}")
     if summary.interrupted:
-        err.print("[yellow]interrupted[/]")
-        raise typer.Exit(130)
+        raise Interrupted("every output was closed complete")
 
 
 @app.command()

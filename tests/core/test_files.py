@@ -73,13 +73,3 @@ def test_ctrl_c_during_a_write_finishes_the_write_first(tmp_path, monkeypatch):
         files.write_atomic(tmp_path / "last.pt", b"complete")
     assert (tmp_path / "last.pt").read_bytes() == b"complete" and _leftovers(tmp_path) == []
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-
-
-def test_deferred_block_holds_ctrl_c_until_its_end(tmp_path):
-    done = []
-    with pytest.raises(KeyboardInterrupt), files.interrupt_deferred():
-        os.kill(os.getpid(), signal.SIGINT)
-        files.write_atomic(tmp_path / "a", b"a")  # nested: does not raise here
-        done.append("b")
-        files.write_atomic(tmp_path / "b", b"b")
-    assert done == ["b"] and (tmp_path / "b").exists()

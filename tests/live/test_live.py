@@ -157,10 +157,10 @@ def test_record_and_events_on_one_file_are_refused(tmp_path):
 
 
 @pytest.mark.parametrize(("option", "make", "name", "message"), [
-    ("record", "file", "blocker/v.mp4", "cannot create its folder"),
+    ("record", "file", "blocker/v.mp4", "blocker. is a file, not a folder"),
     ("record", "dir", "v.mp4", "is a folder"),
     ("record", None, "v.txt", "unknown video type '.txt'"),
-    ("events", "file", "blocker/e.jsonl", "cannot create its folder"),
+    ("events", "file", "blocker/e.jsonl", "blocker. is a file, not a folder"),
     ("events", "dir", "e.jsonl", "is a folder"),
 ])
 def test_unwritable_outputs_fail_before_the_first_frame(tmp_path, option, make, name, message):
@@ -225,3 +225,86 @@ def count_frames(path) -> int:
     while cap.read()[0]:
         n += 1
     return n
+
+
+class KeyAt:
+    """A stand-in window: presses `key` on frame `at` (the hard-example key a person presses)."""
+
+    def __init__(self, key: str, at: int) -> None:
+        self.key, self.at = ord(key), at
+
+    def open(self):
+        pass
+
+    def write(self, step):
+        step.key = self.key if step.frame.index == self.at else -1
+
+    def close(self):
+        pass
+
+
+def test_ctrl_c_during_a_hard_example_save_keeps_every_count_in_step(tmp_path, monkeypatch):
+    from thumbs.core import files
+
+    real = files._temp_beside
+
+    def interrupted_write(path, data):  # the signal lands inside the hard example's write
+        os.kill(os.getpid(), signal.SIGINT)
+        return real(path, data)
+
+    monkeypatch.setattr(files, "_temp_beside", interrupted_write)
+    monkeypatch.setattr(live, "WindowSink", lambda: KeyAt("1", 5))
+    events = tmp_path / "events.jsonl"
+    opts = live.LiveOptions(events=str(events), record=str(tmp_path / "v.avi"), data=str(tmp_path / "data"))
+    summary = live.run(FakeSource(20), FakeClassifier(), opts)
+    assert summary.interrupted and summary.frames == 6 == len(summary.labels)
+    assert len(events.read_text().splitlines()) == 6 and count_frames(summary.record) == 6
+    assert [p.exists() for p in summary.saved] == [True] and summary.saved[0].parent.name == "down"
+
+
+class ModelClassifier(FakeClassifier):
+    def __init__(self, path):
+        self.path = path
+
+
+@pytest.mark.parametrize(("option", "name", "message"), [
+    ("events", "m.onnx", "is the model being run"),
+    ("events", "m.labels.txt", "is the model's labels file"),
+    ("record", "m.onnx", "is the model being run"),
+    ("events", "notes.txt", "exists and is not an event log"),
+    ("record", "old.mp4", "exists: choose a new name"),
+    ("events", "", "--events '': give a file name, or - for stdout"),
+])
+def test_outputs_never_write_over_a_file_the_user_has(tmp_path, option, name, message):
+    for existing in ("m.onnx", "m.labels.txt", "notes.txt", "old.mp4"):
+        (tmp_path / existing).write_text(f"precious {existing}")
+    source = FakeSource(5)
+    opts = live.LiveOptions(headless=True, **{option: str(tmp_path / name) if name else ""})
+    with pytest.raises(ThumbsError, match=message):
+        live.run(source, ModelClassifier(tmp_path / "m.onnx"), opts)
+    assert source.read == 0
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {n: f"precious {n}" for n in (
+        "m.onnx", "m.labels.txt", "notes.txt", "old.mp4")}
+
+
+def test_a_refused_record_leaves_the_event_log_untouched_and_a_log_is_appended_to(tmp_path):
+    events = tmp_path / "ev.jsonl"
+    events.write_text('{"frame": 0}\n')
+    with pytest.raises(ThumbsError, match="unknown video type '.mkv'"):
+        live.run(FakeSource(5), FakeClassifier(), live.LiveOptions(headless=True, events=str(events),
+                                                                   record=str(tmp_path / "v.mkv")))
+    assert events.read_text() == '{"frame": 0}\n'
+    live.run(FakeSource(3), FakeClassifier(), live.LiveOptions(headless=True, events=str(events)))
+    assert [json.loads(line)["frame"] for line in events.read_text().splitlines()] == [0, 0, 1, 2]
+
+
+def test_a_recording_cut_short_is_kept_and_an_empty_one_replaced(tmp_path):
+    safe = tmp_path / "v.mp4.partial.avi"
+    safe.write_bytes(b"RIFF frames of a run killed by a power cut")
+    opts = live.LiveOptions(headless=True, record=str(tmp_path / "v.mp4"))
+    with pytest.raises(ThumbsError, match="holds a recording that was cut short"):
+        live.run(FakeSource(3), FakeClassifier(), opts)
+    safe.write_bytes(b"")  # killed before its first frame
+    summary = live.run(FakeSource(3), FakeClassifier(), opts)
+    assert summary.record == tmp_path / "v.mp4" and count_frames(summary.record) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.mp4"]

@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.helpers import make_checkpoint
+from tests.helpers import make_checkpoint, refuse_writes_in
 from thumbs.core.errors import ThumbsError
 from thumbs.runtime import loader as runtime
 from thumbs.runtime.classifier import Classifier
@@ -41,10 +41,8 @@ def test_pt_is_exported_once_beside_it_and_only_reused_when_it_came_from_it(tmp_
 
 
 def test_auto_export_beside_a_read_only_checkpoint_is_one_clear_error(tmp_path, monkeypatch):
-    import thumbs.training.export
-
     ckpt = make_checkpoint(tmp_path / "best.pt")
-    monkeypatch.setattr(thumbs.training.export.os, "access", lambda p, mode: False)
+    refuse_writes_in(monkeypatch, tmp_path)
     with pytest.raises(ThumbsError, match="is read-only: run `thumbs export .* --out DIR/model.onnx`"):
         export_once(ckpt, log=lambda m: None)
 

@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import onnx
 import pytest
 import torch
 
-from tests.helpers import CLASSES, make_checkpoint
+from tests.helpers import CLASSES, make_checkpoint, refuse_writes_in
 from thumbs.core.errors import ThumbsError
 from thumbs.core.model_info import ModelInfo, file_sha256
 from thumbs.runtime.classifier import Classifier
@@ -124,10 +122,29 @@ def test_bad_out_path_is_one_clear_error(tmp_path, out, message):
 def test_read_only_out_folder_is_refused_before_exporting(tmp_path, monkeypatch):
     ckpt = make_checkpoint(tmp_path / "best.pt")
     (tmp_path / "ro").mkdir()
-    real = export.os.access
-    monkeypatch.setattr(export.os, "access", lambda p, mode: Path(p) != tmp_path / "ro" and real(p, mode))
-    with pytest.raises(ThumbsError, match=f"folder '{tmp_path / 'ro'}' is read-only: choose a writable --out"):
+    refuse_writes_in(monkeypatch, tmp_path / "ro")
+    with pytest.raises(ThumbsError, match=f"--out cannot write '{tmp_path / 'ro'}': permission denied"):
         export.export(ckpt, tmp_path / "ro" / "model.onnx")
+    assert not list((tmp_path / "ro").iterdir())
+
+
+def test_two_exports_into_one_folder_never_replace_each_other(tmp_path):
+    first = export.export(make_checkpoint(tmp_path / "base1" / "best.pt"), tmp_path / "models")
+    before = first.onnx_path.read_bytes()
+    with pytest.raises(ThumbsError, match=r"--out: '.*models/best.onnx' is an export of '.*base1/best.pt'; an "
+                                          r"export never replaces it: give another name, e.g. --out .*two-best.onnx"):
+        export.export(make_checkpoint(tmp_path / "two" / "best.pt", seed=1), tmp_path / "models")
+    assert first.onnx_path.read_bytes() == before
+    again = export.export(tmp_path / "base1" / "best.pt", tmp_path / "models", opset=12)  # the same source: updated
+    assert again.opset == 12 and Classifier.load(again.onnx_path).classes == CLASSES
+
+
+@pytest.mark.parametrize("name", ["model.onnx", "model.labels.txt"])
+def test_an_export_never_replaces_a_file_that_is_not_its_own(tmp_path, name):
+    (tmp_path / name).write_text("my notes")
+    with pytest.raises(ThumbsError, match="is a file that is not an export of this checkpoint"):
+        export.export(make_checkpoint(tmp_path / "best.pt"), tmp_path / "model.onnx")
+    assert (tmp_path / name).read_text() == "my notes"
 
 
 def test_nan_weights_say_the_checkpoint_is_broken(tmp_path):

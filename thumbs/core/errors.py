@@ -14,4 +14,5 @@ class DataError(ThumbsError):
 
 
 class Interrupted(KeyboardInterrupt):
-    """Ctrl-C after what could be kept was kept; the message says what. The CLI prints it and exits 130."""
+    """A stop signal after what could be kept was kept; the message says what. The CLI prints it and exits
+    with 128 + the signal (thumbs.core.signals)."""

@@ -3,18 +3,15 @@ behind: every write goes to a hidden temp file beside the target, which is renam
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
-import signal
 import tempfile
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from thumbs.core import signals
 from thumbs.core.errors import ThumbsError
 
 
@@ -49,36 +46,6 @@ def write_error(path: str | Path, exc: OSError) -> WriteError:
     return WriteError(f"cannot write '{path}': {reason}")
 
 
-_deferred = threading.local()
-_pending: list[bool] = []
-
-
-@contextlib.contextmanager
-def interrupt_deferred() -> Iterator[None]:
-    """Ctrl-C inside this block is held back until the block ends, so a group of files is written
-    completely (or not started) before KeyboardInterrupt is raised. Nests; a no-op off the main thread."""
-    depth = getattr(_deferred, "depth", 0)
-    handler = signal.getsignal(signal.SIGINT)
-    if depth or threading.current_thread() is not threading.main_thread() or handler is signal.SIG_IGN:
-        _deferred.depth = depth + 1
-        try:
-            yield
-        finally:
-            _deferred.depth = depth
-        return
-    _pending.clear()
-    signal.signal(signal.SIGINT, lambda *_: _pending.append(True))
-    _deferred.depth = 1
-    try:
-        yield
-    finally:
-        _deferred.depth = 0
-        signal.signal(signal.SIGINT, handler)
-    if _pending:
-        _pending.clear()
-        raise KeyboardInterrupt
-
-
 def ensure_dir(path: str | Path) -> Path:
     """Create a folder (and its parents), or say clearly why it cannot be."""
     path = Path(path)
@@ -92,15 +59,30 @@ def ensure_dir(path: str | Path) -> Path:
     return path
 
 
-def check_writable_dir(path: str | Path) -> Path:
-    """Create `path` if needed and prove a file can be written in it, before any long work starts."""
-    path = ensure_dir(path)
+def check_writable_dir(path: str | Path, option: str | None = None, create: bool = True) -> Path:
+    """The one answer to "can files be written in this folder?", before any long work starts: creates `path`
+    (or, with create=False, finds the nearest folder that exists above it) and writes a nameless temp file there
+    (a real write, so a read-only mount, an ACL or a quota counts, not just the permission bits).
+    `option` (e.g. "--out") starts the error line."""
+    path = Path(path)
     try:
-        with tempfile.TemporaryFile(dir=path):
+        probe = ensure_dir(path) if create else _nearest_folder(path)
+        with tempfile.TemporaryFile(dir=probe):
             pass
+    except WriteError as e:
+        raise WriteError(f"{option} {e}" if option else str(e)) from None
     except OSError as e:
-        raise write_error(path, e) from None
+        raise WriteError(f"{option} {write_error(path, e)}" if option else str(write_error(path, e))) from None
     return path
+
+
+def _nearest_folder(path: Path) -> Path:
+    for p in (path, *path.parents):
+        if p.exists() or p.is_symlink():
+            if not p.is_dir():
+                raise WriteError(f"cannot write in '{path}': '{p}' is a file, not a folder; choose another place")
+            return p
+    return Path.cwd()
 
 
 def _temp_beside(path: Path, data: bytes) -> Path:
@@ -126,9 +108,9 @@ def _temp_beside(path: Path, data: bytes) -> Path:
 
 def write_atomic(path: str | Path, data: bytes) -> Path:
     """Replace `path` with `data` in one step: readers see the old file or the new one, never half.
-    Ctrl-C during the write finishes it first; a failed write leaves no temp file."""
+    A stop signal during the write finishes it first (thumbs.core.signals); a failed write leaves no temp file."""
     path = Path(path)
-    with interrupt_deferred():
+    with signals.deferred():
         tmp = _temp_beside(path, data)
         try:
             os.replace(tmp, path)
@@ -143,7 +125,7 @@ def write_atomic(path: str | Path, data: bytes) -> Path:
 def write_new(path: str | Path, data: bytes) -> Path:
     """Create `path` atomically, refusing to overwrite an existing file (FileExistsError)."""
     path = Path(path)
-    with interrupt_deferred():
+    with signals.deferred():
         tmp = _temp_beside(path, data)
         try:
             _link_new(tmp, path)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from thumbs.core import signals
 from thumbs.core.errors import ThumbsError
 from thumbs.data import dataset
 from thumbs.data.datacheck import MIN_PER_CLASS as MIN_FRAMES
@@ -84,7 +85,8 @@ def suggestion(label: str, frames: int, sessions: int) -> str:
 def collect(source: FrameSource, label: str, data_root: str | Path = "dataset", *, count: int | None = None,
             interval: float | None = None, headless: bool = True, size: tuple[int, int] | None = None,
             on_save: Callable[[Path], None] | None = None) -> CollectResult:
-    """Run until `count` frames are saved, the source ends, the user quits or Ctrl-C; keeps all saved."""
+    """Run until `count` frames are saved, the source ends, the user quits or a stop signal (Ctrl-C, SIGTERM,
+    SIGHUP: taken between frames, thumbs.core.signals); keeps all saved."""
     if headless and count is None and source.spec.live:
         raise ThumbsError("--headless on a live source needs --count N, or it would never stop")
     if count is not None and count < 1:
@@ -99,31 +101,33 @@ def collect(source: FrameSource, label: str, data_root: str | Path = "dataset", 
     auto = headless or interval is not None  # else the window waits for SPACE, or `a` for a burst
     last_save: float | None = None
     flash = 0
-    try:
-        for frame in source:
-            if _due(auto, headless, interval, last_save, frame.time):
-                path = saver.save(frame.image)
-                _record(result, path, on_save)
-                last_save, flash = frame.time, 3
-            if window is not None:
-                key = _show(window, frame, result, auto, flash)
-                flash = max(0, flash - 1)
-                if key == "save":
-                    _record(result, saver.save(frame.image), on_save)
-                    flash = 3
-                elif key == "auto":
-                    auto, last_save = not auto, None
-                elif key == "quit":
-                    result.quit = True
+    with signals.stop_signals(hand_on=False):
+        try:
+            for frame in source:  # a stop signal while waiting for a frame lands here, between saves
+                if _due(auto, headless, interval, last_save, frame.time):
+                    path = saver.save(frame.image)  # a stop signal waits until the frame is on disk
+                    _record(result, path, on_save)
+                    last_save, flash = frame.time, 3
+                if window is not None:
+                    key = _show(window, frame, result, auto, flash)
+                    flash = max(0, flash - 1)
+                    if key == "save":
+                        _record(result, saver.save(frame.image), on_save)
+                        flash = 3
+                    elif key == "auto":
+                        auto, last_save = not auto, None
+                    elif key == "quit":
+                        result.quit = True
+                        break
+                if (count is not None and len(result.saved) >= count) or signals.requested():
                     break
-            if count is not None and len(result.saved) >= count:
-                break
-    except KeyboardInterrupt:
-        result.interrupted = True
-    finally:
-        if window is not None:
-            window.close()
-        _settle(result, saver, Path(data_root))
+        except KeyboardInterrupt:
+            result.interrupted = True
+        finally:
+            result.interrupted = result.interrupted or signals.requested() is not None
+            if window is not None:
+                window.close()
+            _settle(result, saver, Path(data_root))
     if not result.saved and not (result.interrupted or result.quit):
         skipped = len(getattr(source, "skipped", []))
         raise ThumbsError(f"nothing saved: {source.spec.describe()} gave no usable frame"

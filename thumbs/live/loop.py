@@ -2,40 +2,40 @@
 
 The loop only times and dispatches: each frame is preprocessed, classified and smoothed into a `Step`,
 and every sink gets that step. Sinks open before the first frame (so a path that cannot be written is
-one error line before anything runs) and close on every exit path. A Ctrl-C lands between frames, so
-the frame count, the events and the recording always agree."""
+one error line before anything runs) and close on every exit path. A stop signal (Ctrl-C, SIGTERM,
+SIGHUP) lands between frames, so the frame count, the events and the recording always agree."""
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import IO, Protocol
 
-import cv2
 import numpy as np
 
+from thumbs.core import signals
 from thumbs.core.backend import Prediction
 from thumbs.core.errors import ThumbsError
+from thumbs.core.files import check_writable_dir, ensure_dir
+from thumbs.core.model_info import labels_path
 from thumbs.data.dataset import Saver
 from thumbs.live.latency import LatencyHistogram
 from thumbs.live.overlay import draw_live
+from thumbs.live.recorder import Recorder, check_record, safe_copy
 from thumbs.live.smoothing import Smoother
 from thumbs.live.window import Window
 from thumbs.runtime.classifier import Classifier
+from thumbs.runtime.loader import TORCH_SUFFIXES, exported_path
 from thumbs.runtime.providers import short
 from thumbs.sources.readers import Frame, FrameSource, SourceSpec
 
 STAGES = ("wait", "preprocess", "inference", "draw")  # draw: every sink (overlay, window, events, video)
-VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".avi": "MJPG"}
 
 
 @dataclass
@@ -64,7 +64,7 @@ class LiveSummary:
     provider: str = ""
     dropped: int = 0  # live frames the loop was too slow to read
     skipped: list[Path] = field(default_factory=list)  # unreadable images of a folder source
-    interrupted: bool = False  # ended by Ctrl-C
+    interrupted: bool = False  # ended by a stop signal (Ctrl-C, SIGTERM, SIGHUP)
 
     @property
     def fps(self) -> float:
@@ -135,76 +135,10 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
-def _make_parent(path: Path, option: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ThumbsError(f"{option} '{path}': cannot create its folder '{path.parent}' ({e.strerror}); "
-                          "choose a path in a writable folder") from None
-
-
-def _check_target(path: Path, option: str) -> None:
-    if path.is_dir():
-        raise ThumbsError(f"{option} '{path}' is a folder: give a file name inside it")
-    _make_parent(path, option)
-
-
-class Recorder:
-    """Annotated video, written to a temporary name and moved into place when complete. Frames of another
-    size than the first are resized to it (a video has one frame size)."""
-
-    def __init__(self, path: Path, fps: float) -> None:
-        self.path, self.fps = Path(path), fps
-        self.tmp = self.path.with_name(f".{self.path.stem}.tmp{self.path.suffix}")
-        self.writer: cv2.VideoWriter | None = None
-        self.size: tuple[int, int] | None = None
-        self.frames = 0
-
-    def open(self) -> None:
-        """Check the path and claim the temporary file before the first frame."""
-        codec = VIDEO_CODECS.get(self.path.suffix.lower())
-        if codec is None:
-            raise ThumbsError(f"--record '{self.path}': unknown video type '{self.path.suffix}'; "
-                              f"use {' or '.join(VIDEO_CODECS)}")
-        _check_target(self.path, "--record")
-        try:
-            self.tmp.touch()
-        except OSError as e:
-            raise ThumbsError(f"--record '{self.path}': cannot write in '{self.path.parent}' ({e.strerror}); "
-                              "choose a writable folder") from None
-
-    def write(self, step: Step) -> None:
-        self.write_image(step.canvas)
-
-    def write_image(self, image: np.ndarray) -> None:
-        if self.writer is None:
-            self.size = (image.shape[1], image.shape[0])
-            fourcc = cv2.VideoWriter_fourcc(*VIDEO_CODECS[self.path.suffix.lower()])
-            self.writer = cv2.VideoWriter(str(self.tmp), fourcc, self.fps, self.size)
-            if not self.writer.isOpened():
-                raise ThumbsError(f"--record '{self.path}': OpenCV cannot write this video type here; try .avi")
-        if (image.shape[1], image.shape[0]) != self.size:
-            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
-        self.writer.write(image)
-        self.frames += 1
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.release()
-            self.writer = None
-        if self.frames:
-            self.tmp.replace(self.path)
-        else:
-            self.tmp.unlink(missing_ok=True)
-
-    @property
-    def written(self) -> Path | None:
-        return self.path if self.frames and self.path.exists() else None
-
-
 class EventWriter:
-    """JSON Lines, one event per frame, flushed as it happens so readers can react live. On stdout a
-    reader that goes away (`| head -1`) ends the run quietly."""
+    """JSON Lines, one event per frame, flushed as it happens so readers can react live. An existing event
+    log is appended to (a service restarted by systemd keeps one log; each run's frames count from 0 again).
+    On stdout a reader that goes away (`| head -1`) ends the run quietly."""
 
     def __init__(self, target: str) -> None:
         self.target = target
@@ -215,9 +149,9 @@ class EventWriter:
             self.stream = sys.stdout
             return
         path = Path(self.target)
-        _check_target(path, "--events")
+        ensure_dir(path.parent)
         try:
-            self.stream = open(path, "w", buffering=1, encoding="utf-8")  # noqa: SIM115 (closed in close())
+            self.stream = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 (closed in close())
         except OSError as e:
             raise ThumbsError(f"--events '{path}': cannot write it ({e.strerror}); choose a writable place") from None
 
@@ -309,21 +243,54 @@ def hard_example_class(key: int, classes: list[str]) -> str | None:
 
 def _same_file(a: Path, b: Path) -> bool:
     try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
     except OSError:
-        return a.resolve() == b.resolve()
+        return False
 
 
-def check_outputs(opts: LiveOptions, spec: SourceSpec) -> None:
-    """Refuse outputs that would overwrite the input or each other, before anything is written."""
-    inputs = list(spec.paths) + ([Path(str(spec.value))] if spec.kind == "video" else [])
-    outputs = [(o, Path(p)) for o, p in (("--record", opts.record), ("--events", opts.events)) if p and p != "-"]
-    for option, path in outputs:
-        if any(_same_file(path, i) or path.resolve() == i.resolve() for i in inputs):
-            raise ThumbsError(f"{option} '{path}' is the source being read: writing it would destroy it; "
-                              "choose another file name")
-    if len(outputs) == 2 and outputs[0][1].resolve() == outputs[1][1].resolve():
-        raise ThumbsError(f"--record and --events are the same file '{outputs[0][1]}': give each its own name")
+def _is_event_log(path: Path) -> bool:
+    """Empty, or its first line is a JSON object: a log that --events may append to."""
+    try:
+        with open(path, "rb") as f:
+            first = f.readline(1 << 16)
+        return not first or isinstance(json.loads(first), dict)
+    except (OSError, ValueError):
+        return False
+
+
+def check_outputs(opts: LiveOptions, spec: SourceSpec, model: Path | None = None) -> None:
+    """Every reason an output would fail or destroy a file (the model, its labels, its export, the source,
+    each other), said before any file is opened."""
+    if opts.events == "":
+        raise ThumbsError("--events '': give a file name, or - for stdout (an unset variable in a script?)")
+    reads = [(p, "the source being read") for p in spec.paths]
+    if spec.kind == "video":
+        reads.append((Path(str(spec.value)), "the source being read"))
+    if model is not None:
+        models = [model] + ([exported_path(model)] if model.suffix.lower() in TORCH_SUFFIXES else [])
+        reads += [(m, "the model being run") for m in models] + [(labels_path(m), "the model's labels file")
+                                                                  for m in models]
+    record = Path(opts.record) if opts.record else None
+    events = Path(opts.events) if opts.events and opts.events != "-" else None
+    for option, path in (("--record", record), ("--events", events)):
+        for read, what in reads:
+            if path is not None and _same_file(path, read):
+                raise ThumbsError(f"{option} '{path}' is {what}: writing it would destroy it; choose another name")
+    if record and events and (_same_file(events, record) or _same_file(events, safe_copy(record))):
+        raise ThumbsError(f"--record and --events are the same file '{events}': give each its own name")
+    if record:
+        check_record(record)
+    if events:
+        _check_events(events)
+
+
+def _check_events(path: Path) -> None:
+    if path.is_dir():
+        raise ThumbsError(f"--events '{path}' is a folder: give a file name inside it")
+    if path.exists() and not (path.is_file() and _is_event_log(path)):
+        raise ThumbsError(f"--events '{path}' exists and is not an event log (JSON Lines): choose a new name; "
+                          "an existing event log is appended to")
+    check_writable_dir(path.parent, "--events", create=False)
 
 
 def make_sinks(opts: LiveOptions, classes: list[str], fps: float,
@@ -339,31 +306,6 @@ def make_sinks(opts: LiveOptions, classes: list[str], fps: float,
     if not opts.headless:
         sinks += [WindowSink(), HardExamples(Path(opts.data), classes)]
     return sinks
-
-
-class _Interrupts:
-    """Ctrl-C while a frame is being handled takes effect after it, so every count and file agrees;
-    while waiting for a frame it stops at once, and a second Ctrl-C always does."""
-
-    def __init__(self) -> None:
-        self.busy = self.pending = False
-
-    def _handler(self, signum, stack) -> None:
-        if self.busy and not self.pending:
-            self.pending = True
-            return
-        raise KeyboardInterrupt
-
-    @contextmanager
-    def installed(self) -> Iterator[_Interrupts]:
-        if threading.current_thread() is not threading.main_thread():
-            yield self  # only the main thread receives signals
-            return
-        previous = signal.signal(signal.SIGINT, self._handler)
-        try:
-            yield self
-        finally:
-            signal.signal(signal.SIGINT, previous)
 
 
 def _open_all(sinks: list[Sink]) -> None:
@@ -382,55 +324,62 @@ def _close_all(sinks: list[Sink]) -> None:
 
 def run(source: FrameSource, classifier: Classifier, opts: LiveOptions,
         on_frame: Callable[[dict], None] | None = None) -> LiveSummary:
-    """Classify every frame until the source ends, max_frames, q/ESC, a closed window or Ctrl-C."""
-    check_outputs(opts, source.spec)
-    crop = classifier.crop
-    smoother = Smoother(classifier.classes, opts.smooth, opts.threshold)
+    """Classify every frame until the source ends, max_frames, q/ESC, a closed window or a stop signal
+    (Ctrl-C, SIGTERM, SIGHUP: the frame in hand is finished first, thumbs.core.signals)."""
+    model = getattr(classifier, "path", None)
+    check_outputs(opts, source.spec, Path(model) if model else None)
     summary = LiveSummary(provider=short(classifier.provider), labels=[] if opts.keep_labels else None)
     sinks = make_sinks(opts, classifier.classes, source.fps, on_frame)
-    _open_all(sinks)
-    start = last = time.perf_counter()
-    fps = 0.0
-    try:
-        with _Interrupts().installed() as interrupts:
-            frames = iter(source)
-            while opts.max_frames is None or summary.frames < opts.max_frames:
-                t0 = time.perf_counter()
-                frame = next(frames, None)
-                if frame is None:
-                    break
-                interrupts.busy = True
-                t1 = time.perf_counter()
-                tensor = classifier.preprocess(frame.image)
-                t2 = time.perf_counter()
-                pred = classifier.infer(tensor)
-                t3 = time.perf_counter()
-                stable, score = smoother.update(pred.probs)
-                fps = 0.9 * fps + 0.1 / max(t3 - last, 1e-6) if summary.frames else 1 / max(t3 - t0, 1e-6)
-                last = t3
-                step = Step(frame, pred, stable, score, fps, classifier.classes, opts.threshold, crop)
-                for sink in sinks:
-                    sink.write(step)
-                t4 = time.perf_counter()
-                summary.add_frame(pred.latency_ms, stable, (t1 - t0, t2 - t1, t3 - t2, t4 - t3))
-                interrupts.busy = False
-                if interrupts.pending:
-                    raise KeyboardInterrupt
-                if step.stop:
-                    break
-    except KeyboardInterrupt:
-        summary.interrupted = True
-    finally:
-        summary.seconds = time.perf_counter() - start
-        summary.dropped = source.dropped
-        summary.skipped = list(getattr(source, "skipped", []))
-        _close_all(sinks)
-        for sink in sinks:
-            if isinstance(sink, Recorder):
-                summary.record = sink.written
-            elif isinstance(sink, HardExamples):
-                summary.saved = sink.saved
+    with signals.stop_signals(hand_on=False):
+        _open_all(sinks)
+        start = time.perf_counter()
+        try:
+            _frames(source, classifier, opts, sinks, summary)
+        except KeyboardInterrupt:  # while waiting for a frame, or a second signal: nothing is half-written
+            summary.interrupted = True
+        finally:
+            summary.interrupted = summary.interrupted or signals.requested() is not None
+            summary.seconds = time.perf_counter() - start
+            summary.dropped = source.dropped
+            summary.skipped = list(getattr(source, "skipped", []))
+            with signals.deferred():
+                _close_all(sinks)
+            for sink in sinks:
+                if isinstance(sink, Recorder):
+                    summary.record = sink.written
+                elif isinstance(sink, HardExamples):
+                    summary.saved = sink.saved
     return summary
+
+
+def _frames(source: FrameSource, classifier: Classifier, opts: LiveOptions, sinks: list[Sink],
+            summary: LiveSummary) -> None:
+    """The loop: a stop request is taken between frames, so the count, the events, the video and the hard
+    examples always agree."""
+    smoother = Smoother(classifier.classes, opts.smooth, opts.threshold)
+    frames = iter(source)
+    fps, last = 0.0, time.perf_counter()
+    while (opts.max_frames is None or summary.frames < opts.max_frames) and signals.requested() is None:
+        t0 = time.perf_counter()
+        frame = next(frames, None)
+        if frame is None:
+            break
+        with signals.deferred(second_stops=True):
+            t1 = time.perf_counter()
+            tensor = classifier.preprocess(frame.image)
+            t2 = time.perf_counter()
+            pred = classifier.infer(tensor)
+            t3 = time.perf_counter()
+            stable, score = smoother.update(pred.probs)
+            fps = 0.9 * fps + 0.1 / max(t3 - last, 1e-6) if summary.frames else 1 / max(t3 - t0, 1e-6)
+            last = t3
+            step = Step(frame, pred, stable, score, fps, classifier.classes, opts.threshold, classifier.crop)
+            for sink in sinks:
+                sink.write(step)
+            t4 = time.perf_counter()
+            summary.add_frame(pred.latency_ms, stable, (t1 - t0, t2 - t1, t3 - t2, t4 - t3))
+        if step.stop:
+            break
 
 
 def frame_accuracy(predicted: list[str | None], truth: list[str]) -> float:

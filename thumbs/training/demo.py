@@ -79,6 +79,8 @@ def run_demo(out_dir: str | Path = "demo-run", arch: str = "resnet18", epochs: i
     log("5/5 live on the held-out clip, headless")
     clf = Classifier.load(exported.onnx_path, log=log)
     record, events = out_dir / "live.mp4", out_dir / "events.jsonl"
+    for own in (record, events):  # this demo's own earlier outputs (the folder is marked): live never replaces
+        own.unlink(missing_ok=True)
     opts = live.LiveOptions(headless=True, events=str(events), record=str(record), keep_labels=True)  # to score
     with sources.open_source(str(paths["live clip"])) as src:
         summary = live.run(src, clf, opts)

@@ -24,7 +24,7 @@ from torch import nn
 
 import thumbs
 from thumbs.core.errors import ThumbsError
-from thumbs.core.files import write_atomic
+from thumbs.core.files import check_writable_dir, write_atomic
 from thumbs.core.model_info import file_sha256, labels_path
 from thumbs.runtime.loader import SOURCE_SHA_KEY, exported_from, exported_path
 from thumbs.training import checkpoint
@@ -180,15 +180,35 @@ def _check_finite(ckpt: dict, path: Path) -> None:
                           f"(e.g. {broken[0]}); the run diverged: train again with a lower --lr")
 
 
-def _writable_dir(folder: Path, what: str) -> None:
-    """Refuse before the slow export: a file where a folder must be, or a folder we cannot write."""
-    for p in (folder, *folder.parents):
-        if p.exists() or p.is_symlink():
-            if not p.is_dir():
-                raise ThumbsError(f"'{p}' is a file, not a folder: choose another {what}")
-            if not os.access(p, os.W_OK | os.X_OK):
-                raise ThumbsError(f"folder '{p}' is read-only: choose a writable {what}")
-            return
+def _source_of(onnx_path: Path) -> tuple[str | None, str | None]:
+    """(checkpoint sha, checkpoint path) recorded in a thumbs export; (None, None) for any other file."""
+    try:
+        props = {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
+    except Exception:  # not an ONNX file at all
+        return None, None
+    return props.get(SOURCE_SHA_KEY), props.get("thumbs.source")
+
+
+def check_target(out_path: Path, ckpt_path: Path) -> None:
+    """An export replaces only an earlier export of the same checkpoint (same file or same content): never
+    another model (two exports into one folder), nor any other file of the user's."""
+    labels = labels_path(out_path)
+    if not (out_path.exists() or out_path.is_symlink() or labels.exists() or labels.is_symlink()):
+        return
+    sha, source = _source_of(out_path) if out_path.is_file() else (None, None)
+    ours = sha is not None and (sha == file_sha256(ckpt_path)
+                                or (source is not None and Path(source).resolve() == ckpt_path.resolve()))
+    if not ours:
+        taken = out_path if out_path.exists() or out_path.is_symlink() else labels
+        what = f"an export of '{source}'" if source else "a file that is not an export of this checkpoint"
+        raise ThumbsError(f"--out: '{taken}' is {what}; an export never replaces it: give another name, e.g. "
+                          f"--out {out_path.with_name(_name_by_source(ckpt_path))}")
+
+
+def _name_by_source(ckpt_path: Path) -> str:
+    """runs/two/best.pt -> two-best.onnx: a name that two runs' exports in one folder do not share."""
+    folder = ckpt_path.resolve().parent.name
+    return f"{folder}-{ckpt_path.stem}.onnx" if folder else f"{ckpt_path.stem}.onnx"
 
 
 def output_path(ckpt_path: Path, out: str | Path | None) -> Path:
@@ -218,7 +238,8 @@ def export(ckpt_path: str | Path, out: str | Path | None = None, opset: int = DE
     _check_opset(opset)
     ckpt = checkpoint.load(ckpt_path)
     out_path = output_path(ckpt_path, out)
-    _writable_dir(out_path.parent, "--out")
+    check_target(out_path, ckpt_path)
+    check_writable_dir(out_path.parent, "--out", create=False)
     _check_finite(ckpt, ckpt_path)
     model = nn.Sequential(checkpoint.build_model(ckpt), nn.Softmax(dim=1)).eval()
     size = ckpt["info"].img_size
@@ -247,8 +268,11 @@ def export_once(ckpt_path: str | Path, log: Callable[[str], None] = print) -> Pa
     if exported_from(target, ckpt_path):
         return target
     folder = target.parent
-    if not os.access(folder, os.W_OK | os.X_OK) or (target.exists() and not os.access(target, os.W_OK)):
+    try:
+        check_writable_dir(folder, create=False)
+    except ThumbsError:
         raise ThumbsError(f"'{ckpt_path}' needs exporting, but '{folder}' is read-only: run `thumbs export "
-                          f"{ckpt_path} --out DIR/model.onnx` with a writable DIR and pass that .onnx to --model")
+                          f"{ckpt_path} --out DIR/model.onnx` with a writable DIR and pass that .onnx to --model"
+                          ) from None
     log(f"exporting {ckpt_path} to {target} (once; reused while it matches the checkpoint)")
     return export(ckpt_path, target, log=log).onnx_path

@@ -20,9 +20,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch import nn
 
-from thumbs.core import metrics
+from thumbs.core import metrics, signals
 from thumbs.core.errors import Interrupted, ThumbsError
-from thumbs.core.files import check_writable_dir, interrupt_deferred, write_atomic
+from thumbs.core.files import check_writable_dir, write_atomic
 from thumbs.data import dataset
 from thumbs.runtime.preprocess import CROPS, DEFAULT_CROP, canvas_size
 from thumbs.training import augment, checkpoint, models, report
@@ -314,7 +314,7 @@ class Trainer:
                     optimizer: torch.optim.Optimizer, improved: bool, best: dict) -> None:
         """last.pt, then best.pt, then metrics.json, as one step that Ctrl-C cannot cut in half. last.pt first:
         a run killed in between still finds its best epoch in last.pt (see _resumed_best)."""
-        with interrupt_deferred():
+        with signals.deferred():
             self._save("last.pt", epoch, stage, history, scores, optimizer)
             self.kept["last.pt"] = epoch + 1
             if improved:
@@ -341,6 +341,7 @@ class Trainer:
         optimizer, current_stage, interrupted = None, None, False
         try:
             for epoch in range(start_epoch, self.cfg.epochs):
+                signals.check()  # a stop that came while the last epoch was being saved ends the run here
                 stage, lr = _stage_lr(self.cfg, epoch, self.freeze_epochs)
                 if stage != current_stage:
                     optimizer, current_stage = self._stage_optimizer(stage, epoch, start_epoch), stage
