@@ -9,14 +9,14 @@ import numpy as np
 import torch
 
 from thumbs.core.backend import Backend
-from thumbs.training import checkpoint
+from thumbs.training import checkpoint, models
 
 
 class TorchBackend(Backend):
     def __init__(self, path: Path) -> None:
         ckpt = checkpoint.load(path)
-        super().__init__(ckpt["info"], path)
-        self.model = checkpoint.build_model(ckpt)
+        super().__init__(ckpt.info, path)
+        self.model = models.from_checkpoint(ckpt)
 
     def predict_batch(self, batch: np.ndarray) -> np.ndarray:
         with torch.no_grad():
