@@ -153,11 +153,14 @@ TRAIN_FIELDS = {"out_dir": "out"}
 
 
 def _given(ctx: typer.Context, values: dict) -> dict:
-    """The options the user wrote (command line or environment), by TrainConfig field: what --resume checks."""
-    from click.core import ParameterSource
-
-    return {TRAIN_FIELDS.get(name, name): value for name, value in values.items()
-            if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)}
+    """The options the user wrote (command line or environment), by TrainConfig field: what --resume checks.
+    (click's ParameterSource by name: typer vendors click in newer versions, older ones use click itself.)"""
+    written = {}
+    for name, value in values.items():
+        source = ctx.get_parameter_source(name)
+        if source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP"):
+            written[TRAIN_FIELDS.get(name, name)] = value
+    return written
 
 
 @app.command()

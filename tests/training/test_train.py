@@ -134,13 +134,6 @@ def test_the_second_run_on_the_same_photos_decodes_nothing_and_says_where_it_tra
     assert not any("decoded-image cache" in m for m in third)
 
 
-def test_imbalance_is_weighted_and_said(tmp_path):
-    _images(tmp_path / "d", "up", 60, 0)
-    _images(tmp_path / "d", "down", 15, 1)
-    result = train.train(_cfg(tmp_path / "d", tmp_path / "r", epochs=1), **QUIET)
-    assert any("imbalanced" in n for n in result.notes)
-
-
 def test_cuda_request_without_gpu_is_clear(demo_data, tmp_path):
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")

@@ -59,7 +59,7 @@ def run_demo(out_dir: str | Path = "demo-run", arch: str = TrainConfig.arch, epo
              log: Callable[[str], None] = print) -> DemoResult:
     from thumbs.live import loop as live
     from thumbs.live.collect import collect
-    from thumbs.runtime import loader as runtime
+    from thumbs.runtime.classifier import Classifier
     from thumbs.sources import readers as sources
     from thumbs.training import export, train
 
@@ -79,7 +79,7 @@ def run_demo(out_dir: str | Path = "demo-run", arch: str = TrainConfig.arch, epo
     exported = export.export(trained.best)
     log(f"    {exported.onnx_path} (max difference to PyTorch {exported.max_diff:.1e})")
     log("5/5 live on the held-out clip, headless")
-    clf = runtime.Classifier.load(exported.onnx_path, log=log)
+    clf = Classifier.load(exported.onnx_path, log=log)
     record, events = out_dir / "live.mp4", out_dir / "events.jsonl"
     opts = live.LiveOptions(headless=True, events=str(events), record=str(record))
     with sources.open_source(str(paths["live clip"])) as src:
