@@ -49,7 +49,7 @@ def test_run_folder_checkpoint_and_report(demo_data, tmp_path):
     assert cv2.imread(str(result.run_dir / "curves.png")) is not None
 
 
-def test_interrupt_keeps_last_and_resume_continues(demo_data, tmp_path, monkeypatch):
+def _ctrl_c_in_the_second_epoch(monkeypatch) -> None:
     calls = {"n": 0}
     original = train.Trainer.train_epoch
 
@@ -60,6 +60,11 @@ def test_interrupt_keeps_last_and_resume_continues(demo_data, tmp_path, monkeypa
         return original(self, *a, **k)
 
     monkeypatch.setattr(train.Trainer, "train_epoch", stop_in_second_epoch)
+
+
+def test_interrupt_keeps_last_and_resume_continues(demo_data, tmp_path, monkeypatch):
+    original = train.Trainer.train_epoch
+    _ctrl_c_in_the_second_epoch(monkeypatch)
     result = train.train(_cfg(demo_data, tmp_path / "run", epochs=3), **QUIET)
     assert result.interrupted and len(result.history) == 1
     assert checkpoint.load(result.last).epoch == 0
@@ -424,16 +429,8 @@ def test_an_imbalanced_loss_is_weighted_by_inverse_frequency(tmp_path):
 def test_a_resume_inside_the_head_stage_keeps_the_backbone_frozen(demo_data, tmp_path, monkeypatch):
     src = tmp_path / "w.pth"
     torch.save(train.models.ARCHS["mobilenet_v3_small"].build(weights=None).state_dict(), src)
-    calls = {"n": 0}
     original = train.Trainer.train_epoch
-
-    def stop_in_second_epoch(self, *a, **k):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return original(self, *a, **k)
-
-    monkeypatch.setattr(train.Trainer, "train_epoch", stop_in_second_epoch)
+    _ctrl_c_in_the_second_epoch(monkeypatch)
     first = train.train(_tiny(demo_data, tmp_path / "run", weights=str(src), epochs=3, freeze_epochs=2), **QUIET)
     monkeypatch.setattr(train.Trainer, "train_epoch", original)
     before = checkpoint.load(first.last)

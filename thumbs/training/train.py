@@ -36,7 +36,7 @@ from thumbs.training.image_cache import LIMIT_ENV, ImageCache, default_dir, limi
 from thumbs.training.training_data import Prepared, TensorSet, batches, prepare, training_batches
 
 __all__ = ["TrainConfig", "Trainer", "RunState", "EpochStats", "load_images", "initial_model", "train_one_epoch",
-           "predict", "train", "resume"]
+           "train_step", "predict", "train", "resume"]
 
 IMBALANCE_WEIGHTING = 1.5  # above this max/min class ratio the loss is class-weighted
 MIN_IMG_SIZE, MAX_IMG_SIZE = 32, 1024  # above 1024 px a batch no longer fits in memory on common machines
@@ -225,21 +225,10 @@ def train_one_epoch(model: nn.Module, loss_fn: nn.Module, optimizer: torch.optim
     correct count stay on the device and are read once at the end, so the GPU never waits for bookkeeping;
     `progress` is called after every batch, with the running figures every LOG_EVERY batches (one read each).
     The caller sets the model's train mode (a frozen backbone keeps its BatchNorm statistics)."""
-    autocast = autocast or contextlib.nullcontext()
     loss_sum = correct = torch.zeros(())
     seen, start = 0, time.perf_counter()
     for step, (x, y) in enumerate(data, 1):
-        with autocast:
-            logits = model(x)
-            loss = loss_fn(logits.float(), y)
-        optimizer.zero_grad(set_to_none=True)
-        if scaler:
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            loss.backward()
-            optimizer.step()
+        loss, logits = train_step(model, loss_fn, optimizer, x, y, autocast, scaler)
         loss_sum = loss_sum.to(loss.device) + loss.detach() * len(y)
         correct = correct.to(y.device) + (logits.argmax(1) == y).sum()
         seen += len(y)
@@ -247,6 +236,24 @@ def train_one_epoch(model: nn.Module, loss_fn: nn.Module, optimizer: torch.optim
             progress(_running(loss_sum, correct, seen, start) if step % LOG_EVERY == 0 else None)
     total_loss, total_correct = torch.stack([loss_sum.float(), correct.float()]).tolist()  # the one host sync
     return EpochStats(total_loss / max(seen, 1), total_correct / max(seen, 1), seen, time.perf_counter() - start)
+
+
+def train_step(model: nn.Module, loss_fn: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
+               y: torch.Tensor, autocast=None, scaler: torch.amp.GradScaler | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimisation step in the given precision; the loss and logits stay on the device, unread."""
+    with autocast or contextlib.nullcontext():
+        logits = model(x)
+        loss = loss_fn(logits.float(), y)
+    optimizer.zero_grad(set_to_none=True)
+    if scaler:
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        loss.backward()
+        optimizer.step()
+    return loss, logits
 
 
 def _running(loss_sum: torch.Tensor, correct: torch.Tensor, seen: int, start: float) -> str:
