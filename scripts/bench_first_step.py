@@ -18,7 +18,7 @@ import time
 import torch
 from torch import nn
 
-from thumbs.training import models
+from thumbs.training import models, train
 
 PRECISIONS = ("bf16", "fp16", "fp32")
 LAYOUTS = ("channels_last", "contiguous")
@@ -35,19 +35,11 @@ def measure(arch: str, precision: str, layout: str, size: int, batch: int, devic
     scaler = torch.amp.GradScaler(dev.type) if precision == "fp16" else None
     x = torch.rand(batch, 3, size, size, device=dev).contiguous(memory_format=fmt)
     y = torch.randint(0, 3, (batch,), device=dev)
-    times = []
+    loss_fn, times = nn.CrossEntropyLoss(), []
     for _ in range(steps):
         start = time.perf_counter()
-        with torch.autocast(dev.type, dtype=dtype, enabled=dtype is not None):
-            loss = nn.functional.cross_entropy(model(x).float(), y)
-        optimizer.zero_grad(set_to_none=True)
-        if scaler:
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            loss.backward()
-            optimizer.step()
+        train.train_step(model, loss_fn, optimizer, x, y, torch.autocast(dev.type, dtype=dtype,
+                                                                         enabled=dtype is not None), scaler)
         if dev.type == "cuda":
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)

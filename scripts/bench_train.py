@@ -29,38 +29,36 @@ from torch import nn
 
 from thumbs.runtime.preprocess import canvas_size
 from thumbs.training import models, synthetic, train
+from thumbs.training.training_data import TensorSet
 
 
-def plain_loop(trainer: train.Trainer, steps: int) -> float:
-    """Images/s of a bare training loop over the trainer's own images, model, batch and precision."""
-    cfg, device, size = trainer.cfg, trainer.device, trainer.size
-    margin = (canvas_size(size) - size) // 2
-    views = trainer.train_data.images[:, :, margin:margin + size, margin:margin + size]
-    targets = trainer.train_data.targets
-    model = trainer.model
-    models.set_backbone_frozen(model, cfg.arch, frozen=False)
-    model.train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    loss_fn = nn.CrossEntropyLoss()
-    n, done, start = len(targets), 0, 0.0
-    for step in range(steps + 2):  # two warm-up steps are not timed
-        if step == 2:
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            start, done = time.perf_counter(), 0
-        idx = torch.randint(0, n, (cfg.batch_size,), device=views.device)
-        x = views[idx].to(device, non_blocking=True).float().div_(255)
-        if device.type == "cuda":
-            x = x.contiguous(memory_format=torch.channels_last)
-        with trainer.autocast:
-            loss = loss_fn(model(x).float(), targets[idx].to(device))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        done += len(idx)
+def plain_rate(cfg: train.TrainConfig, steps: int) -> float:
+    """Images/s of a bare loop: the trainer's own parts (images, model, precision, `train_one_epoch`) fed plain
+    batches of the model's centre view drawn at random, without augmentation or the trainer's bookkeeping."""
+    quiet = lambda m: None  # noqa: E731
+    device, size = train.resolve_device(cfg.device), cfg.img_size or models.get_arch(cfg.arch).img_size
+    prepared = train.load_images(cfg, size, quiet)
+    model, _ = train.initial_model(cfg, len(prepared.classes), quiet)
+    model.to(device)
     if device.type == "cuda":
-        torch.cuda.synchronize()
-    return done / (time.perf_counter() - start)
+        model.to(memory_format=torch.channels_last)
+    margin = (canvas_size(size) - size) // 2
+    data = TensorSet(prepared.train.images[:, :, margin:margin + size, margin:margin + size].contiguous(),
+                     prepared.train.targets).to(device)
+    autocast, scaler = train.autocast_for(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+
+    def plain(n: int):
+        for _ in range(n):
+            idx = torch.randint(0, len(data), (cfg.batch_size,), device=data.images.device)
+            x = data.images[idx].to(device, non_blocking=True).float().div_(255)
+            if device.type == "cuda":
+                x = x.contiguous(memory_format=torch.channels_last)
+            yield x, data.targets[idx].to(device, non_blocking=True)
+
+    model.train()
+    train.train_one_epoch(model, nn.CrossEntropyLoss(), optimizer, plain(2), autocast, scaler)  # warm-up, untimed
+    return train.train_one_epoch(model, nn.CrossEntropyLoss(), optimizer, plain(steps), autocast, scaler).images_per_s
 
 
 def main() -> None:
@@ -91,15 +89,14 @@ def main() -> None:
                                 freeze_epochs=1, img_size=args.img_size, batch_size=args.batch_size,
                                 device=args.device, out=str(tmp / arch))
         start = time.perf_counter()
-        trainer = train.Trainer(cfg, log=lambda m: None)
-        result = trainer.run()
+        result = train.train(cfg, log=lambda m: None)
         wall = time.perf_counter() - start
         epochs = result.history
         full = [h for h in epochs if h["stage"] == "full"]
         steady = [h["images_per_s"] for h in full[1:]] or [full[0]["images_per_s"]]
         seconds = [h["seconds"] for h in epochs[1:]]
         full_rate = statistics.median(steady)
-        plain = plain_loop(trainer, steps=max(10, len(trainer.train_data) // args.batch_size))
+        plain = plain_rate(cfg, steps=max(10, sum(h["images"] for h in epochs[:1]) // args.batch_size))
         head = [f"{h['images_per_s']:.0f}" for h in epochs if h["stage"] == "head"] or ["-"]  # none: weights none
         print(f"{arch:<20}{wall:>8.1f}{head[0]:>12}{full_rate:>12.0f}{full[0]['seconds']:>12.1f}"
               f"{max(seconds[1:] or seconds) / statistics.median(seconds):>12.2f}{plain:>13.0f}"

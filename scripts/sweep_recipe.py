@@ -36,7 +36,7 @@ import torch
 
 from thumbs.core.files import read_image
 from thumbs.runtime.preprocess import Preprocessor
-from thumbs.training import checkpoint, train
+from thumbs.training import checkpoint, models, train
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "real-thumbs"
@@ -103,17 +103,14 @@ def score(model_path: Path, test: list[tuple[Path, str]], images: dict[Path, np.
     the run's crop: as is, and with test-time flip averaging (mean of the frame's and its mirror's
     probabilities); with the accuracy of each and the class order."""
     ckpt = checkpoint.load(model_path)
-    model = checkpoint.build_model(ckpt)
-    prep = Preprocessor(int(ckpt["img_size"]), ckpt["settings"].get("crop", "center"))
+    model = models.from_checkpoint(ckpt)
+    prep = Preprocessor(ckpt.info.img_size, ckpt.info.crop)
     batch = torch.from_numpy(np.concatenate([prep(images[p]).copy() for p, _ in test]))
-    def run(x: torch.Tensor) -> torch.Tensor:  # in chunks: one pass over hundreds of 224 px frames is slow
-        return torch.cat([model(chunk).softmax(1) for chunk in x.split(64)])
-
-    with torch.no_grad():
-        probs = run(batch)
-        # a flip-averaged model already is the mean of the frame and its mirror: no second pair of passes
-        flipped = probs if ckpt["settings"].get("flip_average") else (probs + run(batch.flip(3))) / 2
-    classes = ckpt["classes"]
+    # in chunks (one pass over hundreds of 224 px frames is slow), through the trainer's own `predict`
+    probs = train.predict(model, batch.split(64)).exp()
+    # a flip-averaged model already is the mean of the frame and its mirror: no second pair of passes
+    flipped = probs if ckpt.info.flip_average else (probs + train.predict(model, batch.flip(3).split(64)).exp()) / 2
+    classes = ckpt.info.classes
     truth = [classes.index(label) for _, label in test]
     out: dict = {"classes": classes}
     preds = {"": probs.argmax(1), "_tta": flipped.argmax(1)}
@@ -191,7 +188,7 @@ def rescore(run_dirs: list[Path], data: Path, tmp: Path) -> list[dict]:
             images.update((p, read_image(p)) for p, _ in built[split])
         test = built[split]
         ckpt = checkpoint.load(run / "best.pt")
-        rows.append(_row(cand, split, int(seed), run, test, images, ckpt["metrics"]["accuracy"], 0.0, {}))
+        rows.append(_row(cand, split, int(seed), run, test, images, ckpt.metrics["accuracy"], 0.0, {}))
         print(f"{run.name}: best {rows[-1]['best']:.3f} last {rows[-1]['last']:.3f}", flush=True)
     return rows
 

@@ -105,7 +105,7 @@ def opset13_models(tmp_path_factory) -> dict[str, Path]:
         result = export.export(ckpt, opset=13, log=lambda m: None)
         assert result.opset == 13, f"{arch} fell back to opset {result.opset}"
         x = np.random.default_rng(0).random((2, 3, size, size), dtype=np.float32)
-        net = torch.nn.Sequential(checkpoint.build_model(checkpoint.load(ckpt)), torch.nn.Softmax(dim=1)).eval()
+        net = torch.nn.Sequential(models.from_checkpoint(checkpoint.load(ckpt)), torch.nn.Softmax(dim=1)).eval()
         with torch.no_grad():
             reference = net(torch.from_numpy(x)).numpy()
         np.save(f"{result.onnx_path}.input.npy", x)

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -134,6 +135,39 @@ def test_ctrl_c_in_the_first_epoch_exits_130_and_leaves_no_run_folder(demo_data,
     assert not (tmp_path / "run").exists()
 
 
+def _invoke(*args: str):
+    from typer.testing import CliRunner
+
+    from thumbs.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def test_train_resume_through_the_cli_takes_the_run_settings_and_refuses_others(demo_data, tmp_path):
+    from thumbs.training import train
+
+    run = tmp_path / "run"
+    tiny = ["--weights", "none", "--arch", "mobilenet_v3_small", "--img-size", "32", "--batch-size", "16"]
+    first = _invoke("train", "--data", str(demo_data), "--out", str(run), "--epochs", "1", *tiny)
+    assert first.exit_code == 0, first.output
+    refused = _invoke("train", "--resume", str(run / "last.pt"), "--arch", "resnet18", "--lr", "0.5", "--data",
+                      "/nonexistent", "--no-flip")
+    assert refused.exit_code == 1 and len(refused.output.strip().splitlines()) == 1
+    assert "--arch resnet18 (the run has mobilenet_v3_small)" in refused.output and "--no-flip" in refused.output
+    resumed = _invoke("train", "--resume", str(run / "best.pt"), "--epochs", "2", "--data", str(demo_data), *tiny)
+    assert resumed.exit_code == 0, resumed.output
+    assert "resuming from" in resumed.output and "not best.pt" in resumed.output
+    assert "--epochs 2: applied (the run had 1)" in resumed.output and f"model: {run / 'best.pt'}" in resumed.output
+    assert [h["epoch"] for h in json.loads((run / "metrics.json").read_text())["history"]] == [1, 2]
+    assert train.checkpoint.load(run / "last.pt").epoch == 1
+
+
+def test_train_batch_size_1_is_refused_before_training(tmp_path, demo_data):
+    result = _invoke("train", "--data", str(demo_data), "--out", str(tmp_path / "run"), "--batch-size", "1")
+    assert result.exit_code == 1 and "--batch-size 1 trains nothing" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "run").exists()
+
+
 @pytest.fixture(scope="module")
 def onnx_model(tmp_path_factory):
     from thumbs.training.export import export
@@ -167,12 +201,18 @@ def test_live_ctrl_c_prints_the_summary_and_exits_130(onnx_model, tmp_path):
         writer.write(np.full((48, 64, 3), i % 255, np.uint8))
     writer.release()
     proc = live_process(onnx_model, clip, "--events", "-")
-    first = proc.stdout.readline()
-    assert json.loads(first)["frame"] == 0
-    proc.send_signal(signal.SIGINT)
-    # read on through proc.stdout: communicate() reads the pipe itself and would miss the lines that
-    # readline() already buffered
-    rest, stderr = proc.stdout.read(), proc.stderr.read()
+    # the reads below block: a watchdog kills a hung process, so the reads end and the test fails, not hangs
+    watchdog = threading.Timer(120, proc.kill)
+    watchdog.start()
+    try:
+        first = proc.stdout.readline()
+        assert json.loads(first)["frame"] == 0
+        proc.send_signal(signal.SIGINT)
+        # read on through proc.stdout: communicate() reads the pipe itself and would miss the lines that
+        # readline() already buffered
+        rest, stderr = proc.stdout.read(), proc.stderr.read()
+    finally:
+        watchdog.cancel()
     assert proc.wait(timeout=120) == 130, stderr
     events = 1 + len(rest.splitlines())
     assert f"{events} frames in" in stderr and "(interrupted)" in stderr and "Traceback" not in stderr

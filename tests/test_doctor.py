@@ -5,6 +5,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from thumbs import doctor
+from thumbs.runtime import providers
 
 L4T_R32 = "# R32 (release), REVISION: 7.1, GCID: 29818004, BOARD: t210ref, EABI: aarch64, DATE: Sat Feb 19 2022"
 L4T_R36 = "# R36 (release), REVISION: 4.0, GCID: 37537400, BOARD: generic, EABI: aarch64, DATE: Fri Sep 13 2024"
@@ -50,5 +51,16 @@ def test_report_on_a_fake_jetson(tmp_path):
                               tegra_release=tmp_path / "nv_tegra_release"))
     assert rows["jetson"] == "L4T R32.7.1 (JetPack 4.6.x)"
     assert rows["model"].startswith("opset 13;")
-    assert "warm-up" in rows["live would use"] and "CUDA" in rows["gpu providers"]
+    assert "warm-up" in rows["live would use"]
+    cuda_here = providers.ORDER[1] in providers.usable_providers()
+    assert rows["gpu providers"].startswith("TensorRT") and ("not usable: " in rows["gpu providers"]) != cuda_here
     assert "jetson" not in dict(doctor.report(probe_cameras=False, tegra_release=tmp_path / "absent"))
+
+
+def test_gpu_provider_states_name_what_is_missing(monkeypatch):
+    monkeypatch.setattr(providers, "unavailable_reason", lambda p: "no NVIDIA driver")
+    trt, cuda, cpu = providers.ORDER
+    assert doctor._gpu_providers([cpu]) == "TensorRT, CUDA not usable: no NVIDIA driver"
+    assert doctor._gpu_providers([trt, cuda, cpu]) == "TensorRT, CUDA usable"
+    monkeypatch.setattr(providers, "unavailable_reason", lambda p: "libnvinfer.so.8 not found")
+    assert doctor._gpu_providers([cuda, cpu]) == "Tensorrt not usable: libnvinfer.so.8 not found; CUDA usable"

@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from thumbs.core.errors import Interrupted, ThumbsError
+from thumbs.train_config import DEMO_IMG_SIZE, DEMO_PER_CLASS, TrainConfig
 
 app = typer.Typer(
     name="thumbs",
@@ -140,7 +141,7 @@ def data(
 @friendly
 def demo_data(
     out_dir: Path = typer.Option(Path("demo-run"), "--out", "-o", help="Where to write dataset/ and videos."),
-    per_class: int = typer.Option(300, "--per-class", min=1, help="Images per class."),
+    per_class: int = typer.Option(DEMO_PER_CLASS, "--per-class", min=1, help="Images per class."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same data."),
 ) -> None:
     """Generate the synthetic demo data set (up/down/none) and demo videos with ground truth."""
@@ -162,41 +163,60 @@ def _log(message: str) -> None:
     out.print(message, highlight=False, markup=False)  # library text, printed as written: 'thumbs[train]' stays
 
 
+# `train` option -> TrainConfig field, where the names differ
+TRAIN_FIELDS = {"out_dir": "out"}
+
+
+def _given(ctx: typer.Context, values: dict) -> dict:
+    """The options the user wrote (command line or environment), by TrainConfig field: what --resume checks.
+    (click's ParameterSource by name: typer vendors click in newer versions, older ones use click itself.)"""
+    written = {}
+    for name, value in values.items():
+        source = ctx.get_parameter_source(name)
+        if source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP"):
+            written[TRAIN_FIELDS.get(name, name)] = value
+    return written
+
+
 @app.command()
 @friendly
 def train(
-    data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Data folder (one sub-folder per class)."),
-    arch: str = typer.Option("resnet18", "--arch", "-a", help="alexnet, squeezenet1_1, resnet18, "
+    ctx: typer.Context,
+    data: Path = typer.Option(Path(TrainConfig.data), "--data", "-d", help="Data folder (one sub-folder per class)."),
+    arch: str = typer.Option(TrainConfig.arch, "--arch", "-a", help="alexnet, squeezenet1_1, resnet18, "
                              "mobilenet_v3_small, mobilenet_v2, mobilenet_v2_x0_35."),
-    weights: str = typer.Option("imagenet", "--weights", "-w", help="imagenet (torchvision download/cache), "
+    weights: str = typer.Option(TrainConfig.weights, "--weights", "-w", help="imagenet (torchvision download/cache), "
                                 "none (random init), or PATH to a state dict file or a thumbs checkpoint."),
-    norm: Optional[str] = typer.Option(None, "--norm", help="Input normalisation of the weights: imagenet or "
-                                       "inception ([-1, 1], Keras/TF weights). Default: what the weights file says, "
-                                       "else imagenet."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", "-e", min=1, help="Epochs in all (default 10; "
-                                         "with --resume: the run's own count)."),
-    freeze_epochs: int = typer.Option(0, "--freeze-epochs", min=0, help="First epochs train the head only on "
-                                      "a frozen backbone (then all at lr/10). Default 0: all from the start."),
-    batch_size: int = typer.Option(32, "--batch-size", "-b", min=1),
-    lr: float = typer.Option(1e-3, "--lr", callback=_positive, help="Learning rate (AdamW, cosine decay); "
+    norm: Optional[str] = typer.Option(TrainConfig.norm, "--norm", help="Input normalisation of the weights: "
+                                       "imagenet or inception ([-1, 1], Keras/TF weights). Default: what the weights "
+                                       "file says, else imagenet."),
+    epochs: int = typer.Option(TrainConfig.epochs, "--epochs", "-e", min=1, help="Epochs in all (with --resume: "
+                               "the run's own count unless given)."),
+    freeze_epochs: int = typer.Option(TrainConfig.freeze_epochs, "--freeze-epochs", min=0, help="First epochs "
+                                      "train the head only on a frozen backbone (then all at lr/10); 0: all from "
+                                      "the start."),
+    batch_size: int = typer.Option(TrainConfig.batch_size, "--batch-size", "-b", min=1),
+    lr: float = typer.Option(TrainConfig.lr, "--lr", callback=_positive, help="Learning rate (AdamW, cosine decay); "
                              "after --freeze-epochs the whole network continues at lr/10."),
-    img_size: Optional[int] = typer.Option(None, "--img-size", min=32, max=1024, help="Input size in pixels, "
-                                           "32 to 1024 (default 224)."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (default runs/<timestamp>)."),
-    seed: int = typer.Option(0, "--seed"),
-    crop: str = typer.Option("center", "--crop", help="What the model sees of a frame: center (the centre "
+    img_size: Optional[int] = typer.Option(TrainConfig.img_size, "--img-size", min=32, max=1024, help="Input size "
+                                           "in pixels, 32 to 1024 (default: the architecture's, 224)."),
+    device: str = typer.Option(TrainConfig.device, "--device", help="auto, cpu or cuda."),
+    out_dir: Optional[Path] = typer.Option(TrainConfig.out, "--out", "-o", help="Run folder (default "
+                                           "runs/<timestamp>)."),
+    seed: int = typer.Option(TrainConfig.seed, "--seed"),
+    crop: str = typer.Option(TrainConfig.crop, "--crop", help="What the model sees of a frame: center (the centre "
                              "square) or full (the whole frame squeezed to a square); live uses the same."),
-    augment: str = typer.Option("light", "--augment", help="Training augmentation: light or strong (more "
-                                "zoom, perspective, blur, grey, occlusion)."),
-    flip: bool = typer.Option(True, "--flip/--no-flip", help="Mirror training images left-right; --no-flip for "
-                              "gestures whose side matters (point left / point right)."),
-    flip_average: bool = typer.Option(True, "--flip-average/--no-flip-average", help="With --flip, the model "
-                                      "averages each frame with its mirror image (validation, export and live): "
-                                      "steadier on the other hand, half the frame rate."),
-    cache: bool = typer.Option(True, "--cache/--no-cache", help="Keep decoded images for the next run "
+    augment: str = typer.Option(TrainConfig.augment, "--augment", help="Training augmentation: light or strong "
+                                "(more zoom, perspective, blur, grey, occlusion)."),
+    flip: bool = typer.Option(TrainConfig.flip, "--flip/--no-flip", help="Mirror training images left-right; "
+                              "--no-flip for gestures whose side matters (point left / point right)."),
+    flip_average: bool = typer.Option(TrainConfig.flip_average, "--flip-average/--no-flip-average", help="With "
+                                      "--flip, the model averages each frame with its mirror image (validation, "
+                                      "export and live): steadier on the other hand, half the frame rate."),
+    cache: bool = typer.Option(TrainConfig.cache, "--cache/--no-cache", help="Keep decoded images for the next run "
                                "($THUMBS_CACHE/images, default ~/.cache/thumbs/images; THUMBS_CACHE=off: none)."),
-    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue from a run's last.pt."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue a run from its last.pt, with its own "
+                                          "settings (--epochs, --device and --cache may change)."),
 ) -> None:
     """Fine-tune a pretrained network on the class folders; writes best.pt, last.pt, report.md, curves.png."""
     import warnings
@@ -204,15 +224,15 @@ def train(
     from thumbs.core import metrics
     from thumbs.training import train as training
 
+    settings = {"data": str(data), "arch": arch, "weights": weights, "norm": norm, "epochs": epochs,
+                "freeze_epochs": freeze_epochs, "batch_size": batch_size, "lr": lr, "img_size": img_size,
+                "device": device, "out_dir": str(out_dir) if out_dir else None, "seed": seed, "crop": crop,
+                "augment": augment, "flip": flip, "flip_average": flip_average, "cache": cache}
     warnings.filterwarnings("ignore", category=UserWarning, module="torch")  # the error line says what matters
     if resume:
-        result = training.resume(resume, epochs=epochs, log=_log)
+        result = training.resume(resume, _given(ctx, settings), log=_log)
     else:
-        epochs = epochs if epochs is not None else training.TrainConfig.epochs
-        cfg = training.TrainConfig(data=str(data), arch=arch, weights=weights, norm=norm, epochs=epochs,
-                                   freeze_epochs=freeze_epochs, batch_size=batch_size, lr=lr, img_size=img_size,
-                                   device=device, out=str(out_dir) if out_dir else None, seed=seed, crop=crop,
-                                   augment=augment, flip=flip, flip_average=flip_average, cache=cache)
+        cfg = TrainConfig(**{TRAIN_FIELDS.get(k, k): v for k, v in settings.items()})
         result = training.train(cfg, log=_log)
     for note in result.notes:
         out.print(f"note: {note}", highlight=False)
@@ -353,9 +373,9 @@ def doctor(
 @friendly
 def demo_cmd(
     out_dir: Path = typer.Option(Path("demo-run"), "--out", "-o", help="Folder for everything the demo writes."),
-    arch: str = typer.Option("resnet18", "--arch", "-a", help="Architecture to train."),
-    epochs: int = typer.Option(10, "--epochs", "-e", min=1),
-    img_size: int = typer.Option(48, "--img-size", min=32, max=1024),
+    arch: str = typer.Option(TrainConfig.arch, "--arch", "-a", help="Architecture to train."),
+    epochs: int = typer.Option(TrainConfig.epochs, "--epochs", "-e", min=1),
+    img_size: int = typer.Option(DEMO_IMG_SIZE, "--img-size", min=32, max=1024),
 ) -> None:
     """Run the whole product on synthetic data: generate, collect, train, export, live (headless)."""
     from thumbs.training.demo import run_demo

@@ -35,22 +35,27 @@ def test_each_problem_is_reported(tmp_path):
     assert report.total == 117 and report.train + report.val == 117
 
 
+def _codes(report: datacheck.DataReport) -> list[str]:
+    """The warning codes as `thumbs data --json` gives them."""
+    return [w["code"] for w in report.to_dict()["warnings"]]
+
+
 def test_small_balanced_set_with_background(tmp_path):
     _make(tmp_path, "up", 10, 0)
     _make(tmp_path, "none", 12, 1)
-    codes = datacheck.check(tmp_path).codes()
+    codes = _codes(datacheck.check(tmp_path))
     assert "few_images" in codes and "no_background" not in codes and "imbalance" not in codes
 
 
 def test_single_class_and_no_class(tmp_path):
-    assert datacheck.check(tmp_path).codes() == ["no_classes"]
+    assert _codes(datacheck.check(tmp_path)) == ["no_classes"]
     _make(tmp_path, "up", 30, 0)
-    assert "one_class" in datacheck.check(tmp_path).codes()
+    assert "one_class" in _codes(datacheck.check(tmp_path))
 
 
 def test_clean_demo_set_only_warns_about_its_single_session(demo_data):
     report = datacheck.check(demo_data)
-    assert report.codes() == ["one_session"] * 3  # generated loose files: one session per class folder
+    assert _codes(report) == ["one_session"] * 3  # generated loose files: one session per class folder
     assert "record another session" in report.warnings[0].message
     assert [c.name for c in report.classes] == ["down", "none", "up"]
     assert [c.sessions for c in report.classes] == [1, 1, 1]

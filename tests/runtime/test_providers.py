@@ -16,12 +16,18 @@ no_gpu = pytest.mark.skipif(providers.cuda_device_count() > 0, reason="this mach
 
 @no_gpu
 def test_cpu_machine_picks_cpu_quietly(tmp_path, capfd):
+    """A .pt given to live is exported once (then reused) and runs in ONNX Runtime on the CPU, silently."""
+
     assert providers.usable_providers() == ["CPUExecutionProvider"]
     ckpt = make_checkpoint(tmp_path / "best.pt")
+    said: list[str] = []
+    onnx_path = export_once(ckpt, said.append)
+    assert export_once(ckpt, said.append) == onnx_path == tmp_path / "best.onnx"
+    assert sum(m.startswith("exporting") for m in said) == 1  # exported once, then reused
     capfd.readouterr()
-    clf = Classifier.load(export_once(ckpt, lambda m: None), log=lambda m: None)  # as live: ONNX Runtime
+    clf = Classifier.load(onnx_path, log=lambda m: None)
     clf(np.zeros((48, 64, 3), np.uint8))
-    assert clf.provider == "CPUExecutionProvider"
+    assert clf.provider == "CPUExecutionProvider" and clf.backend.session.get_providers() == [clf.provider]
     err = capfd.readouterr().err
     assert "CUDA" not in err and "Error" not in err and "[E:" not in err and "[W:" not in err
 

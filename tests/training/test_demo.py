@@ -47,3 +47,22 @@ def test_demo_data_on_a_full_disk_is_one_clear_error(tmp_path, monkeypatch):
     with pytest.raises(ThumbsError, match="no space left"):
         demo.make_demo_data(tmp_path / "demo", per_class=2)
     assert not [p for p in (tmp_path / "demo").rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_the_whole_demo_runs_at_a_tiny_size(tmp_path):
+    """Generate, collect, train, export and live end to end (8 images a class, 1 epoch at 32 px: seconds)."""
+    import cv2
+
+    said: list[str] = []
+    result = demo.run_demo(tmp_path / "demo", arch="mobilenet_v3_small", epochs=1, img_size=32, per_class=8,
+                           log=said.append)
+    assert [m[:4] for m in said if m[:2] in ("1/", "2/", "3/", "4/", "5/")] == ["1/5 ", "2/5 ", "3/5 ", "4/5 ", "5/5 "]
+    collected = len(list((tmp_path / "demo" / "dataset" / "up").glob("*.jpg"))) - 8
+    assert collected > 0 and f"    saved {collected} frames" in " ".join(said)
+    assert (result.run_dir / "report.md").is_file() and result.onnx.is_file()
+    events = result.events.read_text().splitlines()
+    video = cv2.VideoCapture(str(result.record))
+    frames = int(video.get(cv2.CAP_PROP_FRAME_COUNT))
+    video.release()
+    assert frames > 0 and len(events) >= frames
+    assert 0.0 <= result.frame_accuracy <= 1.0 and 0.0 <= result.val_accuracy <= 1.0 and result.fps > 0

@@ -9,7 +9,7 @@ from tests.helpers import CLASSES, make_checkpoint, refuse_writes_in
 from thumbs.core.errors import ThumbsError
 from thumbs.core.model_info import ModelInfo, file_sha256
 from thumbs.runtime.classifier import Classifier
-from thumbs.training import checkpoint, export, models
+from thumbs.training import checkpoint, export, models, norms
 
 
 @pytest.mark.parametrize("arch", list(models.ARCHS))
@@ -33,7 +33,7 @@ def test_metadata_round_trip(tmp_path):
     meta = {p.key: p.value for p in onnx.load(str(result.onnx_path)).metadata_props}
     assert meta["thumbs.classes"] == '["a", "b"]' and meta["thumbs.img_size"] == "72"
     info = ModelInfo.from_metadata(meta, result.onnx_path)
-    assert info.mean == models.NORMS["imagenet"][0] and info.std == models.NORMS["imagenet"][1]
+    assert info.mean == norms.NORMS["imagenet"][0] and info.std == norms.NORMS["imagenet"][1]
     assert info.norm == "imagenet" and info.crop == "center" and info.arch == "squeezenet1_1"
     assert meta["thumbs.checkpoint_sha256"] == file_sha256(ckpt)
     clf = Classifier.load(result.onnx_path)
@@ -45,14 +45,26 @@ def test_metadata_round_trip(tmp_path):
 def test_low_opset_for_old_tensorrt_loads_and_agrees(tmp_path):
     ckpt = make_checkpoint(tmp_path / "best.pt")
     old = export.export(ckpt, tmp_path / "o13" / "model.onnx", opset=13)
-    new = export.export(ckpt, tmp_path / "o17" / "model.onnx")
+    new = export.export(ckpt, tmp_path / "o17" / "model.onnx", opset=17)
     assert onnx.load(str(old.onnx_path)).opset_import[0].version == 13
+    assert new.opset == 17 and export.file_opset(onnx.load(str(new.onnx_path))) == 17
     x = np.random.default_rng(1).random((2, 3, 64, 64), dtype=np.float32)
     np.testing.assert_allclose(Classifier.load(old.onnx_path).predict_batch(x),
                                Classifier.load(new.onnx_path).predict_batch(x), atol=1e-5)
     for bad in (9, 30, 99):  # 30 and 99 came out as opset 18 files reported as 30 and 99
         with pytest.raises(ThumbsError, match=f"--opset {bad} is not supported: use 11-18"):
             export.export(ckpt, opset=bad)
+
+
+def test_opset_18_goes_through_the_newer_exporter_and_keeps_a_dynamic_batch(tmp_path):
+    ckpt = make_checkpoint(tmp_path / "best.pt")
+    default = export.export(ckpt, tmp_path / "o13" / "model.onnx")
+    newer = export.export(ckpt, tmp_path / "o18" / "model.onnx", opset=18)
+    assert newer.opset == 18 and export.file_opset(onnx.load(str(newer.onnx_path))) == 18
+    assert newer.max_diff < 1e-4
+    x = np.random.default_rng(2).random((3, 3, 64, 64), dtype=np.float32)  # a batch of 3: the batch stays dynamic
+    np.testing.assert_allclose(Classifier.load(newer.onnx_path).predict_batch(x),
+                               Classifier.load(default.onnx_path).predict_batch(x), atol=1e-5)
 
 
 def test_fp16_and_fixed_batch(tmp_path):
@@ -84,7 +96,7 @@ def test_not_a_checkpoint(tmp_path):
 
 def test_crop_policy_from_training_settings_reaches_the_onnx_and_live(tmp_path):
     ckpt = make_checkpoint(tmp_path / "best.pt", settings={"crop": "full"})
-    assert checkpoint.load(ckpt)["info"].crop == "full" and "input" not in torch.load(ckpt, weights_only=False)
+    assert checkpoint.load(ckpt).info.crop == "full" and "input" not in torch.load(ckpt, weights_only=False)
     clf = Classifier.load(export.export(ckpt).onnx_path)
     assert clf.info.crop == "full" and clf.preprocess.crop == "full"
 
@@ -95,7 +107,7 @@ def test_old_checkpoint_without_crop_reads_as_center(tmp_path):
     info = payload.pop("info")
     del info["crop"]
     torch.save({**payload, **info, "version": 1, "input": "float32 NCHW RGB in [0, 1]"}, tmp_path / "old.pt")
-    assert checkpoint.load(tmp_path / "old.pt")["info"].crop == "center"
+    assert checkpoint.load(tmp_path / "old.pt").info.crop == "center"
     assert Classifier.load(export.export(tmp_path / "old.pt").onnx_path).preprocess.crop == "center"
 
 
@@ -161,7 +173,7 @@ def test_a_flip_averaged_model_exports_with_the_mirror_inside_the_graph(trained,
     alone, does not."""
     result, _ = trained
     ckpt = checkpoint.load(result.best)
-    assert ckpt["info"].flip_average
+    assert ckpt.info.flip_average
     out = export.export(result.best, tmp_path / "model.onnx", opset=13)
     assert out.max_diff < 1e-4
     clf = Classifier.load(out.onnx_path)
@@ -169,6 +181,6 @@ def test_a_flip_averaged_model_exports_with_the_mirror_inside_the_graph(trained,
     x = np.zeros((2, 3, 48, 48), dtype=np.float32)
     x[0, :, :, :16], x[1, 0, 10:30, 30:] = 1.0, 0.8  # bright on one side: its mirror is another image
     assert np.allclose(clf.predict_batch(x), clf.predict_batch(x[..., ::-1].copy()), atol=1e-5)
-    net = checkpoint.build_model(ckpt).model
+    net = models.from_checkpoint(ckpt).model
     with torch.no_grad():
         assert not torch.allclose(net(torch.from_numpy(x)), net(torch.from_numpy(x).flip(3)), atol=1e-3)

@@ -6,7 +6,7 @@ from torch import nn
 
 from tests.conftest import SHARED_WEIGHTS, require
 from thumbs.core.errors import ThumbsError
-from thumbs.training import models
+from thumbs.training import models, norms
 
 
 @pytest.mark.parametrize("arch", list(models.ARCHS))
@@ -97,7 +97,7 @@ def test_weights_file_carries_its_normalisation_and_norm_overrides(tmp_path):
     assert models.build("resnet18", 2, weights=explicit, **quiet)[1] == "inception"
     custom = _file(tmp_path, "custom.pth", {"state_dict": state, "mean": [0.4, 0.4, 0.4], "std": [0.2, 0.2, 0.2]})
     model, norm = models.build("resnet18", 2, weights=custom, **quiet)
-    assert norm == "mean=0.4,0.4,0.4;std=0.2,0.2,0.2" and models.norm_values(norm) == ((0.4,) * 3, (0.2,) * 3)
+    assert norm == "mean=0.4,0.4,0.4;std=0.2,0.2,0.2" and norms.norm_values(norm) == ((0.4,) * 3, (0.2,) * 3)
     assert torch.allclose(model.std.flatten(), torch.tensor([0.2] * 3))
     plain = _file(tmp_path, "plain.pth", state)
     assert models.build("resnet18", 2, weights=plain, **quiet)[1] == "imagenet"

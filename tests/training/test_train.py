@@ -14,6 +14,7 @@ import pytest
 import torch
 from torch import nn
 
+from tests import helpers
 from tests.conftest import REAL_THUMBS, SHARED_WEIGHTS, require
 from thumbs.core import files, metrics
 from thumbs.core.errors import DataError, ThumbsError
@@ -35,11 +36,11 @@ def test_run_folder_checkpoint_and_report(demo_data, tmp_path):
     files = {p.name for p in result.run_dir.iterdir()}
     assert {"best.pt", "last.pt", "metrics.json", "report.md", "curves.png"} <= files
     ckpt = checkpoint.load(result.best)
-    assert ckpt["arch"] == "mobilenet_v3_small" and ckpt["classes"] == ["down", "none", "up"]
-    assert ckpt["img_size"] == 48 and ckpt["mean"] == [0.485, 0.456, 0.406]
-    assert {"torch", "torchvision", "thumbs"} <= set(ckpt["versions"])
-    assert ckpt["metrics"]["accuracy"] == result.scores.accuracy
-    model = checkpoint.build_model(ckpt)
+    assert ckpt.info.arch == "mobilenet_v3_small" and ckpt.info.classes == ["down", "none", "up"]
+    assert ckpt.info.img_size == 48 and ckpt.info.mean == (0.485, 0.456, 0.406)
+    assert {"torch", "torchvision", "thumbs"} <= set(ckpt.versions)
+    assert ckpt.metrics["accuracy"] == result.scores.accuracy
+    model = models.from_checkpoint(ckpt)
     assert model(torch.rand(1, 3, 48, 48)).shape == (1, 3)
     history = json.loads((result.run_dir / "metrics.json").read_text())["history"]
     assert [h["epoch"] for h in history] == [1, 2]
@@ -48,7 +49,7 @@ def test_run_folder_checkpoint_and_report(demo_data, tmp_path):
     assert cv2.imread(str(result.run_dir / "curves.png")) is not None
 
 
-def test_interrupt_keeps_last_and_resume_continues(demo_data, tmp_path, monkeypatch):
+def _ctrl_c_in_the_second_epoch(monkeypatch) -> None:
     calls = {"n": 0}
     original = train.Trainer.train_epoch
 
@@ -59,13 +60,18 @@ def test_interrupt_keeps_last_and_resume_continues(demo_data, tmp_path, monkeypa
         return original(self, *a, **k)
 
     monkeypatch.setattr(train.Trainer, "train_epoch", stop_in_second_epoch)
+
+
+def test_interrupt_keeps_last_and_resume_continues(demo_data, tmp_path, monkeypatch):
+    original = train.Trainer.train_epoch
+    _ctrl_c_in_the_second_epoch(monkeypatch)
     result = train.train(_cfg(demo_data, tmp_path / "run", epochs=3), **QUIET)
     assert result.interrupted and len(result.history) == 1
-    assert checkpoint.load(result.last)["epoch"] == 0
+    assert checkpoint.load(result.last).epoch == 0
     monkeypatch.setattr(train.Trainer, "train_epoch", original)
     resumed = train.resume(result.last, **QUIET)
     assert [h["epoch"] for h in resumed.history] == [1, 2, 3] and not resumed.interrupted
-    assert checkpoint.load(resumed.last)["epoch"] == 2
+    assert checkpoint.load(resumed.last).epoch == 2
 
 
 def test_frozen_stage_then_full_stage(demo_data, tmp_path):
@@ -131,13 +137,6 @@ def test_the_second_run_on_the_same_photos_decodes_nothing_and_says_where_it_tra
     third = []
     train.train(_cfg(tmp_path / "d", tmp_path / "r4", epochs=1), log=third.append)
     assert not any("decoded-image cache" in m for m in third)
-
-
-def test_imbalance_is_weighted_and_said(tmp_path):
-    _images(tmp_path / "d", "up", 60, 0)
-    _images(tmp_path / "d", "down", 15, 1)
-    result = train.train(_cfg(tmp_path / "d", tmp_path / "r", epochs=1), **QUIET)
-    assert any("imbalanced" in n for n in result.notes)
 
 
 def test_cuda_request_without_gpu_is_clear(demo_data, tmp_path):
@@ -289,14 +288,14 @@ def test_ctrl_c_while_the_first_last_pt_is_written_keeps_it(demo_data, tmp_path,
     monkeypatch.setattr(checkpoint, "save", signal_during_save)
     result = train.train(_tiny(demo_data, tmp_path / "run", epochs=3), **QUIET)
     assert result.interrupted and len(result.history) == 1
-    assert checkpoint.load(result.last)["epoch"] == 0 and checkpoint.load(result.best)["epoch"] == 0
+    assert checkpoint.load(result.last).epoch == 0 and checkpoint.load(result.best).epoch == 0
     assert json.loads((result.run_dir / "metrics.json").read_text())["best_epoch"] == 1
     assert _temp_files(tmp_path) == []
     monkeypatch.setattr(checkpoint, "save", original)
     (demo_data.parent / "extra").mkdir(exist_ok=True)
     resumed = train.resume(result.last, **QUIET)  # the run's own 3 epochs, not a default
     assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
-    assert Path(checkpoint.load(resumed.last)["settings"]["data"]).is_absolute()
+    assert Path(checkpoint.load(resumed.last).settings["data"]).is_absolute()
 
 
 def test_a_diverged_run_stops_and_saves_no_nan_model(demo_data, tmp_path, monkeypatch):
@@ -312,7 +311,7 @@ def test_a_diverged_run_stops_and_saves_no_nan_model(demo_data, tmp_path, monkey
     with pytest.raises(ThumbsError, match=r"training loss became nan in epoch 2.*smaller --lr.*kept .*last.pt "
                                           r"\(epoch 1\)"):
         train.train(_tiny(demo_data, tmp_path / "run", epochs=3), **QUIET)
-    state = checkpoint.load(tmp_path / "run" / "best.pt")["state_dict"]
+    state = checkpoint.load(tmp_path / "run" / "best.pt").state_dict
     assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
 
 
@@ -329,7 +328,7 @@ def test_disk_full_during_training_says_what_was_kept(demo_data, tmp_path, monke
     monkeypatch.setattr(files.os, "fsync", full_after_first_epoch)
     with pytest.raises(ThumbsError, match=r"cannot write .*last.pt': no space left.*kept .*last.pt \(epoch 1\)"):
         train.train(_tiny(demo_data, tmp_path / "run", epochs=2), **QUIET)
-    assert checkpoint.load(tmp_path / "run" / "last.pt")["epoch"] == 0 and _temp_files(tmp_path) == []
+    assert checkpoint.load(tmp_path / "run" / "last.pt").epoch == 0 and _temp_files(tmp_path) == []
 
 
 class _Killed(BaseException):
@@ -356,7 +355,7 @@ def test_report_and_best_pt_agree_with_the_history_after_kill_and_resume(demo_da
     history = resumed.history
     best_row = max(history, key=lambda h: (h["val_acc"], -h["val_loss"]))
     saved = json.loads((resumed.run_dir / "metrics.json").read_text())
-    assert saved["best_epoch"] == best_row["epoch"] == checkpoint.load(resumed.best)["epoch"] + 1
+    assert saved["best_epoch"] == best_row["epoch"] == checkpoint.load(resumed.best).epoch + 1
     assert resumed.scores.accuracy == best_row["val_acc"]
     assert f"(best epoch {best_row['epoch']} of {len(history)}" in (resumed.run_dir / "report.md").read_text()
 
@@ -367,5 +366,170 @@ def test_flip_averaging_goes_into_the_contract_only_with_flips(demo_data, tmp_pa
     live run the same averaged model); with --no-flip (left/right gestures) it must not."""
     result = train.train(_tiny(demo_data, tmp_path / "run", epochs=1, **kw), **QUIET)
     ckpt = checkpoint.load(result.best)
-    assert ckpt["info"].flip_average is averaged
-    assert isinstance(checkpoint.build_model(ckpt), models.FlipAverage) is averaged
+    assert ckpt.info.flip_average is averaged
+    assert isinstance(models.from_checkpoint(ckpt), models.FlipAverage) is averaged
+
+
+# The trainer's parts and its figures (issue 20)
+
+def test_train_one_epoch_counts_each_image_once_and_averages_over_them():
+    """29 images in batches of 4 (the last one of 1): 29 counted, the mean loss and accuracy over those 29
+    (they were once divided by images plus batches)."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
+    x, y = torch.rand(29, 3, 2, 2), torch.randint(0, 3, (29,))
+    frozen = torch.optim.SGD(model.parameters(), lr=0.0)  # the model does not change: the figures are exact
+    stats = train.train_one_epoch(model, nn.CrossEntropyLoss(), frozen, zip(x.split(4), y.split(4)))
+    with torch.no_grad():
+        logits = model(x)
+    assert stats.images == 29
+    assert stats.loss == pytest.approx(float(nn.functional.cross_entropy(logits, y)), rel=1e-5)
+    assert stats.accuracy == pytest.approx(float((logits.argmax(1) == y).float().mean()))
+    assert stats.images_per_s == pytest.approx(29 / stats.seconds)
+
+
+def test_the_counted_images_are_the_images_seen(demo_data, tmp_path, monkeypatch):
+    seen = []
+    real = train.Trainer.train_batches
+
+    def counted(self):
+        for x, y in real(self):
+            seen.append(len(y))
+            yield x, y
+
+    monkeypatch.setattr(train.Trainer, "train_batches", counted)
+    trainer = train.Trainer(_tiny(demo_data, tmp_path / "run", batch_size=7), run_dir=tmp_path / "run", **QUIET)
+    row = trainer.train_epoch(trainer._stage_optimizer("full", 0, 0), "full", 0)
+    n = len(trainer.train_data)
+    assert row["images"] == sum(seen) == n - (n % 7 == 1) and min(seen) >= 2
+    assert row["images_per_s"] == pytest.approx(sum(seen) / row["seconds"])
+
+
+def test_predict_gives_log_probabilities_in_order():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
+    x = torch.rand(10, 3, 2, 2)
+    out = train.predict(model, x.split(3))
+    with torch.no_grad():
+        assert torch.allclose(out, model(x).log_softmax(1), atol=1e-6)
+    flipped = models.FlipAverage(model)  # already log-probabilities: read as they are
+    assert torch.allclose(train.predict(flipped, x.split(4)).exp().sum(1), torch.ones(10), atol=1e-5)
+
+
+def test_an_imbalanced_loss_is_weighted_by_inverse_frequency(tmp_path):
+    _images(tmp_path / "d", "up", 60, 0)
+    _images(tmp_path / "d", "down", 15, 1)
+    trainer = train.Trainer(_cfg(tmp_path / "d", tmp_path / "r", epochs=1), run_dir=tmp_path / "r", **QUIET)
+    down, up = trainer.prepared.counts("train")
+    weight = trainer.loss_fn.weight.tolist()
+    assert weight == pytest.approx([(down + up) / (2 * down), (down + up) / (2 * up)])
+    assert weight[0] > 3 * weight[1] and any("imbalanced" in n for n in trainer.notes)
+
+
+def test_a_resume_inside_the_head_stage_keeps_the_backbone_frozen(demo_data, tmp_path, monkeypatch):
+    src = tmp_path / "w.pth"
+    torch.save(train.models.ARCHS["mobilenet_v3_small"].build(weights=None).state_dict(), src)
+    original = train.Trainer.train_epoch
+    _ctrl_c_in_the_second_epoch(monkeypatch)
+    first = train.train(_tiny(demo_data, tmp_path / "run", weights=str(src), epochs=3, freeze_epochs=2), **QUIET)
+    monkeypatch.setattr(train.Trainer, "train_epoch", original)
+    before = checkpoint.load(first.last)
+    assert first.interrupted and before.stage == "head" and before.optimizer
+    restored = []
+    real_load = torch.optim.AdamW.load_state_dict
+    monkeypatch.setattr(torch.optim.AdamW, "load_state_dict", lambda self, s: restored.append(s) or real_load(self, s))
+    resumed = train.resume(first.last, {"epochs": 2}, **QUIET)  # stop after the second head epoch to look
+    after = checkpoint.load(resumed.last)
+    assert [h["stage"] for h in resumed.history] == ["head", "head"] and after.epoch == 1 and len(restored) == 1
+    head = models.get_arch("mobilenet_v3_small").head
+    changed = {k for k in before.state_dict if not torch.equal(before.state_dict[k], after.state_dict[k])}
+    assert changed and all(k.startswith(f"net.{head}.") for k in changed)
+    final = train.resume(resumed.last, {"epochs": 3}, **QUIET)
+    assert [h["stage"] for h in final.history] == ["head", "head", "full"]
+
+
+# Resume takes the run's settings, and says so (issue 18)
+
+@pytest.fixture(scope="module")
+def one_epoch_run(demo_data, tmp_path_factory):
+    """A finished 1-epoch run (of 2 planned would be resumable; this one needs --epochs to continue)."""
+    out = tmp_path_factory.mktemp("resumable") / "run"
+    return train.train(_tiny(demo_data, out, epochs=1), **QUIET)
+
+
+def _copy_run(result, tmp_path: Path) -> Path:
+    run = tmp_path / "run"
+    shutil.copytree(result.run_dir, run)
+    return run
+
+
+def test_resume_refuses_options_that_differ_from_the_run_in_one_line(one_epoch_run, tmp_path):
+    run = _copy_run(one_epoch_run, tmp_path)
+    changes = {"arch": "resnet18", "lr": 0.5, "data": "/nonexistent", "flip": False}
+    with pytest.raises(ThumbsError) as e:
+        train.resume(run / "last.pt", changes, **QUIET)
+    line = str(e.value)
+    assert "\n" not in line and line.startswith("--resume continues a run with its own settings")
+    for said in ("--arch resnet18 (the run has mobilenet_v3_small)", "--lr 0.5 (the run has 0.001)",
+                 "--data /nonexistent", "--no-flip (the run has --flip)"):
+        assert said in line
+    same = {"arch": "mobilenet_v3_small", "lr": 1e-3, "data": one_epoch_run_data(run), "img_size": 32}
+    said = []
+    with pytest.raises(ThumbsError, match="has trained 1 of 1 epochs"):  # the run's own settings pass the check
+        train.resume(run / "last.pt", same, log=said.append)
+
+
+def one_epoch_run_data(run: Path) -> str:
+    return checkpoint.load(run / "last.pt").settings["data"]
+
+
+def test_resume_applies_and_says_epochs_device_and_cache(one_epoch_run, tmp_path):
+    run = _copy_run(one_epoch_run, tmp_path)
+    said = []
+    result = train.resume(run / "last.pt", {"epochs": 2, "device": "cpu", "cache": False}, log=said.append)
+    assert "--epochs 2: applied (the run had 1)" in said and "--no-cache: applied (the run had --cache)" in said
+    assert any(m.startswith(f"resuming {run / 'last.pt'} after epoch 1 of 2 with the run's own settings") for m in said)
+    assert [h["epoch"] for h in result.history] == [1, 2]
+
+
+def test_resume_from_best_pt_continues_from_last_pt_and_says_so(one_epoch_run, tmp_path):
+    run = _copy_run(one_epoch_run, tmp_path)
+    last_bytes = (run / "last.pt").read_bytes()
+    said = []
+    with pytest.raises(ThumbsError, match="has trained 1 of 1 epochs"):
+        train.resume(run / "best.pt", log=said.append)
+    assert said == [f"resuming from {run / 'last.pt'}, not best.pt: a run continues from its last epoch (best.pt is "
+                    "kept as is)"]
+    assert (run / "last.pt").read_bytes() == last_bytes
+    (run / "last.pt").unlink()
+    with pytest.raises(ThumbsError, match=r"is not a run's last.pt.*--weights .*best.pt"):
+        train.resume(run / "best.pt", {"epochs": 2}, **QUIET)
+
+
+def test_a_checkpoint_of_another_run_in_the_folder_is_refused(one_epoch_run, tmp_path):
+    run = _copy_run(one_epoch_run, tmp_path)
+    helpers.make_checkpoint(run / "best.pt", arch="squeezenet1_1", classes=["a", "b"])
+    with pytest.raises(ThumbsError, match=r"best.pt' is a model of squeezenet1_1 \(a, b\), but .*last.pt' of "
+                                          r"mobilenet_v3_small \(down, none, up\): they are not one run"):
+        train.resume(run / "last.pt", {"epochs": 2}, **QUIET)
+
+
+def test_batch_size_1_and_a_run_folder_inside_the_data_are_refused_before_any_image_is_read(demo_data, tmp_path,
+                                                                                          monkeypatch):
+    monkeypatch.setattr(train, "prepare", lambda *a, **k: pytest.fail("images were read"))
+    with pytest.raises(ThumbsError, match="--batch-size 1 trains nothing"):
+        train.train(_tiny(demo_data, tmp_path / "run", batch_size=1), **QUIET)
+    data = tmp_path / "d"
+    shutil.copytree(demo_data, data)
+    with pytest.raises(ThumbsError, match="is inside the data folder"):
+        train.train(_tiny(data, data / "new-class"), **QUIET)
+    assert not (data / "new-class").exists() and not (tmp_path / "run").exists()
+
+
+def test_a_class_list_that_does_not_match_the_head_is_one_line(tmp_path):
+    path = helpers.make_checkpoint(tmp_path / "best.pt")
+    payload = torch.load(path, weights_only=False)
+    payload["info"]["classes"] = ["down", "up"]  # edited: the head still has 3 outputs
+    torch.save(payload, path)
+    with pytest.raises(ThumbsError, match=r"lists 2 classes \(down, up\) but its head has 3 outputs"):
+        evaluate(path, tmp_path)

@@ -45,9 +45,6 @@ class DataReport:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def codes(self) -> list[str]:
-        return [w.code for w in self.warnings]
-
 
 def _readable_and_hashes(paths: list[Path]) -> tuple[list[Path], list[Path], dict[str, list[Path]]]:
     good, corrupt, by_hash = [], [], defaultdict(list)

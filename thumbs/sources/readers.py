@@ -240,14 +240,6 @@ class FrameSource:
             yield Frame(image, last, time.monotonic() - start)
 
 
-def skipped_note(source: FrameSource) -> str | None:
-    """One summary line about unreadable images a folder source passed over, or None when there were none."""
-    if not source.skipped:
-        return None
-    names = ", ".join(p.name for p in source.skipped[:3]) + (", ..." if len(source.skipped) > 3 else "")
-    return f"skipped {len(source.skipped)} unreadable image(s) in {source.spec.value}: {names}"
-
-
 def open_source(spec: str | int, width: int | None = None, height: int | None = None,
                 fps: float | None = None) -> FrameSource:
     """Parse and open a source spec; raises SourceError naming the source when it cannot be used."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from thumbs.core.errors import ThumbsError
 from thumbs.core.files import check_writable_dir, write_atomic
+from thumbs.train_config import DEMO_BATCH_SIZE, DEMO_IMG_SIZE, DEMO_PER_CLASS, TrainConfig
 from thumbs.training import synthetic
 
 MARKER = ".thumbs-demo"  # marks a folder demo-data wrote, so a second run may write there again
@@ -30,7 +31,7 @@ def claim_demo_dir(out_dir: Path) -> Path:
     return out_dir
 
 
-def make_demo_data(out_dir: str | Path, per_class: int = 150, seed: int = 0) -> dict[str, Path]:
+def make_demo_data(out_dir: str | Path, per_class: int = DEMO_PER_CLASS, seed: int = 0) -> dict[str, Path]:
     """A training set, a clip to `collect` from, and a held-out live clip with ground truth."""
     if per_class < 1:
         raise ThumbsError(f"--per-class {per_class}: use 1 or more images per class")
@@ -53,8 +54,9 @@ class DemoResult:
     fps: float
 
 
-def run_demo(out_dir: str | Path = "demo-run", arch: str = "resnet18", epochs: int = 10, img_size: int = 48,
-             per_class: int = 300, seed: int = 0, log: Callable[[str], None] = print) -> DemoResult:
+def run_demo(out_dir: str | Path = "demo-run", arch: str = TrainConfig.arch, epochs: int = TrainConfig.epochs,
+             img_size: int = DEMO_IMG_SIZE, per_class: int = DEMO_PER_CLASS, seed: int = 0,
+             log: Callable[[str], None] = print) -> DemoResult:
     from thumbs.live import loop as live
     from thumbs.live.collect import collect
     from thumbs.runtime.classifier import Classifier
@@ -70,8 +72,8 @@ def run_demo(out_dir: str | Path = "demo-run", arch: str = "resnet18", epochs: i
         got = collect(src, "up", paths["dataset"], interval=0.5)
     log(f"    saved {len(got.saved)} frames to {paths['dataset'] / 'up'}")
     log(f"3/5 training {arch} from random initialisation (offline demo: no pretrained download)")
-    cfg = train.TrainConfig(data=str(paths["dataset"]), arch=arch, weights="none", epochs=epochs, img_size=img_size,
-                            batch_size=16, out=str(out_dir / "run"), seed=seed)
+    cfg = TrainConfig(data=str(paths["dataset"]), arch=arch, weights="none", epochs=epochs, img_size=img_size,
+                      batch_size=DEMO_BATCH_SIZE, out=str(out_dir / "run"), seed=seed)
     trained = train.train(cfg, log=log)
     log("4/5 exporting to ONNX")
     exported = export.export(trained.best)

@@ -27,7 +27,7 @@ from thumbs.core.errors import ThumbsError
 from thumbs.core.files import check_writable_dir, write_atomic
 from thumbs.core.model_info import file_sha256, labels_path
 from thumbs.runtime.loader import SOURCE_SHA_KEY, exported_from, exported_path
-from thumbs.training import checkpoint
+from thumbs.training import checkpoint, models
 
 DEFAULT_OPSET = 13  # the newest that JetPack 4.6's TensorRT 8.2 parses; every architecture exports at it
 MIN_OPSET = 11
@@ -150,8 +150,8 @@ def file_opset(proto: onnx.ModelProto) -> int:
     return next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 0)
 
 
-def metadata(ckpt: dict, source: Path) -> dict[str, str]:
-    return {**ckpt["info"].to_metadata(), SOURCE_SHA_KEY: file_sha256(source), "thumbs.arch": ckpt["info"].arch,
+def metadata(ckpt: checkpoint.Checkpoint, source: Path) -> dict[str, str]:
+    return {**ckpt.info.to_metadata(), SOURCE_SHA_KEY: file_sha256(source), "thumbs.arch": ckpt.info.arch,
             "thumbs.source": str(source), "thumbs.version": thumbs.__version__}
 
 
@@ -173,8 +173,8 @@ def _check_opset(opset: int) -> None:
                           "default, suits TensorRT 8.2 on JetPack 4.6 and every newer runtime)")
 
 
-def _check_finite(ckpt: dict, path: Path) -> None:
-    broken = [k for k, v in ckpt["state_dict"].items() if v.is_floating_point() and not torch.isfinite(v).all()]
+def _check_finite(ckpt: checkpoint.Checkpoint, path: Path) -> None:
+    broken = [k for k, v in ckpt.state_dict.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if broken:
         raise ThumbsError(f"checkpoint '{path}' is broken: {len(broken)} weight tensor(s) hold NaN or infinity "
                           f"(e.g. {broken[0]}); the run diverged: train again with a lower --lr")
@@ -225,13 +225,6 @@ def output_path(ckpt_path: Path, out: str | Path | None) -> Path:
     return out
 
 
-def _write(path: Path, data: bytes) -> Path:
-    try:
-        return write_atomic(path, data)
-    except OSError as e:
-        raise ThumbsError(f"cannot write '{path}' ({e.strerror or e}): choose another --out") from None
-
-
 def export(ckpt_path: str | Path, out: str | Path | None = None, opset: int = DEFAULT_OPSET, fp16: bool = False,
            dynamic_batch: bool = True, log: Callable[[str], None] = print) -> ExportResult:
     ckpt_path = Path(ckpt_path)
@@ -241,8 +234,8 @@ def export(ckpt_path: str | Path, out: str | Path | None = None, opset: int = DE
     check_target(out_path, ckpt_path)
     check_writable_dir(out_path.parent, "--out", create=False)
     _check_finite(ckpt, ckpt_path)
-    model = nn.Sequential(checkpoint.build_model(ckpt), nn.Softmax(dim=1)).eval()
-    size = ckpt["info"].img_size
+    model = nn.Sequential(models.from_checkpoint(ckpt), nn.Softmax(dim=1)).eval()
+    size = ckpt.info.img_size
     proto, opset = _export_with_fallback(exportable(model, size), size, opset, dynamic_batch, log)
     if file_opset(proto) != opset:
         raise ThumbsError(f"asked for opset {opset}, the exporter wrote {file_opset(proto)}: "
@@ -256,8 +249,8 @@ def export(ckpt_path: str | Path, out: str | Path | None = None, opset: int = DE
     if not max_diff <= TOLERANCE[fp16]:
         raise ThumbsError(f"the ONNX model disagrees with PyTorch: max probability difference {max_diff:.2e} "
                           f"> {TOLERANCE[fp16]:.0e}; nothing was written (try another --opset)")
-    _write(out_path, data)
-    labels = _write(labels_path(out_path), ckpt["info"].labels_text().encode())
+    write_atomic(out_path, data)
+    labels = write_atomic(labels_path(out_path), ckpt.info.labels_text().encode())
     return ExportResult(out_path, labels, max_diff, opset)
 
 

@@ -13,11 +13,9 @@ from torch import nn
 from torchvision import models
 
 from thumbs.core.errors import ThumbsError
-
-NORMS = {
-    "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),  # torchvision's weights
-    "inception": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),  # inputs in [-1, 1]: Keras/TF MobileNet weights
-}
+from thumbs.training import checkpoint
+from thumbs.training.checkpoint import Checkpoint
+from thumbs.training.norms import custom_norm, norm_values
 
 
 @dataclass(frozen=True)
@@ -97,34 +95,6 @@ def is_head_key(arch: Arch, key: str) -> bool:
     return key.startswith(arch.head + ".")
 
 
-def norm_values(norm: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Mean and std of a normalisation: a name in NORMS, or an explicit one as custom_norm() names it."""
-    if norm in NORMS:
-        return NORMS[norm]
-    if norm.startswith("mean="):
-        try:
-            mean, std = (tuple(float(v) for v in part.split("=")[1].split(",")) for part in norm.split(";"))
-            if len(mean) == len(std) == 3 and all(v > 0 for v in std):
-                return mean, std
-        except (ValueError, IndexError):
-            pass
-    raise ThumbsError(f"unknown normalisation '{norm}': choose one of {', '.join(NORMS)}")
-
-
-def custom_norm(mean, std) -> str:
-    """A name for explicit mean/std: a known one's name when they match, else 'mean=a,b,c;std=d,e,f'."""
-    try:
-        mean, std = tuple(round(float(v), 6) for v in mean), tuple(round(float(v), 6) for v in std)
-    except (TypeError, ValueError):
-        raise ThumbsError(f"normalisation mean {mean!r} / std {std!r} is not three numbers each") from None
-    for name, values in NORMS.items():
-        if values == (mean, std):
-            return name
-    name = "mean=" + ",".join(map(str, mean)) + ";std=" + ",".join(map(str, std))
-    norm_values(name)  # validates: three values each, positive std
-    return name
-
-
 def build(arch_name: str, num_classes: int, weights: str = "imagenet", norm: str | None = None,
           log: Callable[[str], None] = print) -> tuple[Normalized, str]:
     """A network with a fresh head for `num_classes`; weights: 'imagenet', 'none' or a file path.
@@ -161,16 +131,6 @@ def _imagenet(arch: Arch) -> nn.Module:
         ) from None
 
 
-def read_torch_file(path: Path, what: str, missing: str, unreadable: str):
-    """torch.load without executing code from the file (weights_only), with one-line errors."""
-    if not path.is_file():
-        raise ThumbsError(f"{what} '{path}' does not exist{missing}")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise ThumbsError(f"{what} '{path}' {unreadable} ({type(e).__name__})") from None
-
-
 def _file_norm(content: dict) -> str | None:
     """The normalisation a weights file declares: {"norm": name}, {"norm": {"mean", "std"}} or mean/std."""
     norm = content.get("norm")
@@ -186,19 +146,18 @@ def _file_norm(content: dict) -> str | None:
 def _unwrap(content, arch: Arch, path: Path, log: Callable[[str], None]) -> tuple[object, str | None]:
     """The state dict inside a weights file and the normalisation it declares. A thumbs checkpoint of the
     same architecture counts: its network is taken (the Normalized wrapper's 'net.' prefix dropped)."""
+    if checkpoint.is_checkpoint(content):
+        ckpt = checkpoint.parse(content, path)
+        info = ckpt.info
+        if info.arch != arch.name:
+            raise ThumbsError(f"weights file '{path}' is a thumbs checkpoint of {info.arch}, not "
+                              f"{arch.name}: pass --arch {info.arch}, or other weights")
+        state = {k.removeprefix("net."): v for k, v in ckpt.state_dict.items() if k not in ("mean", "std")}
+        log(f"weights file '{path}' is a thumbs checkpoint ({arch.name}; classes {', '.join(info.classes)}): "
+            f"starting from its network with a new head, normalisation {info.norm}")
+        return state, info.norm or custom_norm(info.mean, info.std)
     if not isinstance(content, dict):
         return content, None
-    if content.get("format") == "thumbs-checkpoint":
-        if isinstance(content.get("info"), dict):  # format 2 keeps the model contract in one place
-            content = {**content, **content["info"]}
-        if content.get("arch") != arch.name:
-            raise ThumbsError(f"weights file '{path}' is a thumbs checkpoint of {content.get('arch')}, not "
-                              f"{arch.name}: pass --arch {content.get('arch')}, or other weights")
-        state = {k.removeprefix("net."): v for k, v in content["state_dict"].items() if k not in ("mean", "std")}
-        log(f"weights file '{path}' is a thumbs checkpoint ({arch.name}; classes "
-            f"{', '.join(content.get('classes', []))}): starting from its network with a new head, "
-            f"normalisation {content.get('norm')}")
-        return state, _file_norm(content)
     norm = _file_norm(content)
     for key in ("state_dict", "model"):
         if isinstance(content.get(key), dict):
@@ -209,7 +168,7 @@ def _unwrap(content, arch: Arch, path: Path, log: Callable[[str], None]) -> tupl
 def load_backbone(net: nn.Module, arch: Arch, path: Path, log: Callable[[str], None] = print) -> str | None:
     """Load a state dict file into `net`: every backbone tensor must fit, head tensors are ignored.
     Returns the normalisation the file declares, if any."""
-    content = read_torch_file(path, "weights file", " (use --weights imagenet, none, or a .pth path)",
+    content = checkpoint.read_torch_file(path, "weights file", " (use --weights imagenet, none, or a .pth path)",
                               "is not a PyTorch state dict")
     state, norm = _unwrap(content, arch, path, log)
     if not isinstance(state, dict):
@@ -252,3 +211,27 @@ def backbone_train_mode(model: Normalized, arch_name: str, frozen: bool) -> None
         model.net.get_submodule(get_arch(arch_name).head).train()
     else:
         model.train()
+
+
+def load_trained(model: Normalized, ckpt: Checkpoint) -> Normalized:
+    """A checkpoint's weights into a network built for its contract; a head that does not match the class list
+    (an edited or foreign checkpoint) or weights of another network are one line, not a tensor-shape dump."""
+    info, arch = ckpt.info, get_arch(ckpt.info.arch)
+    head = ckpt.state_dict.get(f"net.{arch.head}.weight")
+    if head is not None and head.shape[0] != len(info.classes):
+        raise ThumbsError(f"'{ckpt.path}' lists {len(info.classes)} classes ({', '.join(info.classes)}) but its "
+                          f"head has {head.shape[0]} outputs: the checkpoint is broken or was edited; train it again")
+    try:
+        model.load_state_dict(ckpt.state_dict)
+    except RuntimeError as e:
+        first = str(e).splitlines()[1].strip() if "\n" in str(e) else str(e)
+        raise ThumbsError(f"'{ckpt.path}' does not fit {arch.name} ({first}): the checkpoint is broken; train it "
+                          "again") from None
+    return model
+
+
+def from_checkpoint(ckpt: Checkpoint) -> nn.Module:
+    """The trained network as its contract says it runs (flip-averaged or not), on the CPU, in eval mode."""
+    model, _ = build(ckpt.info.arch, len(ckpt.info.classes), weights="none", norm=ckpt.info.norm)
+    load_trained(model, ckpt)
+    return (FlipAverage(model) if ckpt.info.flip_average else model).eval()

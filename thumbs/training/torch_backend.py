@@ -14,7 +14,7 @@ import torch
 from thumbs.core.backend import Backend
 from thumbs.core.errors import ThumbsError
 from thumbs.runtime.providers import ORDER, SHORT
-from thumbs.training import checkpoint
+from thumbs.training import checkpoint, models
 
 
 def device_for(provider: str | None, path: Path) -> tuple[torch.device, str]:
@@ -42,10 +42,10 @@ class TorchBackend(Backend):
     def __init__(self, path: Path, provider: str | None = None) -> None:
         device, self.why = device_for(provider, path)  # refused before the checkpoint is read
         ckpt = checkpoint.load(path)
-        super().__init__(ckpt["info"], path)
+        super().__init__(ckpt.info, path)
         self.device = device
         self.provider = f"PyTorch {device.type.upper()}"
-        self.model = checkpoint.build_model(ckpt).to(device)
+        self.model = models.from_checkpoint(ckpt).to(device)
 
     def predict_batch(self, batch: np.ndarray) -> np.ndarray:
         with torch.no_grad():

@@ -1,6 +1,10 @@
 """`thumbs train`: transfer learning (the whole network from the first epoch by default; optionally a head
 stage on a frozen backbone first, then everything at a lower rate), with checkpoints after every epoch so
-Ctrl-C loses at most the epoch in progress."""
+Ctrl-C loses at most the epoch in progress.
+
+The parts, for the trainer and for scripts (scripts/bench_train.py, scripts/sweep_recipe.py): `load_images`
+(the prepare step), `initial_model`, `train_one_epoch` and `predict`; `Trainer` runs them epoch after epoch with
+validation, checkpoints and the report; `train` starts a run, `resume` continues one."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import json
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,40 +25,24 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from torch import nn
 
 from thumbs.core import metrics, signals
-from thumbs.core.errors import Interrupted, ThumbsError
+from thumbs.core.errors import DataError, Interrupted, ThumbsError
 from thumbs.core.files import check_writable_dir, write_atomic
 from thumbs.data import dataset
-from thumbs.runtime.preprocess import CROPS, DEFAULT_CROP, canvas_size
+from thumbs.runtime.preprocess import CROPS, canvas_size
+from thumbs.train_config import TrainConfig, field_names, flag
 from thumbs.training import augment, checkpoint, models, report
+from thumbs.training.checkpoint import Checkpoint
 from thumbs.training.image_cache import LIMIT_ENV, ImageCache, default_dir, limit_bytes
 from thumbs.training.training_data import Prepared, TensorSet, batches, prepare, training_batches
 
+__all__ = ["TrainConfig", "Trainer", "RunState", "EpochStats", "load_images", "initial_model", "train_one_epoch",
+           "train_step", "predict", "train", "resume"]
+
 IMBALANCE_WEIGHTING = 1.5  # above this max/min class ratio the loss is class-weighted
 MIN_IMG_SIZE, MAX_IMG_SIZE = 32, 1024  # above 1024 px a batch no longer fits in memory on common machines
-
-
-@dataclass
-class TrainConfig:
-    data: str = "dataset"
-    arch: str = "resnet18"
-    weights: str = "imagenet"  # imagenet | none | path to a state dict
-    norm: str | None = None  # imagenet | inception; default: what the weights expect
-    epochs: int = 10
-    freeze_epochs: int = 0  # head-only epochs first; 0 measured best (scripts/sweep_recipe.py, README)
-    batch_size: int = 32
-    lr: float = 1e-3
-    finetune_lr_factor: float = 0.1
-    img_size: int | None = None  # default: the architecture's (224)
-    device: str = "auto"
-    out: str | None = None  # default runs/<timestamp>
-    seed: int = 0
-    val_fraction: float = 0.2
-    crop: str = DEFAULT_CROP  # which part of the frame the model sees (preprocess.CROPS), in training and live
-    augment: str = "light"  # training augmentation strength (augment.AUGMENTS)
-    flip: bool = True  # mirror images left-right (off for gestures whose side matters: point left / right)
-    flip_average: bool = True  # with flip: validation and live average each frame with its mirror image
-    cache: bool = True  # keep decoded images for the next run (image_cache.py)
-    label_smoothing: float = 0.0  # soft targets: less over-confidence on frames unlike the training ones
+LOG_EVERY = 20  # batches between the progress bar's running figures (each reading waits for the GPU once)
+# what --resume may change, applied and said: how long, where, and the image cache; not what the run learns from
+RESUME_APPLIES = ("epochs", "device", "cache")
 
 
 @dataclass
@@ -69,6 +57,37 @@ class TrainResult:
     validation: metrics.Validation | None = None  # both validation parts of the best model
 
 
+@dataclass
+class RunState:
+    """Where a resumed run stands: its last.pt, the folder it writes to, and its best.pt when there is one."""
+
+    last: Checkpoint
+    run_dir: Path
+    best: Checkpoint | None = None
+
+    @property
+    def start_epoch(self) -> int:
+        return self.last.epoch + 1
+
+
+@dataclass
+class EpochStats:
+    """One training epoch: the mean loss and accuracy over the images it trained on, and its speed."""
+
+    loss: float
+    accuracy: float
+    images: int
+    seconds: float
+
+    @property
+    def images_per_s(self) -> float:
+        return self.images / self.seconds if self.seconds > 0 else 0.0
+
+    def row(self) -> dict:
+        return {"train_loss": self.loss, "train_acc": self.accuracy, "images": self.images, "seconds": self.seconds,
+                "images_per_s": self.images_per_s}
+
+
 def check_config(cfg: TrainConfig) -> None:
     """Refuse settings that cannot work before any image is decoded."""
     if not (math.isfinite(cfg.lr) and cfg.lr > 0):
@@ -79,9 +98,22 @@ def check_config(cfg: TrainConfig) -> None:
                              ("--freeze-epochs", cfg.freeze_epochs, 0)):
         if value is not None and value < low:
             raise ThumbsError(f"{name} {value}: use {low} or more")
+    if cfg.batch_size == 1:
+        raise ThumbsError("--batch-size 1 trains nothing (batch norm learns from 2 images or more per batch, and "
+                          "a batch of one is left out): use 2 or more, e.g. 32")
     for name, value, allowed in (("--crop", cfg.crop, CROPS), ("--augment", cfg.augment, augment.AUGMENTS)):
         if value not in allowed:
             raise ThumbsError(f"{name} {value}: use one of {', '.join(allowed)}")
+
+
+def check_out(cfg: TrainConfig) -> None:
+    """A run folder inside the data folder would become a class of images (its report pictures included)."""
+    if cfg.out is None:
+        return
+    out, data = Path(cfg.out).resolve(), Path(cfg.data).resolve()
+    if out == data or data in out.parents:
+        raise ThumbsError(f"--out '{cfg.out}' is inside the data folder '{cfg.data}': the next training would read "
+                          "the run's files as images of a class; choose a folder outside it")
 
 
 def new_run_dir(out: str | None) -> Path:
@@ -123,7 +155,7 @@ def _seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _autocast(device: torch.device):
+def autocast_for(device: torch.device):
     if device.type != "cuda":
         return torch.autocast("cpu", enabled=False), None
     dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -131,15 +163,13 @@ def _autocast(device: torch.device):
     return torch.autocast("cuda", dtype=dtype), scaler
 
 
-def _class_weights(prepared: Prepared, notes: list[str]) -> torch.Tensor | None:
+def class_weights(prepared: Prepared) -> torch.Tensor | None:
+    """Inverse class frequency when the classes are imbalanced beyond IMBALANCE_WEIGHTING, else None."""
     counts = prepared.counts("train")
     present = [c for c in counts if c]
     if max(present) / min(present) <= IMBALANCE_WEIGHTING:
         return None
-    weights = torch.tensor([sum(counts) / (len(counts) * max(c, 1)) for c in counts], dtype=torch.float32)
-    notes.append("classes are imbalanced (" + ", ".join(f"{n} {c}" for n, c in zip(prepared.classes, counts))
-                 + "): the loss is weighted by inverse class frequency")
-    return weights
+    return torch.tensor([sum(counts) / (len(counts) * max(c, 1)) for c in counts], dtype=torch.float32)
 
 
 def _stage_lr(cfg: TrainConfig, epoch: int, freeze_epochs: int) -> tuple[str, float]:
@@ -155,105 +185,176 @@ def _optimizer(model: nn.Module) -> torch.optim.Optimizer:
     return torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3, weight_decay=1e-4)
 
 
+def load_images(cfg: TrainConfig, size: int, log: Callable[[str], None] = print,
+                classes: list[str] | None = None) -> Prepared:
+    """The prepare step: check, split and decode the data set (through the decoded-image cache), say what was
+    skipped and cached, and refuse a training part that makes no batch."""
+    cache = ImageCache(default_dir() if cfg.cache else None)
+    prepared = prepare(cfg.data, size, cfg.val_fraction, classes=classes, crop=cfg.crop, cache=cache)
+    for p in prepared.skipped:
+        log(f"skipped unreadable image {p}")
+    if cache.root:
+        log(f"images: {cache.hits} from the decoded-image cache, {cache.misses} decoded ({cache.root})")
+        limit = limit_bytes()
+        deleted, freed = cache.prune(limit)
+        if deleted:
+            log(f"decoded-image cache: removed {deleted} least recently used entries ({freed / 2**20:.0f} MB) "
+                f"to stay under ${LIMIT_ENV} = {limit / 2**20:.0f} MB")
+    n = len(prepared.train)
+    if training_batches(n, cfg.batch_size) == 0:
+        raise DataError(f"'{cfg.data}' leaves {n} training image(s) after the validation split: no batch of 2 can "
+                        "train; record more images per class")
+    return prepared
+
+
+def initial_model(cfg: TrainConfig, num_classes: int, log: Callable[[str], None] = print,
+                  resume: RunState | None = None) -> tuple[models.Normalized, str]:
+    """The network training starts from and its normalisation name: a resumed run's last.pt, else the
+    configured weights with a fresh head. (`Trainer(start=...)` takes another start instead.)"""
+    if resume is None:
+        return models.build(cfg.arch, num_classes, cfg.weights, cfg.norm, log)
+    model, norm = models.build(cfg.arch, num_classes, "none", resume.last.info.norm, log)
+    return models.load_trained(model, resume.last), norm
+
+
+def train_one_epoch(model: nn.Module, loss_fn: nn.Module, optimizer: torch.optim.Optimizer,
+                    data: Iterable[tuple[torch.Tensor, torch.Tensor]], autocast=None,
+                    scaler: torch.amp.GradScaler | None = None,
+                    progress: Callable[[str | None], None] | None = None) -> EpochStats:
+    """One pass over `data` (as torchvision's references/classification train_one_epoch). The loss sum and the
+    correct count stay on the device and are read once at the end, so the GPU never waits for bookkeeping;
+    `progress` is called after every batch, with the running figures every LOG_EVERY batches (one read each).
+    The caller sets the model's train mode (a frozen backbone keeps its BatchNorm statistics)."""
+    loss_sum = correct = torch.zeros(())
+    seen, start = 0, time.perf_counter()
+    for step, (x, y) in enumerate(data, 1):
+        loss, logits = train_step(model, loss_fn, optimizer, x, y, autocast, scaler)
+        loss_sum = loss_sum.to(loss.device) + loss.detach() * len(y)
+        correct = correct.to(y.device) + (logits.argmax(1) == y).sum()
+        seen += len(y)
+        if progress:
+            progress(_running(loss_sum, correct, seen, start) if step % LOG_EVERY == 0 else None)
+    total_loss, total_correct = torch.stack([loss_sum.float(), correct.float()]).tolist()  # the one host sync
+    return EpochStats(total_loss / max(seen, 1), total_correct / max(seen, 1), seen, time.perf_counter() - start)
+
+
+def train_step(model: nn.Module, loss_fn: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
+               y: torch.Tensor, autocast=None, scaler: torch.amp.GradScaler | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimisation step in the given precision; the loss and logits stay on the device, unread."""
+    with autocast or contextlib.nullcontext():
+        logits = model(x)
+        loss = loss_fn(logits.float(), y)
+    optimizer.zero_grad(set_to_none=True)
+    if scaler:
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        loss.backward()
+        optimizer.step()
+    return loss, logits
+
+
+def _running(loss_sum: torch.Tensor, correct: torch.Tensor, seen: int, start: float) -> str:
+    loss, right = torch.stack([loss_sum.float(), correct.float()]).tolist()
+    return f"loss {loss / seen:.3f} acc {right / seen:.3f} {seen / (time.perf_counter() - start):.0f} img/s"
+
+
+@torch.no_grad()
+def predict(model: nn.Module, data: Iterable[torch.Tensor], autocast=None) -> torch.Tensor:
+    """Log-probabilities (N, classes) of every image, in order, on the host: one transfer at the end. `model`
+    may return logits or log-probabilities (models.FlipAverage); it is put in eval mode."""
+    model.eval()
+    autocast = autocast or contextlib.nullcontext()
+    out = []
+    for x in data:
+        with autocast:
+            out.append(model(x).float().log_softmax(1))
+    return torch.cat(out).cpu()
+
+
 class Trainer:
-    def __init__(self, cfg: TrainConfig, log: Callable[[str], None] = print, resume: dict | None = None,
-                 run_dir: Path | None = None) -> None:
+    """Runs the parts epoch after epoch: stages, validation as live runs the model, checkpoints, the report."""
+
+    def __init__(self, cfg: TrainConfig, log: Callable[[str], None] = print, resume: RunState | None = None,
+                 run_dir: Path | None = None, start: tuple[models.Normalized, str] | None = None) -> None:
+        """`start`: the model to train and its normalisation name, instead of `initial_model`'s (a warm start)."""
         check_config(cfg)
         self.cfg, self.log, self.resume = cfg, log, resume
         self.notes: list[str] = []
         self.kept: dict[str, int] = {}  # file name -> epoch it holds, for messages after a failure
+        self.best_eval: tuple[metrics.Validation, list[int], list[int], list[float]] | None = None
         self.interactive = Console().is_terminal  # a progress bar only where someone watches it
         self.device = resolve_device(cfg.device)
         _seed(cfg.seed)
-        size = cfg.img_size or models.get_arch(cfg.arch).img_size
-        self.size = size
-        cache = ImageCache(default_dir() if cfg.cache else None)
-        self.prepared = prepare(cfg.data, size, cfg.val_fraction, classes=resume["classes"] if resume else None,
-                                crop=cfg.crop, cache=cache)
-        for p in self.prepared.skipped:
-            log(f"skipped unreadable image {p}")
-        if cache.root:
-            log(f"images: {cache.hits} from the decoded-image cache, {cache.misses} decoded ({cache.root})")
-            limit = limit_bytes()
-            deleted, freed = cache.prune(limit)
-            if deleted:
-                log(f"decoded-image cache: removed {deleted} least recently used entries ({freed / 2**20:.0f} MB) "
-                    f"to stay under ${LIMIT_ENV} = {limit / 2**20:.0f} MB")
+        self.size = cfg.img_size or models.get_arch(cfg.arch).img_size
+        self.prepared = load_images(cfg, self.size, log, resume.last.info.classes if resume else None)
         self.notes += self.prepared.notes + _session_notes(self.prepared)
-        self.best_eval: tuple[metrics.Validation, list[int], list[int], list[float]] | None = None
-        if resume:
-            self.model, self.norm = models.build(cfg.arch, len(self.prepared.classes), "none", resume["norm"], log)
-            self.model.load_state_dict(resume["state_dict"])
-        else:
-            self.model, self.norm = models.build(cfg.arch, len(self.prepared.classes), cfg.weights, cfg.norm, log)
+        self.model, self.norm = start or initial_model(cfg, len(self.prepared.classes), log, resume)
+        self._set_recipe()
+        self._place_data()
+        self.run_dir = run_dir or (resume.run_dir if resume else new_run_dir(cfg.out))
+        check_writable_dir(self.run_dir)
+
+    def _set_recipe(self) -> None:
+        """The stages, the mirror averaging, the loss and the precision this run trains with."""
+        cfg = self.cfg
         self.freeze_epochs = 0 if cfg.weights == "none" else min(cfg.freeze_epochs, cfg.epochs)
         if cfg.weights == "none":
             self.notes.append("random initialisation (--weights none): the whole network trains from the start")
-        self.model.to(self.device)
         self.flip_average = cfg.flip and cfg.flip_average
-        # what is validated: the trained weights run as live will run them (flip-averaged or not)
-        self.inference_model = models.FlipAverage(self.model) if self.flip_average else self.model
-        if self.device.type == "cuda":
-            self.model.to(memory_format=torch.channels_last)
-        weights = _class_weights(self.prepared, self.notes)
+        weights = class_weights(self.prepared)
+        if weights is not None:
+            counts = ", ".join(f"{n} {c}" for n, c in zip(self.prepared.classes, self.prepared.counts("train")))
+            self.notes.append(f"classes are imbalanced ({counts}): the loss is weighted by inverse class frequency")
         self.loss_fn = nn.CrossEntropyLoss(weight=weights.to(self.device) if weights is not None else None,
                                            label_smoothing=cfg.label_smoothing)
-        self.autocast, self.scaler = _autocast(self.device)
+        self.autocast, self.scaler = autocast_for(self.device)
+
+    def _place_data(self) -> None:
+        """Model and images on the training device; augmentation and shuffling seeded there."""
+        self.model.to(self.device)
+        if self.device.type == "cuda":
+            self.model.to(memory_format=torch.channels_last)
+        # what is validated: the trained weights run as live will run them (flip-averaged or not)
+        self.inference_model = models.FlipAverage(self.model) if self.flip_average else self.model
         self.train_data: TensorSet = self.prepared.train.to(self.device)
         self.val_data: TensorSet = self.prepared.val.to(self.device)
-        self.augment = augment.BatchAugment(size, canvas_size(size), augment.recipe(cfg.augment, cfg.flip),
-                                            torch.Generator(self.device).manual_seed(cfg.seed))
-        self.shuffle = torch.Generator().manual_seed(cfg.seed)
-        log(_device_line(self.device, self.autocast, self.train_data))
-        self.run_dir = run_dir or (Path(resume["run_dir"]) if resume else new_run_dir(cfg.out))
-        check_writable_dir(self.run_dir)
+        self.augment = augment.BatchAugment(self.size, canvas_size(self.size),
+                                            augment.recipe(self.cfg.augment, self.cfg.flip),
+                                            torch.Generator(self.device).manual_seed(self.cfg.seed))
+        self.shuffle = torch.Generator().manual_seed(self.cfg.seed)
+        self.log(_device_line(self.device, self.autocast, self.train_data))
+
+    def train_batches(self) -> Iterable[tuple[torch.Tensor, torch.Tensor]]:
+        """One epoch of shuffled, augmented training batches on the device."""
+        return batches(self.train_data, self.cfg.batch_size, self.device, self.augment, self.shuffle)
 
     def train_epoch(self, optimizer: torch.optim.Optimizer, stage: str, epoch: int) -> dict:
         models.backbone_train_mode(self.model, self.cfg.arch, frozen=stage == "head")
-        total, correct, loss_sum, start = 0, 0, 0.0, time.perf_counter()
         columns = [TextColumn(f"epoch {epoch + 1}/{self.cfg.epochs} {stage:>4}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.fields[stats]}"), TimeRemainingColumn()]
         with Progress(*columns, transient=True, disable=not self.interactive) as bar:
-            total = training_batches(len(self.train_data), self.cfg.batch_size)
-            task = bar.add_task("train", total=total, stats="")
-            for x, y in batches(self.train_data, self.cfg.batch_size, self.device, self.augment, self.shuffle):
-                with self.autocast:
-                    logits = self.model(x)
-                    loss = self.loss_fn(logits.float(), y)
-                self._check_finite(loss.item(), "training loss", epoch, stage)
-                optimizer.zero_grad(set_to_none=True)
-                if self.scaler:
-                    self.scaler.scale(loss).backward()
-                    self.scaler.step(optimizer)
-                    self.scaler.update()
-                else:
-                    loss.backward()
-                    optimizer.step()
-                total += len(y)
-                correct += int((logits.argmax(1) == y).sum())
-                loss_sum += loss.item() * len(y)
-                rate = total / (time.perf_counter() - start)
-                bar.update(task, advance=1, stats=f"loss {loss_sum / total:.3f} acc {correct / total:.3f} "
-                                                 f"{rate:.0f} img/s")
-        seconds = time.perf_counter() - start
-        return {"train_loss": loss_sum / total, "train_acc": correct / total, "seconds": seconds,
-                "images_per_s": total / seconds}
+            task = bar.add_task("train", total=training_batches(len(self.train_data), self.cfg.batch_size),
+                                stats="")
 
-    @torch.no_grad()
+            def advance(stats: str | None) -> None:
+                bar.update(task, advance=1, **({"stats": stats} if stats else {}))
+
+            stats = train_one_epoch(self.model, self.loss_fn, optimizer, self.train_batches(), self.autocast,
+                                    self.scaler, advance if self.interactive else None)
+        self._check_finite(stats.loss, "training loss", epoch, stage)
+        return stats.row()
+
     def validate(self) -> tuple[float, list[int], list[int], list[float]]:
         """Loss, true and predicted classes and the prediction's probability, in validation-set order."""
-        model = self.inference_model
-        model.eval()
-        loss_sum, y_true, y_pred, confidence = 0.0, [], [], []
-        for x, y in batches(self.val_data, self.cfg.batch_size, self.device):
-            with self.autocast:
-                logits = model(x).float()
-            loss_sum += float(nn.functional.cross_entropy(logits, y, reduction="sum"))
-            probs, predicted = logits.softmax(1).max(1)
-            y_true += y.tolist()
-            y_pred += predicted.tolist()
-            confidence += probs.tolist()
-        return loss_sum / len(y_true), y_true, y_pred, confidence
+        images = (x for x, _ in batches(self.val_data, self.cfg.batch_size, self.device))
+        log_probs = predict(self.inference_model, images, self.autocast)
+        targets = self.val_data.targets.cpu()
+        loss = float(nn.functional.nll_loss(log_probs, targets))
+        confidence, predicted = log_probs.exp().max(1)
+        return loss, targets.tolist(), predicted.tolist(), confidence.tolist()
 
     def evaluate(self) -> tuple[metrics.Validation, list[int], list[int], list[float]]:
         """Validate and score the new-session and same-session parts apart."""
@@ -286,9 +387,9 @@ class Trainer:
         gets its saved state back when it continues inside the same stage."""
         models.set_backbone_frozen(self.model, self.cfg.arch, frozen=stage == "head")
         optimizer = _optimizer(self.model)
-        r = self.resume
-        if r and r["stage"] == stage and r.get("optimizer") and epoch == start_epoch:
-            optimizer.load_state_dict(r["optimizer"])
+        last = self.resume.last if self.resume else None
+        if last and last.stage == stage and last.optimizer and epoch == start_epoch:
+            optimizer.load_state_dict(last.optimizer)
         return optimizer
 
     def _resumed_best(self, history: list[dict]) -> tuple[tuple[float, float], metrics.Scores | None, int]:
@@ -298,12 +399,12 @@ class Trainer:
         if not self.resume or not history:
             return (-1.0, 0.0), None, 0
         row = max(history, key=lambda h: (h["val_acc"], -h["val_loss"]))
-        key, best = (row["val_acc"], -row["val_loss"]), self.resume.get("best")
-        if best and best["epoch"] + 1 == row["epoch"]:
-            return key, _scores(best["metrics"]), row["epoch"]
-        if self.resume["epoch"] + 1 == row["epoch"]:
-            scores = _scores(self.resume["metrics"])
-            self._save("best.pt", self.resume["epoch"], self.resume["stage"], history, scores, None)
+        key, best, last = (row["val_acc"], -row["val_loss"]), self.resume.best, self.resume.last
+        if best and best.epoch + 1 == row["epoch"]:
+            return key, _scores(best.metrics), row["epoch"]
+        if last.epoch + 1 == row["epoch"]:
+            scores = _scores(last.metrics)
+            self._save("best.pt", last.epoch, last.stage, history, scores, None)
             self.kept["best.pt"] = row["epoch"]
             return key, scores, row["epoch"]
         self.notes.append(f"best.pt did not hold the best epoch in last.pt's history (epoch {row['epoch']}): the "
@@ -334,8 +435,8 @@ class Trainer:
                  f"{row['images_per_s']:.0f} img/s  {row['seconds']:.1f} s" + ("  *best" if improved else ""))
 
     def run(self) -> TrainResult:
-        history: list[dict] = list(self.resume["history"]) if self.resume else []
-        start_epoch = self.resume["epoch"] + 1 if self.resume else 0
+        history: list[dict] = list(self.resume.last.history) if self.resume else []
+        start_epoch = self.resume.start_epoch if self.resume else 0
         self.kept = {"last.pt": start_epoch} if self.resume else {}
         best_key, best_scores, best_epoch = self._resumed_best(history)
         optimizer, current_stage, interrupted = None, None, False
@@ -377,7 +478,7 @@ class Trainer:
     def _best_evaluation(self) -> tuple[metrics.Validation, list[int], list[int], list[float]]:
         """The best epoch's validation; a resumed run that did not improve re-validates its best.pt."""
         if self.best_eval is None:
-            self.model.load_state_dict(checkpoint.load(self.run_dir / "best.pt")["state_dict"])
+            models.load_trained(self.model, checkpoint.load(self.run_dir / "best.pt"))
             self.best_eval = self.evaluate()
         return self.best_eval
 
@@ -445,42 +546,113 @@ def _scores(saved: dict) -> metrics.Scores:
     return metrics.Scores(**{**saved, "per_class": [metrics.ClassScore(**c) for c in saved["per_class"]]})
 
 
-def train(cfg: TrainConfig, log: Callable[[str], None] = print) -> TrainResult:
-    """A new run in a new (or empty) folder; a folder left empty by a failure or Ctrl-C is removed."""
+
+def train(cfg: TrainConfig, log: Callable[[str], None] = print,
+          start: tuple[models.Normalized, str] | None = None) -> TrainResult:
+    """A new run in a new (or empty) folder; a folder left empty by a failure or Ctrl-C is removed. `start`:
+    see Trainer."""
     check_config(cfg)
+    check_out(cfg)
     run_dir = new_run_dir(cfg.out)
     created = not run_dir.exists()
     check_writable_dir(run_dir)
     try:
-        return Trainer(cfg, log, run_dir=run_dir).run()
+        return Trainer(cfg, log, run_dir=run_dir, start=start).run()
     finally:
         if created:
             _remove_if_empty(run_dir)
 
 
-def resume(path: str | Path, epochs: int | None = None, log: Callable[[str], None] = print) -> TrainResult:
-    """Continue a run from its last.pt with the settings it was started with (and its own epoch count
-    unless `epochs` is given)."""
-    ckpt = checkpoint.load(path)
-    settings = {"flip_average": False,  # a run started before flip averaging keeps running without it
-                **{k: v for k, v in ckpt["settings"].items() if k in TrainConfig.__dataclass_fields__}}
-    cfg = TrainConfig(**settings)
-    if epochs is not None:
-        cfg.epochs = epochs
-    done = ckpt["epoch"] + 1
+def _last_of(path: Path, log: Callable[[str], None]) -> Path:
+    """A run continues from its last.pt (the last epoch and the optimizer state). Given its best.pt, resuming
+    from there would replace last.pt with a rerun of later epochs: the last.pt beside it is taken, and said."""
+    if path.name == "last.pt" or not path.is_file():
+        return path
+    last = path.with_name("last.pt")
+    if not last.is_file():
+        raise ThumbsError(f"'{path}' is not a run's last.pt, and '{path.parent}' has none: a run continues from its "
+                          f"last.pt; to train further from this model, start a new run with --weights {path}")
+    log(f"resuming from {last}, not {path.name}: a run continues from its last epoch ({path.name} is kept as is)")
+    return last
+
+
+def _same(name: str, given: object, run: object) -> bool:
+    if name == "data":
+        return Path(str(given)).resolve() == Path(str(run)).resolve()
+    if isinstance(run, float) or isinstance(given, float):
+        return math.isclose(float(given), float(run))  # type: ignore[arg-type]
+    return given == run
+
+
+def resumed_config(last: Checkpoint, run_dir: Path, changes: dict[str, object],
+                   log: Callable[[str], None] = print) -> TrainConfig:
+    """The run's own settings. Options given with --resume: RESUME_APPLIES ones are applied and said; any other
+    that differs from the run's is refused in one line (a resumed run never quietly trains on other settings)."""
+    known = field_names()
+    cfg = TrainConfig(**{"flip_average": False,  # a run started before flip averaging keeps running without it
+                         **{k: v for k, v in last.settings.items() if k in known}})
+    conflicts = []
+    for name, given in changes.items():
+        run = run_dir if name == "out" else getattr(cfg, name)
+        if name == "out" and Path(str(given)).resolve() == run_dir.resolve():
+            continue
+        if name in RESUME_APPLIES:
+            if given != run:
+                setattr(cfg, name, given)
+                log(f"{_option(name, given)}: applied (the run had {_shown(name, run)})")
+        elif name == "out" or not _same(name, given, run):
+            conflicts.append(f"{_option(name, given)} (the run has {_shown(name, run)})")
+    if conflicts:
+        raise ThumbsError(f"--resume continues a run with its own settings; {', '.join(conflicts)}: drop "
+                          f"{'this option' if len(conflicts) == 1 else 'these options'}, or start a new run with "
+                          "them (another --out)")
+    return cfg
+
+
+def _option(name: str, value: object) -> str:
+    return flag(name, value) if isinstance(value, bool) else f"{flag(name)} {value}"
+
+
+def _shown(name: str, value: object) -> str:
+    return flag(name, value) if isinstance(value, bool) else str(value)
+
+
+def _best_of_run(run_dir: Path, last: Checkpoint) -> Checkpoint | None:
+    """The run's best.pt, refused when it belongs to another run (another architecture or class list)."""
+    path = run_dir / "best.pt"
+    if not path.exists():
+        return None
+    best = checkpoint.load(path)
+    if (best.info.arch, best.info.classes) != (last.info.arch, last.info.classes):
+        raise ThumbsError(f"'{path}' is a model of {best.describe()}, but '{last.path}' of {last.describe()}: they "
+                          "are not one run; move the one that does not belong out of the folder")
+    return best
+
+
+def resume(path: str | Path, changes: dict[str, object] | None = None,
+           log: Callable[[str], None] = print) -> TrainResult:
+    """Continue a run from its last.pt with the settings it was started with (its own epoch count unless
+    `changes` gives one; see resumed_config for the other options)."""
+    last_path = _last_of(Path(path), log)
+    last = checkpoint.load(last_path)
+    run_dir = last_path.parent
+    if last.settings.get("arch", last.info.arch) != last.info.arch:
+        raise ThumbsError(f"'{last_path}' says it trained {last.settings.get('arch')} but holds {last.info.arch}: "
+                          "the checkpoint is broken; start a new run")
+    cfg = resumed_config(last, run_dir, dict(changes or {}), log)
+    done = last.epoch + 1
     if cfg.epochs <= done:
-        raise ThumbsError(f"'{path}' has trained {done} of {cfg.epochs} epochs: nothing left to do; give "
+        raise ThumbsError(f"'{last_path}' has trained {done} of {cfg.epochs} epochs: nothing left to do; give "
                           f"--epochs above {done} to train it further")
-    run_dir = Path(path).parent
     check_writable_dir(run_dir)
-    best_path = run_dir / "best.pt"
-    best = checkpoint.load(best_path) if best_path.exists() else None
-    state = {**ckpt, "run_dir": str(run_dir), "best": best and {"epoch": best["epoch"], "metrics": best["metrics"]}}
-    log(f"resuming {path} after epoch {done} of {cfg.epochs}")
-    added = sorted(set(dataset.class_names(cfg.data)) - set(ckpt["classes"]))
-    trainer = Trainer(cfg, log, resume=state)
+    best = _best_of_run(run_dir, last)
+    log(f"resuming {last_path} after epoch {done} of {cfg.epochs} with the run's own settings: {cfg.arch} on "
+        f"{cfg.data}, lr {cfg.lr:g}, batch {cfg.batch_size}, {last.info.img_size} px, augment {cfg.augment}, "
+        f"{flag('flip', cfg.flip)}")
+    added = sorted(set(dataset.class_names(cfg.data)) - set(last.info.classes))
+    trainer = Trainer(cfg, log, resume=RunState(last, run_dir, best))
     if added:
-        note = (f"class(es) {', '.join(added)} in '{cfg.data}' came after this run started and are not trained "
-                f"(the run keeps its classes {', '.join(ckpt['classes'])}); start a new run to include them")
-        trainer.notes.append(note)
+        trainer.notes.append(f"class(es) {', '.join(added)} in '{cfg.data}' came after this run started and are "
+                             f"not trained (the run keeps its classes {', '.join(last.info.classes)}); start a new "
+                             "run to include them")
     return trainer.run()

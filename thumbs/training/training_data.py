@@ -46,8 +46,11 @@ class TensorSet:
 
 
 def training_batches(n: int, batch_size: int) -> int:
-    """How many batches batches() yields for training: a last batch of one image is left out."""
-    return n // batch_size + (n % batch_size > 1 or n == 1)
+    """How many batches batches() yields for training: a batch of one image is left out (none at batch size 1)."""
+    if n == 1:
+        return 1
+    full, rest = divmod(n, batch_size)
+    return (full if batch_size > 1 else 0) + (rest > 1)
 
 
 def batches(data: TensorSet, batch_size: int, device: torch.device, augment: BatchAugment | None = None,
