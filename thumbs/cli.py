@@ -143,6 +143,12 @@ def _positive(value: float) -> float:
     return value
 
 
+def _given(ctx: typer.Context, name: str, value: float) -> Optional[float]:
+    """An option's value when the user gave it (None: left at its default, the command chooses)."""
+    source = ctx.get_parameter_source(name)
+    return None if source is None or source.name == "DEFAULT" else value
+
+
 def _log(message: str) -> None:
     out.print(message, highlight=False)
 
@@ -150,6 +156,7 @@ def _log(message: str) -> None:
 @app.command()
 @friendly
 def train(
+    ctx: typer.Context,
     data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Data folder (one sub-folder per class)."),
     arch: str = typer.Option("resnet18", "--arch", "-a", help="alexnet, squeezenet1_1, resnet18, "
                              "mobilenet_v3_small, mobilenet_v2, mobilenet_v2_x0_35."),
@@ -182,6 +189,10 @@ def train(
     cache: bool = typer.Option(True, "--cache/--no-cache", help="Keep decoded images for the next run "
                                "(~/.cache/thumbs/images; THUMBS_CACHE=DIR or off)."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue from a run's last.pt."),
+    start_from: Optional[Path] = typer.Option(None, "--from", help="Retrain a model (RUN/best.pt) on the grown "
+                                              "data set: keeps its architecture, size, crop, normalisation, flips "
+                                              "and class rows; a short schedule (2 epochs at half its lr). "
+                                              "Unlike --weights, which takes only the backbone for a new model."),
 ) -> None:
     """Fine-tune a pretrained network on the class folders; writes best.pt, last.pt, report.md, curves.png."""
     import warnings
@@ -192,6 +203,13 @@ def train(
     warnings.filterwarnings("ignore", category=UserWarning, module="torch")  # the error line says what matters
     if resume:
         result = training.resume(resume, epochs=epochs, log=_log)
+    elif start_from:
+        from thumbs.training import warm_start
+
+        cfg = training.TrainConfig(data=str(data), **warm_start.settings(start_from, epochs, _given(ctx, "lr", lr)),
+                                   batch_size=batch_size, device=device, out=str(out_dir) if out_dir else None,
+                                   seed=seed, cache=cache)
+        result = training.train(cfg, log=_log)
     else:
         epochs = epochs if epochs is not None else training.TrainConfig.epochs
         cfg = training.TrainConfig(data=str(data), arch=arch, weights=weights, norm=norm, epochs=epochs,
@@ -287,6 +305,12 @@ def live(
     width: Optional[int] = typer.Option(None, "--width", min=1),
     height: Optional[int] = typer.Option(None, "--height", min=1),
     fps: Optional[float] = typer.Option(None, "--fps", min=0.0),
+    capture: Optional[Path] = typer.Option(None, "--capture", help="Keep the frames the model is unsure of "
+                                           "(below --threshold, top two close, or a label flicker) in DIR, to "
+                                           "label with `thumbs review DIR`."),
+    capture_every: float = typer.Option(1.0, "--capture-every", min=0.0, help="Seconds of video between kept "
+                                        "frames; 0 keeps every frame that qualifies."),
+    capture_max: int = typer.Option(500, "--capture-max", min=1, help="At most N frames waiting in DIR."),
 ) -> None:
     """Classify a camera or video live with an overlay (keys: q quits, 1-9 save a hard example)."""
     from thumbs.live.loop import LiveOptions
@@ -302,6 +326,10 @@ def live(
     clf = Classifier.load(path, provider, fp16=not fp32, log=log)
     log(f"model {clf.path} ({', '.join(clf.classes)}; {clf.img_size}px) on {clf.provider}")
     opts = LiveOptions(threshold, smooth, headless, events, str(record) if record else None, max_frames, str(data))
+    if capture:
+        from thumbs.live.capture import CaptureOptions
+
+        opts.capture = CaptureOptions(capture, capture_every, capture_max)
     with open_source(source, width, height, fps) as src:
         summary = run_live(src, clf, opts)
     for line in summary.lines():
@@ -313,6 +341,33 @@ def live(
     if summary.interrupted:
         err.print("[yellow]interrupted[/]")
         raise typer.Exit(130)
+
+
+@app.command()
+@friendly
+def review(
+    folder: Path = typer.Argument(..., help="The folder `thumbs live --capture` kept frames in."),
+    data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Data folder the labelled frames move into "
+                              "(DATA/<class>/capture-<session>/)."),
+    labels: Optional[Path] = typer.Option(None, "--labels", help="Label from a CSV with a `file,label` header "
+                                          "(- discards) instead of the window; every row is checked first."),
+    list_only: bool = typer.Option(False, "--list", help="Print the frames waiting for a label."),
+) -> None:
+    """Label the frames live --capture kept (1-9 class, Enter/space accept the guess, x discard, u undo, q quit)."""
+    from thumbs.data import captures
+
+    if list_only:
+        for line in captures.waiting_lines(folder):
+            out.print(line, highlight=False)
+        return
+    if labels:
+        decisions = captures.apply_labels(folder, data, labels)
+    else:
+        from thumbs.live.review import review as run_review
+
+        decisions = run_review(folder, data)
+    for line in captures.summary_lines(decisions, folder, data):
+        out.print(line, highlight=False)
 
 
 @app.command()

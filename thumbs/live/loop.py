@@ -26,6 +26,7 @@ import numpy as np
 from thumbs.core.backend import Prediction
 from thumbs.core.errors import ThumbsError
 from thumbs.data.dataset import Saver
+from thumbs.live.capture import CaptureOptions, CaptureReport, CaptureSink
 from thumbs.live.overlay import draw_live
 from thumbs.live.smoothing import Smoother
 from thumbs.live.window import Window
@@ -46,6 +47,7 @@ class LiveOptions:
     record: str | None = None  # annotated video path
     max_frames: int | None = None
     data: str = "dataset"  # where digit keys save hard examples
+    capture: CaptureOptions | None = None  # keep the unsure frames (live/capture.py)
 
 
 @dataclass
@@ -61,6 +63,7 @@ class LiveSummary:
     dropped: int = 0  # live frames the loop was too slow to read
     skipped: list[Path] = field(default_factory=list)  # unreadable images of a folder source
     interrupted: bool = False  # ended by Ctrl-C
+    captured: CaptureReport | None = None  # what --capture kept and why
 
     @property
     def fps(self) -> float:
@@ -83,6 +86,8 @@ class LiveSummary:
         if self.skipped:
             names = ", ".join(p.name for p in self.skipped[:3]) + (", ..." if len(self.skipped) > 3 else "")
             lines.append(f"{len(self.skipped)} unreadable images skipped ({names})")
+        if self.captured:
+            lines += self.captured.lines()
         return lines
 
 
@@ -314,9 +319,12 @@ def check_outputs(opts: LiveOptions, spec: SourceSpec) -> None:
 
 
 def make_sinks(opts: LiveOptions, classes: list[str], fps: float,
-               on_frame: Callable[[dict], None] | None = None) -> list[Sink]:
+               on_frame: Callable[[dict], None] | None = None, model: Path | None = None,
+               source: str = "") -> list[Sink]:
     """The sinks the options ask for, in dispatch order (the window reads the key the saver needs)."""
     sinks: list[Sink] = []
+    if opts.capture and model is not None:
+        sinks.append(CaptureSink(opts.capture, model, source))
     if opts.events:
         sinks.append(EventWriter(opts.events))
     if on_frame:
@@ -374,7 +382,8 @@ def run(source: FrameSource, classifier: Classifier, opts: LiveOptions,
     crop = classifier.crop
     smoother = Smoother(classifier.classes, opts.smooth, opts.threshold)
     summary = LiveSummary(provider=short(classifier.provider))
-    sinks = make_sinks(opts, classifier.classes, source.fps, on_frame)
+    model = Path(classifier.path) if opts.capture else None  # captures record which model kept them
+    sinks = make_sinks(opts, classifier.classes, source.fps, on_frame, model, str(source.spec.value))
     _open_all(sinks)
     start = last = time.perf_counter()
     fps = 0.0
@@ -421,6 +430,8 @@ def run(source: FrameSource, classifier: Classifier, opts: LiveOptions,
                 summary.record = sink.written
             elif isinstance(sink, HardExamples):
                 summary.saved = sink.saved
+            elif isinstance(sink, CaptureSink):
+                summary.captured = sink.report
     return summary
 
 

@@ -25,7 +25,7 @@ from thumbs.core.errors import Interrupted, ThumbsError
 from thumbs.core.files import check_writable_dir, interrupt_deferred, write_atomic
 from thumbs.data import dataset
 from thumbs.runtime.preprocess import CROPS, DEFAULT_CROP, canvas_size
-from thumbs.training import augment, checkpoint, models, report
+from thumbs.training import augment, checkpoint, models, report, warm_start
 from thumbs.training.image_cache import LIMIT_ENV, ImageCache, default_dir, limit_bytes
 from thumbs.training.training_data import Prepared, TensorSet, batches, prepare, training_batches
 
@@ -55,6 +55,7 @@ class TrainConfig:
     flip_average: bool = True  # with flip: validation and live average each frame with its mirror image
     cache: bool = True  # keep decoded images for the next run (image_cache.py)
     label_smoothing: float = 0.0  # soft targets: less over-confidence on frames unlike the training ones
+    start_from: str | None = None  # --from: a checkpoint whose model and contract this run continues (warm_start.py)
 
 
 @dataclass
@@ -184,6 +185,8 @@ class Trainer:
         if resume:
             self.model, self.norm = models.build(cfg.arch, len(self.prepared.classes), "none", resume["norm"], log)
             self.model.load_state_dict(resume["state_dict"])
+        elif cfg.start_from:
+            self.model, self.norm, _ = warm_start.build(cfg.start_from, self.prepared.classes, log)
         else:
             self.model, self.norm = models.build(cfg.arch, len(self.prepared.classes), cfg.weights, cfg.norm, log)
         self.freeze_epochs = 0 if cfg.weights == "none" else min(cfg.freeze_epochs, cfg.epochs)
