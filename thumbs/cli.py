@@ -102,7 +102,8 @@ def data(
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
         return
-    table = Table(title=f"data set: {data}", caption="val new: images of whole sessions training never sees")
+    table = Table(title=f"data set: {data}", caption="val new: images of whole sessions training never sees "
+                  "(with capture-* sessions: their later frames)")
     for col in ("class", "images", "sessions", "share", "train", "val", "val new"):
         table.add_column(col, justify="left" if col == "class" else "right")
     for c in report.classes:

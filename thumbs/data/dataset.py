@@ -34,9 +34,11 @@ VAL_FRACTION = 0.2
 # on one side: near-duplicate neighbours never straddle the split (the "same session" validation part).
 RUN_LENGTH = 30
 # Frames of a capture session (the place a model failed: `live --capture`, then `review`) train, except the
-# latest share of each class in capture order, held out as the "captured place" score: learn from the
-# place, measure it on what came after. A class with fewer than 4 captured frames trains on all of them.
+# latest share of each class in capture order (at least one frame of a class with CAPTURE_MIN_HELD_OUT or
+# more), held out as the "captured place" score: learn from the place, measure it on what came after. Every
+# captured class is scored, so the headline tells the classes apart even from ~20 labelled frames.
 CAPTURE_HELD_OUT = 0.3
+CAPTURE_MIN_HELD_OUT = 3  # a class with fewer captured frames trains on all of them
 MAX_HELD_OUT = 0.5  # whole sessions held out never take more than this share of a class's frames
 # Names Windows refuses for a file or folder, whatever the extension.
 WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
@@ -216,7 +218,7 @@ def capture_held_out(samples: list[Sample]) -> set[Path]:
             groups.setdefault((s.label, s.session), []).append(s)
     held: set[Path] = set()
     for group in groups.values():
-        later = int(len(group) * CAPTURE_HELD_OUT)
+        later = max(1, round(len(group) * CAPTURE_HELD_OUT)) if len(group) >= CAPTURE_MIN_HELD_OUT else 0
         if later:
             held |= {s.path for s in sorted(group, key=lambda s: s.path.name)[-later:]}
     return held
