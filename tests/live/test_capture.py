@@ -170,3 +170,24 @@ def test_ctrl_c_during_capture_leaves_whole_frames_and_records(tmp_path, model):
     assert len(kept) == summary.captured.count == 5
     assert sorted(p.name for p in folder.iterdir() if p.suffix == ".jpg") == sorted(r["file"] for r in kept)
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]
+
+
+def test_live_capture_from_the_command_line(tmp_path):
+    """As a user runs it: a folder source, headless, the summary saying what was kept and why."""
+    from tests.helpers import make_checkpoint, thumbs
+    from thumbs.core.files import encode_jpeg
+    from thumbs.training.export import export
+
+    model = export(make_checkpoint(tmp_path / "best.pt"), log=lambda m: None).onnx_path  # untrained: unsure
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        (frames / f"f{i}.jpg").write_bytes(encode_jpeg((rng.random((48, 64, 3)) * 255).astype(np.uint8)))
+    done = thumbs("live", "--model", str(model), "--source", str(frames), "--headless", "--capture",
+                  str(tmp_path / "cap"), "--capture-every", "0", "--capture-max", "4")
+    assert done.returncode == 0, done.stderr
+    kept = records(tmp_path / "cap")
+    assert len(kept) == 4 and "captured 4 unsure frames" in done.stdout and "over --capture-max" in done.stdout
+    assert [Path(r["source_path"]).name for r in kept] == ["f0.jpg", "f1.jpg", "f2.jpg", "f3.jpg"]
+    assert {r["model"] for r in kept} == {file_sha256(model)}
