@@ -28,6 +28,7 @@ app = typer.Typer(
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 F = TypeVar("F", bound=Callable)
+T = TypeVar("T")
 
 
 def friendly(fn: F) -> F:
@@ -144,7 +145,7 @@ def _positive(value: float) -> float:
     return value
 
 
-def _given(ctx: typer.Context, name: str, value: float) -> Optional[float]:
+def _given(ctx: typer.Context, name: str, value: T) -> Optional[T]:
     """An option's value when the user gave it (None: left at its default, the command chooses)."""
     source = ctx.get_parameter_source(name)
     return None if source is None or source.name == "DEFAULT" else value
@@ -202,11 +203,16 @@ def train(
     from thumbs.training import train as training
 
     warnings.filterwarnings("ignore", category=UserWarning, module="torch")  # the error line says what matters
+    if resume and start_from:
+        raise ThumbsError("--resume and --from: --resume continues an unfinished run, --from retrains a finished "
+                          "model on new data; give one of them")
     if resume:
         result = training.resume(resume, epochs=epochs, log=_log)
     elif start_from:
         from thumbs.training import warm_start
 
+        warm_start.refuse_changes(start_from, {name: _given(ctx, name, value) for name, value in (
+            ("arch", arch), ("img_size", img_size), ("norm", norm), ("crop", crop), ("flip", flip))})
         cfg = training.TrainConfig(data=str(data), **warm_start.settings(start_from, epochs, _given(ctx, "lr", lr)),
                                    batch_size=batch_size, device=device, out=str(out_dir) if out_dir else None,
                                    seed=seed, cache=cache)

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from tests.helpers import make_checkpoint
+from thumbs.core.errors import ThumbsError
 from thumbs.core.files import encode_jpeg
 from thumbs.data import dataset
 from thumbs.training import checkpoint, train, warm_start
@@ -78,3 +79,12 @@ def test_a_retrain_from_keeps_the_contract_adds_a_class_and_headlines_the_captur
     assert {s.session for s in v.sessions if s.part == "new"} == {"capture-s20261202-070000-abcd"}
     assert v.new.count == 4 * 3  # the later 30 % of each class's 10 captured frames
     assert "captured place" in (result.run_dir / "report.md").read_text()
+
+
+def test_options_that_would_change_the_contract_are_refused(tmp_path):
+    path = make_checkpoint(tmp_path / "best.pt", arch="mobilenet_v3_small", size=40, settings=CONTRACT)
+    warm_start.refuse_changes(path, {"img_size": 40, "crop": None, "arch": "mobilenet_v3_small"})
+    with pytest.raises(ThumbsError, match="--img-size 64: --from keeps the model's img_size"):
+        warm_start.refuse_changes(path, {"img_size": 64})
+    with pytest.raises(ThumbsError, match="--flip True"):
+        warm_start.refuse_changes(path, {"flip": True})

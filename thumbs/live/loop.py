@@ -1,4 +1,4 @@
-"""`thumbs live`: frames in, predictions out, handed to sinks (window, recorder, events, hard examples).
+"""`thumbs live`: frames in, predictions out, handed to sinks (window, recorder, events, hard examples, captures).
 
 The loop only times and dispatches: each frame is preprocessed, classified and smoothed into a `Step`,
 and every sink gets that step. Sinks open before the first frame (so a path that cannot be written is

@@ -35,6 +35,15 @@ def contract(path: str | Path) -> dict:
             "label_smoothing": float(settings.get("label_smoothing", 0.0)), "classes": list(info.classes)}
 
 
+def refuse_changes(path: str | Path, given: dict[str, object]) -> None:
+    """Options given with --from that would change the contract are refused (None: not given)."""
+    kept = contract(path)
+    for name, value in given.items():
+        if value is not None and value != kept[name]:
+            raise ThumbsError(f"--{name.replace('_', '-')} {value}: --from keeps the model's {name} ({kept[name]}); "
+                              "leave the option out, or train a new model without --from")
+
+
 def settings(path: str | Path, epochs: int | None = None, lr: float | None = None) -> dict:
     """TrainConfig fields for a warm start from `path`: its contract and the short schedule."""
     kept = contract(path)
