@@ -38,7 +38,7 @@ def plain_rate(cfg: train.TrainConfig, steps: int) -> float:
     quiet = lambda m: None  # noqa: E731
     device, size = train.resolve_device(cfg.device), cfg.img_size or models.get_arch(cfg.arch).img_size
     prepared = train.load_images(cfg, size, quiet)
-    model, _ = train.initial_model(cfg, len(prepared.classes), quiet)
+    model, _ = train.initial_model(cfg, prepared.classes, quiet)
     model.to(device)
     if device.type == "cuda":
         model.to(memory_format=torch.channels_last)

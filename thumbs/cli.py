@@ -31,6 +31,7 @@ app = typer.Typer(
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 F = TypeVar("F", bound=Callable)
+T = TypeVar("T")
 
 
 def friendly(fn: F) -> F:
@@ -118,7 +119,8 @@ def data(
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
         return
-    table = Table(title=f"data set: {data}", caption="val new: images of whole sessions training never sees")
+    table = Table(title=f"data set: {data}", caption="val new: images of whole sessions training never sees "
+                  "(with capture-* sessions: their later frames)")
     for col in ("class", "images", "sessions", "share", "train", "val", "val new"):
         table.add_column(col, justify="left" if col == "class" else "right")
     for c in report.classes:
@@ -217,6 +219,10 @@ def train(
                                "($THUMBS_CACHE/images, default ~/.cache/thumbs/images; THUMBS_CACHE=off: none)."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue a run from its last.pt, with its own "
                                           "settings (--epochs, --device and --cache may change)."),
+    start_from: Optional[Path] = typer.Option(None, "--from", help="Retrain a model (RUN/best.pt) on the grown "
+                                              "data set: keeps its architecture, size, crop, normalisation, flips "
+                                              "and class rows; a short schedule (2 epochs at half its lr). "
+                                              "Unlike --weights, which takes only the backbone for a new model."),
 ) -> None:
     """Fine-tune a pretrained network on the class folders; writes best.pt, last.pt, report.md, curves.png."""
     import warnings
@@ -229,8 +235,21 @@ def train(
                 "device": device, "out_dir": str(out_dir) if out_dir else None, "seed": seed, "crop": crop,
                 "augment": augment, "flip": flip, "flip_average": flip_average, "cache": cache}
     warnings.filterwarnings("ignore", category=UserWarning, module="torch")  # the error line says what matters
+    if resume and start_from:
+        raise ThumbsError("--resume and --from: --resume continues an unfinished run, --from retrains a finished "
+                          "model on new data; give one of them")
+    given = _given(ctx, settings)
     if resume:
-        result = training.resume(resume, _given(ctx, settings), log=_log)
+        result = training.resume(resume, given, log=_log)
+    elif start_from:
+        from thumbs.training import warm_start
+
+        warm_start.refuse_changes(start_from, {name: given.get(name) for name in
+                                               ("arch", "img_size", "norm", "crop", "flip")})
+        cfg = TrainConfig(data=str(data), **warm_start.settings(start_from, given.get("epochs"), given.get("lr")),
+                          batch_size=batch_size, device=device, out=str(out_dir) if out_dir else None, seed=seed,
+                          cache=cache)
+        result = training.train(cfg, log=_log)
     else:
         cfg = TrainConfig(**{TRAIN_FIELDS.get(k, k): v for k, v in settings.items()})
         result = training.train(cfg, log=_log)
@@ -325,6 +344,12 @@ def live(
     width: Optional[int] = typer.Option(None, "--width", min=1),
     height: Optional[int] = typer.Option(None, "--height", min=1),
     fps: Optional[float] = typer.Option(None, "--fps", min=0.0),
+    capture: Optional[Path] = typer.Option(None, "--capture", help="Keep the frames the model is unsure of "
+                                           "(below --threshold, top two close, or a label flicker) in DIR, to "
+                                           "label with `thumbs review DIR`."),
+    capture_every: float = typer.Option(1.0, "--capture-every", min=0.0, help="Seconds of video between kept "
+                                        "frames; 0 keeps every frame that qualifies."),
+    capture_max: int = typer.Option(500, "--capture-max", min=1, help="At most N frames waiting in DIR."),
 ) -> None:
     """Classify a camera or video live with an overlay (keys: q quits, 1-9 save a hard example)."""
     from thumbs.live.loop import LiveOptions, check_outputs
@@ -336,6 +361,10 @@ def live(
     log = (lambda m: err.print(m, highlight=False)) if events == "-" else _log
     path = model or newest_model()
     opts = LiveOptions(threshold, smooth, headless, events, str(record) if record else None, max_frames, str(data))
+    if capture:
+        from thumbs.live.capture import CaptureOptions
+
+        opts.capture = CaptureOptions(capture, capture_every, capture_max)
     check_outputs(opts, parse_source(source), path)  # before the model is exported, loaded or built
     if path.suffix.lower() in TORCH_SUFFIXES and path.is_file():
         path = _exported_once(path, log)
@@ -351,6 +380,33 @@ def live(
         log(f"saved hard example {p}")
     if summary.interrupted:
         raise Interrupted("every output was closed complete")
+
+
+@app.command()
+@friendly
+def review(
+    folder: Path = typer.Argument(..., help="The folder `thumbs live --capture` kept frames in."),
+    data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Data folder the labelled frames move into "
+                              "(DATA/<class>/capture-<session>/)."),
+    labels: Optional[Path] = typer.Option(None, "--labels", help="Label from a CSV with a `file,label` header "
+                                          "(- discards) instead of the window; every row is checked first."),
+    list_only: bool = typer.Option(False, "--list", help="Print the frames waiting for a label."),
+) -> None:
+    """Label the frames live --capture kept (1-9 class, Enter/space accept the guess, x discard, u undo, q quit)."""
+    from thumbs.data import captures
+
+    if list_only:
+        for line in captures.waiting_lines(folder):
+            out.print(line, highlight=False)
+        return
+    if labels:
+        decisions = captures.apply_labels(folder, data, labels)
+    else:
+        from thumbs.live.review import review as run_review
+
+        decisions = run_review(folder, data)
+    for line in captures.summary_lines(decisions, folder, data):
+        out.print(line, highlight=False)
 
 
 @app.command()

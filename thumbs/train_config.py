@@ -28,6 +28,7 @@ class TrainConfig:
     flip_average: bool = True  # with flip: validation and live average each frame with its mirror image
     cache: bool = True  # keep decoded images for the next run (image_cache.py)
     label_smoothing: float = 0.0  # soft targets: less over-confidence on frames unlike the training ones
+    start_from: str | None = None  # --from: a checkpoint whose model and contract this run continues (warm_start.py)
 
 
 def field_names() -> list[str]:

@@ -144,3 +144,23 @@ def test_session_split_is_stable_as_sessions_are_added():
     held = {s for s in dataset.validation_sessions(before) if dataset._unit_hash(s) < dataset.VAL_FRACTION}
     after = dataset.validation_sessions(before + stamped(20, 10))
     assert held and held <= after  # sessions held out by their hash stay held out
+
+
+def _capture(label: str, n: int, session: str = "s20261202-070000-abcd") -> list[dataset.Sample]:
+    return [dataset.Sample(Path(f"d/{label}/capture-{session}/{dataset.frame_name(session, i + 1)}"), label,
+                           f"capture-{session}") for i in range(n)]
+
+
+def test_captured_frames_train_and_their_later_frames_are_the_headline():
+    """A retrain learns from the captured place; its later frames, in time order, measure it."""
+    ordinary = [dataset.Sample(Path(f"d/{label}/{sess}/{i}.jpg"), label, sess)
+                for label in ("up", "down") for sess in ("home", "office", "garden") for i in range(10)]
+    captured = _capture("up", 10) + _capture("down", 7) + _capture("none", 3) + _capture("ok", 2)
+    parts = dataset.split(ordinary + captured)
+    held = {label: sorted(int(s.path.stem[-6:]) for s in parts.new if s.label == label)
+            for label in ("up", "down", "none")}
+    assert held == {"up": [8, 9, 10], "down": [6, 7], "none": [3]} and len(parts.new) == 6  # ok (2 frames): trains
+    assert all(s.session.startswith("capture-") for s in parts.new)  # no whole ordinary session is held out
+    trained = {s.path for s in parts.train}
+    assert {s.path for s in _capture("up", 7)} <= trained and {s.path for s in _capture("ok", 2)} <= trained
+    assert dataset.split(ordinary).new  # without captures, whole sessions are held out as before

@@ -156,3 +156,29 @@ def test_live_window_quits_on_escape(display, tmp_path, live_video):
     saved, frames, _ = in_child(display, _live, model, live_video, tmp_path / "data")
     keys.join()
     assert saved == [] and frames < 140
+
+
+def _review(folder, data):
+    from thumbs.live.review import review
+
+    return [(d.file, d.label) for d in review(folder, data)]
+
+
+def test_review_window_keys_label_accept_discard_undo_quit_and_resume(display, tmp_path):
+    from tests.data.test_captures import make_capture, make_data
+    from thumbs.data import captures
+
+    folder, data = tmp_path / "cap", make_data(tmp_path / "data")
+    names = make_capture(folder, 5)  # the model's classes: down, none, up; its guess: up
+    keys = press(display, "thumbs review", ["1", "Return", "x", "u", "space", "q"])
+    decided = in_child(display, _review, folder, data)
+    keys.join()
+    assert decided == [(names[0], "down"), (names[1], "up"), (names[2], "up")]  # x then u: undone
+    session = f"capture-{names[0].split('_')[0]}"
+    assert (data / "down" / session / names[0]).is_file() and (data / "up" / session / names[2]).is_file()
+    assert not list((folder / captures.DISCARDED).glob("*"))
+    keys = press(display, "thumbs review", ["2", "q"])  # the next review continues with the 4th frame
+    decided = in_child(display, _review, folder, data)
+    keys.join()
+    assert decided == [(names[3], "none")]
+    assert [w.path.name for w in captures.waiting(folder)] == [names[4]]

@@ -7,6 +7,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+# Session folders of frames kept by `live --capture` and labelled by `review` (data.captures writes them,
+# data.dataset splits them by time): their held-out part is scored as "the captured place".
+CAPTURE_PREFIX = "capture-"
+
 
 @dataclass
 class ClassScore:
@@ -92,9 +96,18 @@ class Validation:
         return self.new if self.new_decides else self.same  # type: ignore[return-value]
 
     @property
+    def captured(self) -> bool:
+        """The new part is the later frames of capture sessions (dataset.split), not whole sessions."""
+        new = [s.session for s in self.sessions if s.part == "new"]
+        return bool(new) and all(s.startswith(CAPTURE_PREFIX) for s in new)
+
+    @property
     def headline_name(self) -> str:
-        return "accuracy on a new session" if self.new_decides else "accuracy on held-out frames of the " \
-            "training sessions"
+        if not self.new_decides:
+            return "accuracy on held-out frames of the training sessions"
+        if self.captured:
+            return "accuracy on the captured place (its later frames, held out in time order)"
+        return "accuracy on a new session"
 
     def to_dict(self) -> dict:
         return {"headline": self.headline_name, "new_session": self.new.to_dict() if self.new else None,

@@ -23,6 +23,7 @@ import numpy as np
 
 from thumbs.core.errors import DataError
 from thumbs.core.files import encode_jpeg, write_new
+from thumbs.core.metrics import CAPTURE_PREFIX
 from thumbs.sources.readers import IMAGE_EXTS
 
 LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -32,6 +33,12 @@ VAL_FRACTION = 0.2
 # Inside a training session, frames are held out in runs of this many consecutive frames, each run wholly
 # on one side: near-duplicate neighbours never straddle the split (the "same session" validation part).
 RUN_LENGTH = 30
+# Frames of a capture session (the place a model failed: `live --capture`, then `review`) train, except the
+# latest share of each class in capture order (at least one frame of a class with CAPTURE_MIN_HELD_OUT or
+# more), held out as the "captured place" score: learn from the place, measure it on what came after. Every
+# captured class is scored, so the headline tells the classes apart even from ~20 labelled frames.
+CAPTURE_HELD_OUT = 0.3
+CAPTURE_MIN_HELD_OUT = 3  # a class with fewer captured frames trains on all of them
 MAX_HELD_OUT = 0.5  # whole sessions held out never take more than this share of a class's frames
 # Names Windows refuses for a file or folder, whatever the extension.
 WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
@@ -149,7 +156,8 @@ def is_validation(path: Path, val_fraction: float = VAL_FRACTION) -> bool:
 @dataclass
 class Split:
     """Training frames and two validation parts: `new` holds whole sessions training never sees (it predicts
-    tomorrow), `same` holds runs of frames from training sessions (optimistic: same room, light, hand)."""
+    tomorrow), `same` holds runs of frames from training sessions (optimistic: same room, light, hand).
+    Where the data holds capture sessions, `new` is their later frames instead (see split())."""
 
     train: list[Sample]
     same: list[Sample]
@@ -197,13 +205,38 @@ def validation_sessions(samples: list[Sample], val_fraction: float = VAL_FRACTIO
     return held
 
 
+def is_capture(session: str) -> bool:
+    return session.startswith(CAPTURE_PREFIX)
+
+
+def capture_held_out(samples: list[Sample]) -> set[Path]:
+    """The later CAPTURE_HELD_OUT of each class's frames in each capture session, in capture order (the
+    frame names carry the live run's stamp and frame number, so name order is time order)."""
+    groups: dict[tuple[str, str], list[Sample]] = {}
+    for s in samples:
+        if is_capture(s.session):
+            groups.setdefault((s.label, s.session), []).append(s)
+    held: set[Path] = set()
+    for group in groups.values():
+        later = max(1, round(len(group) * CAPTURE_HELD_OUT)) if len(group) >= CAPTURE_MIN_HELD_OUT else 0
+        if later:
+            held |= {s.path for s in sorted(group, key=lambda s: s.path.name)[-later:]}
+    return held
+
+
 def split(samples: list[Sample], val_fraction: float = VAL_FRACTION) -> Split:
     """Whole sessions to `new`, held-out runs of the remaining sessions to `same`, the rest to training;
-    every class keeps training frames."""
-    held = validation_sessions(samples, val_fraction)
+    every class keeps training frames. With capture sessions present, a retrain is for that place: every
+    other session trains (its held-out runs still go to `same`), the captures train on their earlier frames,
+    and their later frames are `new`, the headline."""
+    captured = capture_held_out(samples)
+    has_captures = any(is_capture(s.session) for s in samples)
+    held = set() if has_captures else validation_sessions(samples, val_fraction)
     result = Split([], [], [])
     for s in samples:
-        if s.session in held:
+        if is_capture(s.session):
+            (result.new if s.path in captured else result.train).append(s)
+        elif s.session in held:
             result.new.append(s)
         elif is_validation(s.path, val_fraction):
             result.same.append(s)

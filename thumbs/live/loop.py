@@ -1,4 +1,4 @@
-"""`thumbs live`: frames in, predictions out, handed to sinks (window, recorder, events, hard examples).
+"""`thumbs live`: frames in, predictions out, handed to sinks (window, recorder, events, hard examples, captures).
 
 The loop only times and dispatches: each frame is preprocessed, classified and smoothed into a `Step`,
 and every sink gets that step. Sinks open before the first frame (so a path that cannot be written is
@@ -25,6 +25,7 @@ from thumbs.core.errors import ThumbsError
 from thumbs.core.files import check_writable_dir, ensure_dir
 from thumbs.core.model_info import labels_path
 from thumbs.data.dataset import Saver
+from thumbs.live.capture import CaptureOptions, CaptureReport, CaptureSink
 from thumbs.live.latency import LatencyHistogram
 from thumbs.live.overlay import draw_live
 from thumbs.live.recorder import Recorder, check_record, safe_copy
@@ -48,6 +49,7 @@ class LiveOptions:
     max_frames: int | None = None
     data: str = "dataset"  # where digit keys save hard examples
     keep_labels: bool = False  # keep every frame's stable label in the summary (the demo scores them); memory grows
+    capture: CaptureOptions | None = None  # keep the unsure frames (live/capture.py)
 
 
 @dataclass
@@ -65,6 +67,7 @@ class LiveSummary:
     dropped: int = 0  # live frames the loop was too slow to read
     skipped: list[Path] = field(default_factory=list)  # unreadable images of a folder source
     interrupted: bool = False  # ended by a stop signal (Ctrl-C, SIGTERM, SIGHUP)
+    captured: CaptureReport | None = None  # what --capture kept and why
 
     @property
     def fps(self) -> float:
@@ -96,6 +99,8 @@ class LiveSummary:
         if self.skipped:
             names = ", ".join(p.name for p in self.skipped[:3]) + (", ..." if len(self.skipped) > 3 else "")
             lines.append(f"{len(self.skipped)} unreadable images skipped ({names})")
+        if self.captured:
+            lines += self.captured.lines()
         return lines
 
 
@@ -294,9 +299,12 @@ def _check_events(path: Path) -> None:
 
 
 def make_sinks(opts: LiveOptions, classes: list[str], fps: float,
-               on_frame: Callable[[dict], None] | None = None) -> list[Sink]:
+               on_frame: Callable[[dict], None] | None = None, model: Path | None = None,
+               source: str = "") -> list[Sink]:
     """The sinks the options ask for, in dispatch order (the window reads the key the saver needs)."""
     sinks: list[Sink] = []
+    if opts.capture and model is not None:
+        sinks.append(CaptureSink(opts.capture, model, source))
     if opts.events:
         sinks.append(EventWriter(opts.events))
     if on_frame:
@@ -329,7 +337,8 @@ def run(source: FrameSource, classifier: Classifier, opts: LiveOptions,
     model = getattr(classifier, "path", None)
     check_outputs(opts, source.spec, Path(model) if model else None)
     summary = LiveSummary(provider=short(classifier.provider), labels=[] if opts.keep_labels else None)
-    sinks = make_sinks(opts, classifier.classes, source.fps, on_frame)
+    captured_by = Path(classifier.path) if opts.capture else None  # captures name the model that kept them
+    sinks = make_sinks(opts, classifier.classes, source.fps, on_frame, captured_by, str(source.spec.value))
     with signals.stop_signals(hand_on=False):
         _open_all(sinks)
         start = time.perf_counter()
@@ -349,6 +358,8 @@ def run(source: FrameSource, classifier: Classifier, opts: LiveOptions,
                     summary.record = sink.written
                 elif isinstance(sink, HardExamples):
                     summary.saved = sink.saved
+                elif isinstance(sink, CaptureSink):
+                    summary.captured = sink.report
     return summary
 
 

@@ -126,3 +126,34 @@ def draw_live(frame: np.ndarray, classes: Sequence[str], probs: np.ndarray, show
         cv2.line(img, (threshold_x, y - int(20 * s)), (threshold_x, y + int(3 * s)), WHITE, 1)
     _text(img, f"{fps:.0f} fps  {latency_ms:.1f} ms", (10, img.shape[0] - int(10 * s)), 0.5 * s, WHITE)
     return img
+
+
+REVIEW_SHORT_SIDE = 600  # review shows the kept frame large
+REVIEW_KEYS = "1-9 class   Enter/space accept guess   x discard   u undo   q quit"
+
+
+def draw_review(frame: np.ndarray, classes: Sequence[str], probs: Mapping[str, float], guess: str | None,
+                waiting: int, note: str = "") -> np.ndarray:
+    """Review of a kept frame, shown large: the model's guess, each class with its key and probability,
+    how many frames wait, the keys, and what the last key did."""
+    img = for_display(frame, REVIEW_SHORT_SIDE)
+    s = _scale(img)
+    line = int(28 * s)
+    shown = classes[:9]
+    width = min(img.shape[1], int(360 * s))
+    _panel(img, 0, 0, width, line * (len(shown) + 2) + line // 2)
+    said = f"guess: {guess} {probs.get(guess, 0.0):.0%}" if guess else "guess: none (no record)"
+    _text(img, said, (10, line), 0.75 * s, WHITE, 2)
+    bar_x, bar_w = int(170 * s), width - int(180 * s)
+    for i, name in enumerate(shown):
+        y = line * (i + 2)
+        p = float(probs.get(name, 0.0))
+        _text(img, f"{i + 1} {name[:10]}", (10, y), 0.6 * s, class_color(i) if name == guess else WHITE,
+              2 if name == guess else 1)
+        cv2.rectangle(img, (bar_x, y - int(16 * s)), (bar_x + int(bar_w * p), y), class_color(i), -1)
+        cv2.rectangle(img, (bar_x, y - int(16 * s)), (bar_x + bar_w, y), WHITE, 1)
+    h = img.shape[0]
+    _panel(img, 0, h - int(2.2 * line), img.shape[1], h)
+    _text(img, f"{waiting} waiting   {note}", (10, h - int(1.3 * line)), 0.55 * s, WHITE)
+    _text(img, REVIEW_KEYS, (10, h - int(0.4 * line)), 0.5 * s, GREY)
+    return img

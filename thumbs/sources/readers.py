@@ -52,6 +52,7 @@ class Frame:
     image: np.ndarray  # BGR uint8, HxWx3
     index: int  # position in the stream (0, 1, 2, ...)
     time: float  # seconds: media time for files, wall clock since start for live sources
+    path: Path | None = None  # the image file, for folder and glob sources (captures record where a frame came from)
 
 
 def parse_source(spec: str | int) -> SourceSpec:
@@ -187,7 +188,7 @@ class FrameSource:
             if image is None:
                 self.skipped.append(path)
                 continue
-            yield Frame(image, index, index / FOLDER_FPS)
+            yield Frame(image, index, index / FOLDER_FPS, path)
             index += 1
 
     def _iter_file(self) -> Iterator[Frame]:

@@ -30,7 +30,7 @@ from thumbs.core.files import check_writable_dir, write_atomic
 from thumbs.data import dataset
 from thumbs.runtime.preprocess import CROPS, canvas_size
 from thumbs.train_config import TrainConfig, field_names, flag
-from thumbs.training import augment, checkpoint, models, report
+from thumbs.training import augment, checkpoint, models, report, warm_start
 from thumbs.training.checkpoint import Checkpoint
 from thumbs.training.image_cache import LIMIT_ENV, ImageCache, default_dir, limit_bytes
 from thumbs.training.training_data import Prepared, TensorSet, batches, prepare, training_batches
@@ -207,13 +207,17 @@ def load_images(cfg: TrainConfig, size: int, log: Callable[[str], None] = print,
     return prepared
 
 
-def initial_model(cfg: TrainConfig, num_classes: int, log: Callable[[str], None] = print,
+def initial_model(cfg: TrainConfig, classes: list[str], log: Callable[[str], None] = print,
                   resume: RunState | None = None) -> tuple[models.Normalized, str]:
-    """The network training starts from and its normalisation name: a resumed run's last.pt, else the
-    configured weights with a fresh head. (`Trainer(start=...)` takes another start instead.)"""
+    """The network training starts from and its normalisation name: a resumed run's last.pt; with --from, the
+    trained model with its head rows mapped by class name (warm_start.py); else the configured weights with a
+    fresh head. (`Trainer(start=...)` takes another start instead.)"""
+    if resume is None and cfg.start_from:
+        model, norm, _ = warm_start.build(cfg.start_from, classes, log)
+        return model, norm
     if resume is None:
-        return models.build(cfg.arch, num_classes, cfg.weights, cfg.norm, log)
-    model, norm = models.build(cfg.arch, num_classes, "none", resume.last.info.norm, log)
+        return models.build(cfg.arch, len(classes), cfg.weights, cfg.norm, log)
+    model, norm = models.build(cfg.arch, len(classes), "none", resume.last.info.norm, log)
     return models.load_trained(model, resume.last), norm
 
 
@@ -291,7 +295,7 @@ class Trainer:
         self.size = cfg.img_size or models.get_arch(cfg.arch).img_size
         self.prepared = load_images(cfg, self.size, log, resume.last.info.classes if resume else None)
         self.notes += self.prepared.notes + _session_notes(self.prepared)
-        self.model, self.norm = start or initial_model(cfg, len(self.prepared.classes), log, resume)
+        self.model, self.norm = start or initial_model(cfg, self.prepared.classes, log, resume)
         self._set_recipe()
         self._place_data()
         self.run_dir = run_dir or (resume.run_dir if resume else new_run_dir(cfg.out))
