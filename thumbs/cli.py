@@ -5,9 +5,11 @@ on a Jetson never loads the training stack and `thumbs --help` is instant."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Callable, Optional, TypeVar
@@ -16,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from thumbs.core.errors import Interrupted, ThumbsError
+from thumbs.core.errors import SHOW_NAMES, Interrupted, ThumbsError
 
 app = typer.Typer(
     name="thumbs",
@@ -28,6 +30,9 @@ app = typer.Typer(
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 F = TypeVar("F", bound=Callable)
+MAX_SEED = 2**32 - 1  # what NumPy's and PyTorch's generators take
+MAX_FPS = 1000.0  # a camera frame rate to request; more is a typo
+MAX_SMOOTH = 1000  # frames averaged for the stable label; more would never change it
 
 
 def friendly(fn: F) -> F:
@@ -46,6 +51,13 @@ def friendly(fn: F) -> F:
         except KeyboardInterrupt as e:
             err.print("[yellow]interrupted[/]" + (f": {e}" if str(e) else ""), highlight=False)
             raise typer.Exit(130) from None
+        except BrokenPipeError:
+            raise  # the reader of stdout went away: main() ends quietly
+        except OSError as e:  # what no command words itself: a name too long, a full disk, /dev/full
+            from thumbs.core.files import os_error_line
+
+            err.print(f"[bold red]error:[/] {os_error_line(e)}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -64,7 +76,7 @@ def collect(
     size: Optional[str] = typer.Option(None, "--size", help="Save frames resized to WxH, e.g. 320x240."),
     width: Optional[int] = typer.Option(None, "--width", min=1, help="Camera width to request."),
     height: Optional[int] = typer.Option(None, "--height", min=1, help="Camera height to request."),
-    fps: Optional[float] = typer.Option(None, "--fps", min=0.0, help="Camera frame rate to request."),
+    fps: Optional[float] = typer.Option(None, "--fps", min=0.0, max=MAX_FPS, help="Camera frame rate to request."),
 ) -> None:
     """Record labelled frames into DATA/LABEL/ (SPACE saves, a toggles auto burst, q quits)."""
     from thumbs.data.dataset import validate_label
@@ -126,7 +138,8 @@ def data(
 def demo_data(
     out_dir: Path = typer.Option(Path("demo-run"), "--out", "-o", help="Where to write dataset/ and videos."),
     per_class: int = typer.Option(300, "--per-class", min=1, help="Images per class."),
-    seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same data."),
+    seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="Random seed (0 to 2^32-1): the same seed "
+                             "gives the same data."),
 ) -> None:
     """Generate the synthetic demo data set (up/down/none) and demo videos with ground truth."""
     from thumbs.training.demo import make_demo_data
@@ -167,9 +180,9 @@ def train(
                              "after --freeze-epochs the whole network continues at lr/10."),
     img_size: Optional[int] = typer.Option(None, "--img-size", min=32, max=1024, help="Input size in pixels, "
                                            "32 to 1024 (default 224)."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (default runs/<timestamp>)."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="Random seed, 0 to 2^32-1."),
     crop: str = typer.Option("center", "--crop", help="What the model sees of a frame: center (the centre "
                              "square) or full (the whole frame squeezed to a square); live uses the same."),
     augment: str = typer.Option("light", "--augment", help="Training augmentation: light or strong (more "
@@ -276,7 +289,7 @@ def live(
     provider: str = typer.Option("auto", "--provider", "-p", help="auto, tensorrt, cuda or cpu."),
     threshold: float = typer.Option(0.6, "--threshold", "-t", min=0.0, max=1.0,
                                     help="Below this the overlay says 'no confident gesture'."),
-    smooth: int = typer.Option(5, "--smooth", min=1, help="Frames averaged for the stable label."),
+    smooth: int = typer.Option(5, "--smooth", min=1, max=MAX_SMOOTH, help="Frames averaged for the stable label."),
     headless: bool = typer.Option(False, "--headless", help="No window."),
     events: Optional[str] = typer.Option(None, "--events", help="Write JSON Lines events to PATH, or - for stdout."),
     record: Optional[Path] = typer.Option(None, "--record", help="Write the annotated video to PATH "
@@ -286,7 +299,7 @@ def live(
     fp32: bool = typer.Option(False, "--fp32", help="TensorRT in FP32 instead of FP16."),
     width: Optional[int] = typer.Option(None, "--width", min=1),
     height: Optional[int] = typer.Option(None, "--height", min=1),
-    fps: Optional[float] = typer.Option(None, "--fps", min=0.0),
+    fps: Optional[float] = typer.Option(None, "--fps", min=0.0, max=MAX_FPS),
 ) -> None:
     """Classify a camera or video live with an overlay (keys: q quits, 1-9 save a hard example)."""
     from thumbs.live.loop import LiveOptions
@@ -304,6 +317,11 @@ def live(
     opts = LiveOptions(threshold, smooth, headless, events, str(record) if record else None, max_frames, str(data))
     with open_source(source, width, height, fps) as src:
         summary = run_live(src, clf, opts)
+        what = src.spec.describe()
+    if not summary.frames and not summary.interrupted:
+        skipped = f" ({len(summary.skipped)} unreadable image(s) skipped)" if summary.skipped else ""
+        raise ThumbsError(f"nothing was classified: {what} gave no frame{skipped}; check that it plays "
+                          "(e.g. with ffplay) or give another --source")
     for line in summary.lines():
         log(line)
     if summary.record:
@@ -350,8 +368,58 @@ def demo_cmd(
               f"  events {result.events}")
 
 
+class _Stdout:
+    """sys.stdout that notes when its reader went away (`thumbs ... | head -1`): a closed pipe is the reader's
+    choice, so main() exits 0 and quietly, wherever the write happened (a command, --help, the final flush)."""
+
+    def __init__(self, stream) -> None:
+        self.stream, self.reader_gone = stream, False
+
+    def _guard(self, call, *args):
+        try:
+            return call(*args)
+        except BrokenPipeError:
+            self.reader_gone = True
+            devnull = os.open(os.devnull, os.O_WRONLY)  # Python's recipe: later writes and the exit flush go nowhere
+            os.dup2(devnull, self.stream.fileno())
+            os.close(devnull)
+            raise
+
+    def write(self, text: str) -> int:
+        return self._guard(self.stream.write, text)
+
+    def flush(self) -> None:
+        self._guard(self.stream.flush)
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
 def main() -> None:
-    app(prog_name="thumbs")
+    """The entry point: where the process's own streams fail (a closed pipe, a full disk, names that are not
+    UTF-8), once for every command."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors=SHOW_NAMES)
+    stdout = sys.stdout = _Stdout(sys.stdout)
+    try:
+        try:
+            app(prog_name="thumbs")
+            code = 0
+        except SystemExit as e:
+            code = e.code
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = 0
+    except OSError as e:  # typer's own output (--help) or the last flush, e.g. `thumbs data > /dev/full`
+        from thumbs.core.files import os_error_line
+
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.stream.fileno())
+        what = "cannot write to standard output" if e.filename is None else None
+        err.print(f"[bold red]error:[/] {os_error_line(e, what)}", highlight=False, soft_wrap=True)
+        code = 1
+    sys.exit(0 if stdout.reader_gone else code)
 
 
 if __name__ == "__main__":

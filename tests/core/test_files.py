@@ -83,3 +83,20 @@ def test_deferred_block_holds_ctrl_c_until_its_end(tmp_path):
         done.append("b")
         files.write_atomic(tmp_path / "b", b"b")
     assert done == ["b"] and (tmp_path / "b").exists()
+
+
+def test_a_fifo_is_refused_at_once_instead_of_blocking(tmp_path):
+    """Reading a FIFO named like an image waits for a writer for ever; a regular-file read must not."""
+    fifo = tmp_path / "frame.jpg"
+    os.mkfifo(fifo)
+    with pytest.raises(files.NotRegularFile) as caught:
+        files.read_regular(fifo)
+    assert caught.value.errno == errno.EINVAL
+    assert files.read_image(fifo) is None
+
+
+def test_an_os_error_is_one_line_naming_the_path_and_the_fix():
+    long = OSError(errno.ENAMETOOLONG, "File name too long", "x" * 300)
+    assert files.os_error_line(long) == f"'{'x' * 300}': the name is too long: choose a shorter path"
+    full = files.os_error_line(OSError(errno.ENOSPC, "No space left on device"))
+    assert full.startswith("cannot write the output: no space left on the device")

@@ -144,3 +144,12 @@ def test_session_split_is_stable_as_sessions_are_added():
     held = {s for s in dataset.validation_sessions(before) if dataset._unit_hash(s) < dataset.VAL_FRACTION}
     after = dataset.validation_sessions(before + stamped(20, 10))
     assert held and held <= after  # sessions held out by their hash stay held out
+
+
+def test_a_class_folder_whose_name_is_not_utf8_is_one_clear_error(tmp_path):
+    """A Latin-1 folder name from an old camera: a class name becomes a model label (UTF-8 in every file)."""
+    import os
+
+    os.mkdir(os.path.join(bytes(tmp_path), b"caf\xe9"))
+    with pytest.raises(DataError, match="has a name that is not UTF-8 text .*: rename it"):
+        dataset.class_names(tmp_path)

@@ -156,3 +156,11 @@ def test_live_window_quits_on_escape(display, tmp_path, live_video):
     saved, frames, _ = in_child(display, _live, model, live_video, tmp_path / "data")
     keys.join()
     assert saved == [] and frames < 140
+
+
+
+def test_a_running_x_server_answers(display, monkeypatch):
+    from thumbs.live.window import x_server_answers
+
+    monkeypatch.setenv("DISPLAY", display)
+    assert x_server_answers()

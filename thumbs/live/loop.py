@@ -25,6 +25,7 @@ import numpy as np
 
 from thumbs.core.backend import Prediction
 from thumbs.core.errors import ThumbsError
+from thumbs.core.files import is_utf8
 from thumbs.data.dataset import Saver
 from thumbs.live.overlay import draw_live
 from thumbs.live.smoothing import Smoother
@@ -35,6 +36,8 @@ from thumbs.sources.readers import Frame, FrameSource, SourceSpec
 
 STAGES = ("wait", "preprocess", "inference", "draw")  # draw: every sink (overlay, window, events, video)
 VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".avi": "MJPG"}
+SPACE_CHECK_EVERY = 30  # frames between checks that the recording's disk has room (and at the first frame)
+MIN_FREE_BYTES = 16 * 2**20  # room kept for the writer to finish the file so that it plays
 
 
 @dataclass
@@ -154,6 +157,9 @@ class Recorder:
             raise ThumbsError(f"--record '{self.path}': unknown video type '{self.path.suffix}'; "
                               f"use {' or '.join(VIDEO_CODECS)}")
         _check_target(self.path, "--record")
+        if not is_utf8(str(self.tmp)):
+            raise ThumbsError(f"--record '{self.path}': its name is not UTF-8 text, which OpenCV cannot write; "
+                              "choose a name of plain letters and digits")
         try:
             self.tmp.touch()
         except OSError as e:
@@ -174,6 +180,21 @@ class Recorder:
             image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
         self.writer.write(image)
         self.frames += 1
+        if self.frames == 1 or self.frames % SPACE_CHECK_EVERY == 0:
+            self._check_space()
+
+    def _check_space(self) -> None:
+        """OpenCV's writer drops frames on a full disk with a warning only, and then cannot finish the file:
+        stop while it still can, and say why."""
+        try:
+            disk = os.statvfs(self.tmp.parent)
+            per_frame = self.tmp.stat().st_size // self.frames
+        except (OSError, AttributeError):  # AttributeError: no statvfs (Windows)
+            return
+        free = disk.f_bavail * disk.f_frsize
+        if free < MIN_FREE_BYTES + 2 * SPACE_CHECK_EVERY * per_frame:
+            raise ThumbsError(f"--record '{self.path}': the disk is full ({free / 2**20:.1f} MB free); recording "
+                              f"stopped after {self.frames} frame(s): free some space or record on another disk")
 
     def close(self) -> None:
         if self.writer is not None:
