@@ -341,6 +341,17 @@ def cases() -> list[Case]:
         Case("train one class", TRAIN + ["--data", "d"], setup=lambda c, f: shutil.copytree(f / "data/up", c / "d/up")),
         Case("train empty data folder", TRAIN + ["--data", "d"], setup=lambda c, f: (c / "d").mkdir()),
         Case("doctor --model garbage", ["doctor", "--no-cameras", "--model", "{F}/empty.jpg"], "any"),
+        Case("doctor --model FIFO", ["doctor", "--no-cameras", "--model", "m.onnx"], "any",
+             lambda c, f: os.mkfifo(c / "m.onnx"), timeout=60),
+        Case("eval FIFO model", ["eval", "m.onnx", "--data", "{F}/data"], setup=lambda c, f: os.mkfifo(c / "m.onnx"),
+             timeout=60),
+        Case("export an .onnx as checkpoint", ["export", "{F}/model.onnx", "--out", "o.onnx"]),
+        Case("collect --data /dev/null", ["collect", "-l", "up", "--source", "{F}/clip.mp4", "--headless",
+                                          "--data", "/dev/null"]),
+        Case("live --events is a folder", LIVE + ["--source", "{F}/clip.mp4", "--events", "evdir"],
+             setup=lambda c, f: (c / "evdir").mkdir()),
+        Case("live folder of GIFs only", LIVE + ["--source", "gifs"],
+             setup=lambda c, f: ((c / "gifs").mkdir(), (c / "gifs" / "a.gif").write_bytes(b"GIF89a"))),
         Case("live unknown provider", LIVE + ["--source", "{F}/clip.mp4", "--provider", "tpu"]),
     ]
 
@@ -446,7 +457,7 @@ def main() -> int:
                 counts[verdict] = counts.get(verdict, 0) + 1
                 shown = detail if verdict != "ok" or args.v else ""
                 print(f"{verdict:<9} {seconds:5.1f}s  {case.name:<36} {shown}", flush=True)
-        print(f"{len(selected)} cases: {counts.get('traceback', 0)} tracebacks, {counts.get('silent', 0)} silent, "
+        print(f"{len(selected)} cases in {time.monotonic() - t0:.0f} s: {counts.get('traceback', 0)} tracebacks, {counts.get('silent', 0)} silent, "
               f"{counts.get('loss', 0)} losses, {counts.get('hang', 0)} hangs"
               f" ({counts.get('skipped', 0)} skipped, {counts.get('broken', 0)} probe setups broken)")
         return 0 if len(selected) == counts.get("ok", 0) else 1

@@ -52,3 +52,16 @@ def test_report_on_a_fake_jetson(tmp_path):
     assert rows["model"].startswith("opset 13;")
     assert "warm-up" in rows["live would use"] and "CUDA" in rows["gpu providers"]
     assert "jetson" not in dict(doctor.report(probe_cameras=False, tegra_release=tmp_path / "absent"))
+
+
+def test_a_fifo_given_as_the_model_is_reported_not_waited_on(tmp_path):
+    import time
+
+    from tests.helpers import fifo
+    from thumbs.doctor import report
+
+    start = time.monotonic()
+    rows = dict(report(False, fifo(tmp_path / "m.onnx")))
+    assert rows["model"] == f"cannot read {tmp_path / 'm.onnx'} as an ONNX model"
+    assert rows["live would use"] == f"cannot load {tmp_path / 'm.onnx'}: not a model file"
+    assert time.monotonic() - start < 5

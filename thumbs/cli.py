@@ -89,9 +89,12 @@ def collect(
     with open_source(source, width, height, fps) as src:
         result = run_collect(src, label, data, count=count, interval=interval, headless=headless,
                              size=frame_size)
-        skipped = src.skipped
+        skipped, dropped, what = src.skipped, src.dropped, src.spec.describe()
     for p in skipped:
         err.print(f"[yellow]skipped unreadable image[/] {p}")
+    if dropped:  # a live source (camera, stream, GStreamer) runs on while a frame is saved
+        err.print(f"note: {dropped} frame(s) of {what} came while saving and were not kept (the newest is the one "
+                  "saved; --interval spaces the saves)", highlight=False)
     note = " (interrupted; everything saved so far is kept)" if result.interrupted else ""
     out.print(f"saved {len(result.saved)} frame(s) to {data / label} as session {result.session}{note}")
     out.print("  ".join(f"{k}: {v} ({result.sessions.get(k, 0)} session(s))"
