@@ -457,8 +457,8 @@ def main() -> int:
                 counts[verdict] = counts.get(verdict, 0) + 1
                 shown = detail if verdict != "ok" or args.v else ""
                 print(f"{verdict:<9} {seconds:5.1f}s  {case.name:<36} {shown}", flush=True)
-        print(f"{len(selected)} cases in {time.monotonic() - t0:.0f} s: {counts.get('traceback', 0)} tracebacks, {counts.get('silent', 0)} silent, "
-              f"{counts.get('loss', 0)} losses, {counts.get('hang', 0)} hangs"
+        print(f"{len(selected)} cases in {time.monotonic() - t0:.0f} s: {counts.get('traceback', 0)} tracebacks, "
+              f"{counts.get('silent', 0)} silent, {counts.get('loss', 0)} losses, {counts.get('hang', 0)} hangs"
               f" ({counts.get('skipped', 0)} skipped, {counts.get('broken', 0)} probe setups broken)")
         return 0 if len(selected) == counts.get("ok", 0) else 1
     finally:
