@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import subprocess
@@ -45,3 +46,22 @@ def refuse_writes_in(monkeypatch, folder) -> None:
 
     monkeypatch.setattr(files.tempfile, "TemporaryFile", temporary_file)
 
+def fifo(path, unblock_after: float = 5.0):
+    """A FIFO at `path`; from `unblock_after` seconds on, a thread keeps opening and closing its writing end
+    for a while, so code that wrongly waits on it reads an empty file and fails its test (on the time it
+    took) instead of hanging the suite."""
+    import threading
+    import time
+
+    os.mkfifo(path)
+
+    def unblock() -> None:
+        deadline = time.monotonic() + unblock_after + 30
+        time.sleep(unblock_after)
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):  # ENXIO while no one reads
+                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+            time.sleep(0.05)
+
+    threading.Thread(target=unblock, daemon=True).start()
+    return path

@@ -96,6 +96,11 @@ def test_doctor_reports_this_machine():
     (["train", "--epochs", "0"], "--epochs"),
     (["demo-data", "--per-class", "0"], "--per-class"),
     (["collect", "--label", "up", "--count", "-1"], "--count"),
+    (["train", "--seed", "-1"], "--seed"),
+    (["train", "--seed", str(2**32)], "--seed"),  # NumPy's own ValueError was a traceback
+    (["demo-data", "--seed", "-5"], "--seed"),
+    (["live", "--fps", "inf"], "--fps"),
+    (["live", "--smooth", str(10**12)], "--smooth"),
 ])
 def test_option_range_checks(args, message):
     from typer.testing import CliRunner
@@ -216,3 +221,83 @@ def test_live_ctrl_c_prints_the_summary_and_exits_130(onnx_model, tmp_path):
     assert proc.wait(timeout=120) == 130, stderr
     events = 1 + len(rest.splitlines())
     assert f"{events} frames in" in stderr and "(interrupted)" in stderr and "Traceback" not in stderr
+
+
+def _one_line_error(result, message: str) -> None:
+    assert result.returncode == 1, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+@pytest.mark.parametrize("args", [["--help"], ["train", "--help"], ["data", "--data", "{data}"],
+                                  ["data", "--json", "--data", "{data}"], ["doctor", "--no-cameras"]])
+def test_a_reader_that_closed_the_pipe_ends_every_command_quietly_with_exit_0(args, demo_data):
+    """`thumbs ... | head -1`: click answered exit 1 (and Python "Exception ignored ... BrokenPipeError")."""
+    env = {**os.environ, "COLUMNS": "200"}
+    env.pop("DISPLAY", None)
+    proc = subprocess.Popen([sys.executable, "-m", "thumbs.cli", *(a.format(data=demo_data) for a in args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc.stdout.close()  # the reader is gone before the first line is written
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr and "Exception ignored" not in stderr
+    assert all(line.startswith(("warning", "    ")) for line in stderr.splitlines()), stderr  # data's own notes
+
+
+@pytest.mark.parametrize("args", [["--help"], ["data", "--json", "--data", "{data}"], ["data", "--data", "{data}"]])
+def test_a_full_disk_under_stdout_is_one_line(args, demo_data):
+    """`thumbs data --json > /dev/full` was a traceback (the last flush, or rich's write)."""
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "thumbs.cli", *(a.format(data=demo_data) for a in args)],
+                                stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    _one_line_error(result, "no space left on the device")
+
+
+def test_a_path_name_too_long_is_one_line_naming_it(tmp_path):
+    from typer.testing import CliRunner
+
+    from thumbs.cli import app
+
+    result = CliRunner().invoke(app, ["data", "--data", "x" * 300])
+    assert result.exit_code == 1 and "the name is too long: choose a shorter path" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_file_names_that_are_not_utf8_are_shown_as_bytes(tmp_path, onnx_model):
+    """Latin-1 names from an old camera: printing one raised UnicodeEncodeError, and the split's hash too."""
+    import cv2
+    import numpy as np
+
+    for label in ("up", "down"):
+        (tmp_path / label).mkdir()
+        cv2.imwrite(str(tmp_path / label / "a.jpg"), np.full((16, 16, 3), 40 if label == "up" else 200, np.uint8))
+    session = os.path.join(bytes(tmp_path / "up"), b"caf\xe9")
+    os.mkdir(session)
+    with open(os.path.join(session, b"b.jpg"), "wb") as f:  # OpenCV itself crashes on such a name
+        f.write(cv2.imencode(".jpg", np.zeros((16, 16, 3), np.uint8))[1].tobytes())
+    with open(os.path.join(bytes(tmp_path / "down"), b"photo\xe9.jpg"), "wb") as f:
+        f.write(b"not a jpeg")
+    result = thumbs("data", "--data", str(tmp_path))
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert "photo\\xe9.jpg" in result.stderr  # the corrupt file, named as `ls -b` would
+    video = os.path.join(bytes(tmp_path), b"clip\xe9.mp4")
+    with open(video, "wb") as f:
+        f.write(b"\0" * 100)
+    _one_line_error(thumbs("live", "--model", str(onnx_model), "--source", os.fsdecode(video), "--headless"),
+                    "its name is not UTF-8 text, which OpenCV cannot open")
+
+
+def test_a_video_with_no_frame_says_nothing_was_classified(onnx_model, tmp_path):
+    import cv2
+
+    empty = tmp_path / "empty.avi"
+    cv2.VideoWriter(str(empty), cv2.VideoWriter_fourcc(*"MJPG"), 30, (64, 48)).release()  # a header only
+    _one_line_error(thumbs("live", "--model", str(onnx_model), "--source", str(empty), "--headless"),
+                    f"nothing was classified: video '{empty}' gave no frame")
+
+
+def test_a_display_with_no_x_server_is_one_line_not_a_qt_abort(onnx_model, demo_video):
+    env = {**os.environ, "DISPLAY": ":93"}  # no X server there
+    result = subprocess.run([sys.executable, "-m", "thumbs.cli", "live", "--model", str(onnx_model), "--source",
+                             str(demo_video)], capture_output=True, text=True, env=env, timeout=120)
+    _one_line_error(result, "no X server answers at DISPLAY=:93")

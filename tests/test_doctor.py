@@ -64,3 +64,16 @@ def test_gpu_provider_states_name_what_is_missing(monkeypatch):
     assert doctor._gpu_providers([trt, cuda, cpu]) == "TensorRT, CUDA usable"
     monkeypatch.setattr(providers, "unavailable_reason", lambda p: "libnvinfer.so.8 not found")
     assert doctor._gpu_providers([cuda, cpu]) == "Tensorrt not usable: libnvinfer.so.8 not found; CUDA usable"
+
+
+def test_a_fifo_given_as_the_model_is_reported_not_waited_on(tmp_path):
+    import time
+
+    from tests.helpers import fifo
+    from thumbs.doctor import report
+
+    start = time.monotonic()
+    rows = dict(report(False, fifo(tmp_path / "m.onnx")))
+    assert rows["model"] == f"cannot read {tmp_path / 'm.onnx'} as an ONNX model"
+    assert rows["live would use"] == f"cannot load {tmp_path / 'm.onnx'}: not a model file"
+    assert time.monotonic() - start < 5

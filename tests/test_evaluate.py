@@ -56,3 +56,29 @@ def test_unknown_model_kind(tmp_path, demo_data):
     (tmp_path / "model.bin").write_bytes(b"x")
     with pytest.raises(ThumbsError, match="expected an .onnx file or a .pt checkpoint"):
         evaluate(tmp_path / "model.bin", demo_data)
+
+
+def test_a_model_whose_outputs_are_nan_is_refused_not_scored(tmp_path, demo_data):
+    """NaN probabilities all argmax to class 0, which scored 33.3 % on three balanced classes."""
+    import torch
+
+    from tests.helpers import CLASSES
+    from thumbs.training import checkpoint, models
+
+    model, norm = models.build("squeezenet1_1", len(CLASSES), weights="none", log=lambda m: None)
+    with torch.no_grad():
+        next(model.parameters()).fill_(float("nan"))
+    checkpoint.save(tmp_path / "nan.pt", model.eval(), arch="squeezenet1_1", classes=CLASSES, img_size=32,
+                    norm=norm, settings={}, metrics={}, history=[], epoch=0, stage="full")
+    with pytest.raises(ThumbsError, match="outputs NaN or infinity: its weights are broken"):
+        evaluate(tmp_path / "nan.pt", demo_data)
+
+
+def test_a_fixed_batch_onnx_is_scored_in_batches_of_its_own_size(tmp_path, demo_data):
+    """`export --batch 1` gave ONNX Runtime a batch of 32 and a multi-line INVALID_ARGUMENT error."""
+    ckpt = make_checkpoint(tmp_path / "best.pt", size=32, seed=4)
+    dynamic = evaluate(export(ckpt, tmp_path / "dyn" / "m.onnx", log=lambda m: None).onnx_path, demo_data)
+    fixed = evaluate(export(ckpt, tmp_path / "one" / "m.onnx", dynamic_batch=False, log=lambda m: None).onnx_path,
+                     demo_data)
+    assert fixed.scores.count == dynamic.scores.count == 120
+    assert fixed.scores.to_dict() == dynamic.scores.to_dict()

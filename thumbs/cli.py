@@ -5,9 +5,11 @@ on a Jetson never loads the training stack and `thumbs --help` is instant."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
+import os
 import signal
 import sys
 from pathlib import Path
@@ -18,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from thumbs.core.errors import Interrupted, ThumbsError
+from thumbs.core.errors import SHOW_NAMES, Interrupted, ThumbsError
 from thumbs.train_config import DEMO_IMG_SIZE, DEMO_PER_CLASS, TrainConfig
 
 app = typer.Typer(
@@ -32,6 +34,9 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 F = TypeVar("F", bound=Callable)
 T = TypeVar("T")
+MAX_SEED = 2**32 - 1  # what NumPy's and PyTorch's generators take
+MAX_FPS = 1000.0  # a camera frame rate to request; more is a typo
+MAX_SMOOTH = 1000  # frames averaged for the stable label; more would never change it
 
 
 def friendly(fn: F) -> F:
@@ -53,6 +58,13 @@ def friendly(fn: F) -> F:
                 raise typer.Exit(1) from None
             except KeyboardInterrupt as e:
                 _stopped(signals.requested() or getattr(e, "signum", None), str(e))
+            except BrokenPipeError:
+                raise  # the reader of stdout went away: main() ends quietly
+            except OSError as e:  # what no command words itself: a name too long, a full disk, /dev/full
+                from thumbs.core.files import os_error_line
+
+                err.print(f"[bold red]error:[/] {escape(os_error_line(e))}", highlight=False, soft_wrap=True)
+                raise typer.Exit(1) from None
             if signals.requested():  # it came during the last write: all is written, still say it
                 _stopped(signals.requested(), "after the work was finished and saved")
         return result
@@ -82,7 +94,7 @@ def collect(
     size: Optional[str] = typer.Option(None, "--size", help="Save frames resized to WxH, e.g. 320x240."),
     width: Optional[int] = typer.Option(None, "--width", min=1, help="Camera width to request."),
     height: Optional[int] = typer.Option(None, "--height", min=1, help="Camera height to request."),
-    fps: Optional[float] = typer.Option(None, "--fps", min=0.0, help="Camera frame rate to request."),
+    fps: Optional[float] = typer.Option(None, "--fps", min=0.0, max=MAX_FPS, help="Camera frame rate to request."),
 ) -> None:
     """Record labelled frames into DATA/LABEL/ (SPACE saves, a toggles auto burst, q quits)."""
     from thumbs.data.dataset import validate_label
@@ -95,10 +107,14 @@ def collect(
     with open_source(source, width, height, fps) as src:
         result = run_collect(src, label, data, count=count, interval=interval, headless=headless,
                              size=frame_size)
-        skipped = src.skipped
+        skipped, dropped, what = src.skipped, src.dropped, src.spec.describe()
     for p in skipped:
         err.print(f"[yellow]skipped unreadable image[/] {p}")
-    out.print(f"saved {len(result.saved)} frame(s) to {data / label} as session {result.session}")
+    if dropped:  # a live source (camera, stream, GStreamer) runs on while a frame is saved
+        err.print(f"note: {dropped} frame(s) of {what} came while saving and were not kept (the newest is the one "
+                  "saved; --interval spaces the saves)", highlight=False)
+    note = " (interrupted; everything saved so far is kept)" if result.interrupted else ""
+    out.print(f"saved {len(result.saved)} frame(s) to {data / label} as session {result.session}{note}")
     out.print("  ".join(f"{k}: {v} ({result.sessions.get(k, 0)} session(s))"
                         for k, v in sorted(result.counts.items())), highlight=False)
     out.print(f"next: {result.hint()}", highlight=False)
@@ -144,7 +160,8 @@ def data(
 def demo_data(
     out_dir: Path = typer.Option(Path("demo-run"), "--out", "-o", help="Where to write dataset/ and videos."),
     per_class: int = typer.Option(DEMO_PER_CLASS, "--per-class", min=1, help="Images per class."),
-    seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same data."),
+    seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="Random seed (0 to 2^32-1): the same seed "
+                             "gives the same data."),
 ) -> None:
     """Generate the synthetic demo data set (up/down/none) and demo videos with ground truth."""
     from thumbs.training.demo import make_demo_data
@@ -202,10 +219,10 @@ def train(
                              "after --freeze-epochs the whole network continues at lr/10."),
     img_size: Optional[int] = typer.Option(TrainConfig.img_size, "--img-size", min=32, max=1024, help="Input size "
                                            "in pixels, 32 to 1024 (default: the architecture's, 224)."),
-    device: str = typer.Option(TrainConfig.device, "--device", help="auto, cpu or cuda."),
+    device: str = typer.Option(TrainConfig.device, "--device", help="auto, cpu, cuda or cuda:N."),
     out_dir: Optional[Path] = typer.Option(TrainConfig.out, "--out", "-o", help="Run folder (default "
                                            "runs/<timestamp>)."),
-    seed: int = typer.Option(TrainConfig.seed, "--seed"),
+    seed: int = typer.Option(TrainConfig.seed, "--seed", min=0, max=MAX_SEED, help="Random seed, 0 to 2^32-1."),
     crop: str = typer.Option(TrainConfig.crop, "--crop", help="What the model sees of a frame: center (the centre "
                              "square) or full (the whole frame squeezed to a square); live uses the same."),
     augment: str = typer.Option(TrainConfig.augment, "--augment", help="Training augmentation: light or strong "
@@ -333,7 +350,7 @@ def live(
     provider: str = typer.Option("auto", "--provider", "-p", help="auto, tensorrt, cuda or cpu."),
     threshold: float = typer.Option(0.6, "--threshold", "-t", min=0.0, max=1.0,
                                     help="Below this the overlay says 'no confident gesture'."),
-    smooth: int = typer.Option(5, "--smooth", min=1, help="Frames averaged for the stable label."),
+    smooth: int = typer.Option(5, "--smooth", min=1, max=MAX_SMOOTH, help="Frames averaged for the stable label."),
     headless: bool = typer.Option(False, "--headless", help="No window."),
     events: Optional[str] = typer.Option(None, "--events", help="Write JSON Lines events to PATH, or - for stdout."),
     record: Optional[Path] = typer.Option(None, "--record", help="Write the annotated video to PATH "
@@ -343,7 +360,7 @@ def live(
     fp32: bool = typer.Option(False, "--fp32", help="TensorRT in FP32 instead of FP16."),
     width: Optional[int] = typer.Option(None, "--width", min=1),
     height: Optional[int] = typer.Option(None, "--height", min=1),
-    fps: Optional[float] = typer.Option(None, "--fps", min=0.0),
+    fps: Optional[float] = typer.Option(None, "--fps", min=0.0, max=MAX_FPS),
     capture: Optional[Path] = typer.Option(None, "--capture", help="Keep the frames the model is unsure of "
                                            "(below --threshold, top two close, or a label flicker) in DIR, to "
                                            "label with `thumbs review DIR`."),
@@ -372,6 +389,11 @@ def live(
     log(f"model {clf.path} ({', '.join(clf.classes)}; {clf.img_size}px) on {clf.provider}")
     with open_source(source, width, height, fps) as src:
         summary = run_live(src, clf, opts)
+        what = src.spec.describe()
+    if not summary.frames and not summary.interrupted:
+        skipped = f" ({len(summary.skipped)} unreadable image(s) skipped)" if summary.skipped else ""
+        raise ThumbsError(f"nothing was classified: {what} gave no frame{skipped}; check that it plays "
+                          "(e.g. with ffplay) or give another --source")
     for line in summary.lines():
         log(line)
     if summary.record:
@@ -444,8 +466,58 @@ def demo_cmd(
               f"  events {result.events}")
 
 
+class _Stdout:
+    """sys.stdout that notes when its reader went away (`thumbs ... | head -1`): a closed pipe is the reader's
+    choice, so main() exits 0 and quietly, wherever the write happened (a command, --help, the final flush)."""
+
+    def __init__(self, stream) -> None:
+        self.stream, self.reader_gone = stream, False
+
+    def _guard(self, call, *args):
+        try:
+            return call(*args)
+        except BrokenPipeError:
+            self.reader_gone = True
+            devnull = os.open(os.devnull, os.O_WRONLY)  # Python's recipe: later writes and the exit flush go nowhere
+            os.dup2(devnull, self.stream.fileno())
+            os.close(devnull)
+            raise
+
+    def write(self, text: str) -> int:
+        return self._guard(self.stream.write, text)
+
+    def flush(self) -> None:
+        self._guard(self.stream.flush)
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
 def main() -> None:
-    app(prog_name="thumbs")
+    """The entry point: where the process's own streams fail (a closed pipe, a full disk, names that are not
+    UTF-8), once for every command."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors=SHOW_NAMES)
+    stdout = sys.stdout = _Stdout(sys.stdout)
+    try:
+        try:
+            app(prog_name="thumbs")
+            code = 0
+        except SystemExit as e:
+            code = e.code
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = 0
+    except OSError as e:  # typer's own output (--help) or the last flush, e.g. `thumbs data > /dev/full`
+        from thumbs.core.files import os_error_line
+
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.stream.fileno())
+        what = "cannot write to standard output" if e.filename is None else None
+        err.print(f"[bold red]error:[/] {os_error_line(e, what)}", highlight=False, soft_wrap=True)
+        code = 1
+    sys.exit(0 if stdout.reader_gone else code)
 
 
 if __name__ == "__main__":

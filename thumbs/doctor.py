@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import onnxruntime as ort
 
+from thumbs.core.files import read_regular
 from thumbs.live import window
 from thumbs.runtime import providers
 from thumbs.sources import readers as sources
@@ -92,7 +93,7 @@ def _max_opset(table: dict, version: str | None) -> int | None:
 def model_fit(path: Path, ort_version: str, trt_version: str | None) -> str:
     """Whether a model's opset suits this ONNX Runtime and TensorRT, and what to do when it does not."""
     try:
-        opset = model_opset(Path(path).read_bytes())
+        opset = model_opset(read_regular(path))  # a FIFO is refused, not waited on
     except (OSError, IndexError):
         return f"cannot read {path} as an ONNX model"
     if opset is None:
@@ -151,6 +152,8 @@ def _live_choice(usable: list[str]) -> str:
 
 def _live_provider(model: Path) -> str:
     """The provider `live --provider auto` picks for this model, measured the same way."""
+    if not Path(model).is_file():  # ONNX Runtime would wait for ever on a FIFO
+        return f"cannot load {model}: not a model file"
     try:
         _, why = providers.choose_session(model, "auto", log=lambda m: None)
     except Exception as e:  # doctor reports, it does not stop

@@ -59,6 +59,9 @@ def evaluate(model_path: str | Path, data_root: str | Path, provider: str | None
                 batch.append(model_view(bgr, predictor.img_size, predictor.crop))
             if batch:
                 probs = predictor.predict_batch(np.stack(batch).astype(np.float32) / 255)
+                if not np.isfinite(probs).all():
+                    raise ThumbsError(f"model '{model_path}' outputs NaN or infinity: its weights are broken (a "
+                                      "training run that diverged?); retrain, e.g. with a lower --lr")
                 y_pred += probs.argmax(1).tolist()
                 y_true += [target] * len(batch)
     if not y_true:

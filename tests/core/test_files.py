@@ -73,3 +73,24 @@ def test_ctrl_c_during_a_write_finishes_the_write_first(tmp_path, monkeypatch):
         files.write_atomic(tmp_path / "last.pt", b"complete")
     assert (tmp_path / "last.pt").read_bytes() == b"complete" and _leftovers(tmp_path) == []
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_fifo_is_refused_at_once_instead_of_blocking(tmp_path):
+    """Reading a FIFO named like an image waits for a writer for ever; a regular-file read must not."""
+    import time
+
+    from tests.helpers import fifo
+
+    start = time.monotonic()
+    with pytest.raises(files.NotRegularFile) as caught:
+        files.read_regular(fifo(tmp_path / "frame.jpg"))
+    assert caught.value.errno == errno.EINVAL
+    assert files.read_image(fifo(tmp_path / "b.jpg")) is None
+    assert time.monotonic() - start < 2
+
+
+def test_an_os_error_is_one_line_naming_the_path_and_the_fix():
+    long = OSError(errno.ENAMETOOLONG, "File name too long", "x" * 300)
+    assert files.os_error_line(long) == f"'{'x' * 300}': the name is too long: choose a shorter path"
+    full = files.os_error_line(OSError(errno.ENOSPC, "No space left on device"))
+    assert full.startswith("cannot write the output: no space left on the device")

@@ -95,3 +95,13 @@ def test_data_option_naming_a_file_says_so(tmp_path):
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(DataError, match="is a file, not a folder"):
         datacheck.check(tmp_path / "notes.txt")
+
+
+def test_gif_and_heic_are_named_as_not_read(tmp_path):
+    _make(tmp_path, "up", 3, 0)
+    (tmp_path / "up" / "old.gif").write_bytes(b"GIF89a")
+    (tmp_path / "up" / "s1").mkdir()
+    (tmp_path / "up" / "s1" / "phone.HEIC").write_bytes(b"\0")
+    [warning] = [w for w in datacheck.check(tmp_path).warnings if w.code == "not_read"]
+    assert warning.message.startswith("2 image(s) of a type OpenCV cannot read (.gif, .heic) are not used")
+    assert sorted(warning.paths) == sorted([str(tmp_path / "up" / "old.gif"), str(tmp_path / "up/s1/phone.HEIC")])

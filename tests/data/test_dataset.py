@@ -164,3 +164,12 @@ def test_captured_frames_train_and_their_later_frames_are_the_headline():
     trained = {s.path for s in parts.train}
     assert {s.path for s in _capture("up", 7)} <= trained and {s.path for s in _capture("ok", 2)} <= trained
     assert dataset.split(ordinary).new  # without captures, whole sessions are held out as before
+
+
+def test_a_class_folder_whose_name_is_not_utf8_is_one_clear_error(tmp_path):
+    """A Latin-1 folder name from an old camera: a class name becomes a model label (UTF-8 in every file)."""
+    import os
+
+    os.mkdir(os.path.join(bytes(tmp_path), b"caf\xe9"))
+    with pytest.raises(DataError, match="has a name that is not UTF-8 text .*: rename it"):
+        dataset.class_names(tmp_path)

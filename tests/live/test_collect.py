@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import errno
 import os
+import re
+import time
 
 import numpy as np
 import pytest
@@ -170,3 +172,20 @@ def test_preview_draws_sessions_and_the_hint():
     changed = np.argwhere((plain != guided).any(axis=2))
     assert changed[:, 0].max() > 150  # the hint line, above the keys at the bottom
     assert changed[:, 0].min() < 100  # the sessions column beside the counts
+
+
+def test_frames_a_live_source_dropped_while_saving_are_said(tmp_path, monkeypatch):
+    """A GStreamer pipeline or camera runs on while collect saves; the frames it passed over were not said."""
+    from typer.testing import CliRunner
+
+    from tests.sources.test_sources import FakeCapture
+    from thumbs.cli import app
+    from thumbs.sources import readers
+
+    monkeypatch.setattr(readers, "_open_capture", lambda *a: FakeCapture(10_000, 0.001))
+    save = Saver.save
+    monkeypatch.setattr(Saver, "save", lambda self, image: time.sleep(0.05) or save(self, image))
+    result = CliRunner().invoke(app, ["collect", "-l", "up", "--source", "0", "--headless", "--count", "3",
+                                      "--data", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"note: \d+ frame\(s\) of camera 0 came while saving and were not kept", result.output)

@@ -308,3 +308,42 @@ def test_a_recording_cut_short_is_kept_and_an_empty_one_replaced(tmp_path):
     summary = live.run(FakeSource(3), FakeClassifier(), opts)
     assert summary.record == tmp_path / "v.mp4" and count_frames(summary.record) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.mp4"]
+
+
+def test_recording_to_a_full_disk_stops_with_one_line(tmp_path, monkeypatch):
+    """OpenCV's writer only warns when the disk is full, and the run went on to exit 0 with a video that does not
+    play. The recorder checks the room left after its writes and stops while the file can still be finished."""
+    from thumbs.live import recorder as recorder_module
+
+    monkeypatch.setattr(recorder_module, "MIN_FREE_BYTES", 2**62)  # no disk has that much: every disk is full
+    recorder = recorder_module.Recorder(tmp_path / "v.avi", 30.0)
+    recorder.open()
+    with pytest.raises(ThumbsError, match=r"--record '.*v.avi': the disk is full \(.* MB free\); recording stopped "
+                                          r"after 1 frame\(s\)"):
+        recorder.write_image(np.zeros((48, 64, 3), np.uint8))
+    recorder.close()
+    monkeypatch.setattr(recorder_module, "MIN_FREE_BYTES", 0)
+    recorder = recorder_module.Recorder(tmp_path / "w.avi", 30.0)
+    recorder.open()
+    for _ in range(recorder_module.SPACE_CHECK_EVERY + 1):
+        recorder.write_image(np.zeros((48, 64, 3), np.uint8))
+    recorder.close()
+    assert recorder.written == tmp_path / "w.avi"
+
+
+def test_a_video_name_that_is_not_utf8_is_refused_before_opencv_crashes_on_it(tmp_path):
+    from thumbs.live import recorder as recorder_module
+
+    recorder = recorder_module.Recorder(Path(os.fsdecode(os.path.join(bytes(tmp_path), b"caf\xe9.avi"))), 30.0)
+    with pytest.raises(ThumbsError, match="its name is not UTF-8 text, which OpenCV cannot write"):
+        recorder.open()
+
+
+def test_a_display_that_names_no_x_server_is_found_before_qt_aborts(monkeypatch):
+    """Qt aborts the process (SIGABRT, nothing saved) when DISPLAY names no server; libxcb says so first."""
+    from thumbs.live.window import Window, x_server_answers
+
+    monkeypatch.setenv("DISPLAY", ":93")  # no X server there
+    assert not x_server_answers()
+    with pytest.raises(ThumbsError, match="no X server answers at DISPLAY=:93"):
+        Window("t")

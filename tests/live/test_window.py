@@ -182,3 +182,10 @@ def test_review_window_keys_label_accept_discard_undo_quit_and_resume(display, t
     keys.join()
     assert decided == [(names[3], "none")]
     assert [w.path.name for w in captures.waiting(folder)] == [names[4]]
+
+
+def test_a_running_x_server_answers(display, monkeypatch):
+    from thumbs.live.window import x_server_answers
+
+    monkeypatch.setenv("DISPLAY", display)
+    assert x_server_answers()

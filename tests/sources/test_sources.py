@@ -172,3 +172,41 @@ def test_live_source_that_stalls_is_reported(monkeypatch):
         next(it)
         with pytest.raises(SourceError, match="delivered no frame for"):
             next(it)
+
+
+@pytest.mark.parametrize("index", ["99999999999", str(2**64)])
+def test_an_absurd_camera_index_is_one_clear_error(index):
+    """OpenCV's own binding raised a multi-line cv2.error for an index beyond a C int."""
+    with pytest.raises(SourceError, match=f"camera index {index} is too large"):
+        parse_source(index)
+
+
+def test_a_fifo_in_an_image_folder_is_skipped_not_waited_on(tmp_path):
+    from tests.helpers import fifo
+
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((10, 12, 3), np.uint8))
+    fifo(tmp_path / "b.jpg")
+    start = time.monotonic()
+    with open_source(str(tmp_path)) as src:
+        frames = list(src)
+        assert [p.name for p in src.skipped] == ["b.jpg"]
+    assert len(frames) == 1 and time.monotonic() - start < 2
+
+
+def test_jfif_and_jpe_are_read_as_jpeg(tmp_path):
+    for name in ("a.jfif", "b.jpe"):
+        ok, buf = cv2.imencode(".jpg", np.zeros((10, 12, 3), np.uint8))
+        (tmp_path / name).write_bytes(buf.tobytes())
+    with open_source(str(tmp_path)) as src:
+        assert len(list(src)) == 2
+
+
+def test_gstreamer_pipeline_with_an_unclosed_quote_is_one_clear_error(monkeypatch):
+    monkeypatch.setattr(gstreamer.shutil, "which", lambda tool: "/usr/bin/gst-launch-1.0")
+    with pytest.raises(SourceError, match="no closing quotation; close the quote"):
+        gstreamer.GstLaunchCapture('videotestsrc ! "video/x-raw,width=64,height=48')
+
+
+def test_gstreamer_frame_size_beyond_reason_is_refused_before_allocating():
+    with pytest.raises(SourceError, match="frame size 100000x100000 is too large"):
+        gstreamer.fdsink_pipeline("videotestsrc", 100000, 100000)

@@ -6,7 +6,9 @@ import os
 
 import cv2
 import numpy as np
+import pytest
 
+from thumbs.core.errors import ThumbsError
 from thumbs.training import image_cache
 from thumbs.training.image_cache import ImageCache
 
@@ -95,9 +97,43 @@ def test_prune_keeps_the_cache_under_its_limit_dropping_the_least_recently_used(
 def test_the_limit_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv(image_cache.LIMIT_ENV, "1.5")
     assert image_cache.limit_bytes() == int(1.5 * 2**20)
-    monkeypatch.setenv(image_cache.LIMIT_ENV, "lots")
+    monkeypatch.delenv(image_cache.LIMIT_ENV)
     assert image_cache.limit_bytes() == image_cache.DEFAULT_LIMIT_MB * 2**20
     monkeypatch.setenv(image_cache.LIMIT_ENV, "inf")
     assert image_cache.limit_bytes() > 2**60
     monkeypatch.setenv(image_cache.LIMIT_ENV, "-5")
     assert image_cache.limit_bytes() == 0
+
+
+def test_an_entry_cut_to_nothing_or_of_another_shape_is_made_again(tmp_path):
+    """A 0-byte entry (a full disk) made np.load raise EOFError, which click answers with "Aborted."; an entry
+    of the wrong shape crashed training later. Both are misses, and the entry is written again."""
+    photo = tmp_path / "a.png"
+    _photo(photo, 10)
+    cache = ImageCache(tmp_path / "cache")
+    cache.view(photo, "v", _half)
+    [entry] = (tmp_path / "cache").rglob("*.npy")
+    entry.write_bytes(b"")
+    assert cache.view(photo, "v", _half).shape == (10, 15, 3) and cache.misses == 2
+    assert entry.stat().st_size > 0  # rebuilt
+    with open(entry, "wb") as f:
+        np.save(f, np.zeros((3, 5), np.uint8))
+    assert cache.view(photo, "v", _half, (10, 15, 3)).shape == (10, 15, 3) and cache.misses == 3
+    assert cache.view(photo, "v", _half, (10, 15, 3)).shape == (10, 15, 3) and cache.hits == 1
+
+
+@pytest.mark.parametrize("value", ["lots", "nan", "2GB"])
+def test_a_cache_limit_that_is_not_a_number_is_refused(monkeypatch, value):
+    monkeypatch.setenv(image_cache.LIMIT_ENV, value)
+    with pytest.raises(ThumbsError, match=f"THUMBS_CACHE_MB='{value}' is not a number of megabytes"):
+        image_cache.limit_bytes()
+
+
+def test_a_fifo_among_the_photos_is_unreadable_not_a_hang(tmp_path):
+    import time
+
+    from tests.helpers import fifo
+
+    start = time.monotonic()
+    assert ImageCache(tmp_path / "cache").view(fifo(tmp_path / "a.png"), "v", _half) is None
+    assert time.monotonic() - start < 2

@@ -4,6 +4,7 @@ import dataclasses
 import errno
 import json
 import os
+import re
 import shutil
 import signal
 from pathlib import Path
@@ -144,6 +145,24 @@ def test_cuda_request_without_gpu_is_clear(demo_data, tmp_path):
         pytest.skip("this machine has a GPU")
     with pytest.raises(ThumbsError, match="--device cuda: no CUDA GPU"):
         train.train(_cfg(demo_data, tmp_path / "r", device="cuda"), **QUIET)
+
+
+@pytest.mark.parametrize("name, message", [
+    ("cuda:x", "--device 'cuda:x': use auto, cpu, cuda or cuda:N"),
+    ("cuda:-1", "--device 'cuda:-1': use auto, cpu, cuda or cuda:N"),
+    ("gpu7", "--device 'gpu7': use auto, cpu, cuda or cuda:N"),
+])
+def test_a_device_string_that_is_not_valid_is_one_clear_error(name, message):
+    """torch.device('cuda:x') raised its own RuntimeError, a traceback."""
+    with pytest.raises(ThumbsError, match=re.escape(message)):
+        train.resolve_device(name)
+
+
+def test_a_numbered_cuda_device_without_a_driver_is_one_clear_error():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(ThumbsError, match="--device cuda:0: no CUDA GPU is usable here"):
+        train.resolve_device("cuda:0")
 
 
 def test_eval_matches_classes_by_name(demo_data, tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -33,6 +34,9 @@ _REASONS = {
     errno.EEXIST: "a part of that path is a file, not a folder: choose another place",
     errno.EISDIR: "it is a folder: give a file name, or move that folder away",
     errno.ENAMETOOLONG: "the name is too long: choose a shorter path",
+    errno.ENOENT: "no such file or folder: check the path",
+    errno.ELOOP: "too many levels of symbolic links: check the links in that path",
+    errno.EILSEQ: "the name is not valid on this file system: use plain letters and digits",
 }
 
 
@@ -44,6 +48,37 @@ def write_error(path: str | Path, exc: OSError) -> WriteError:
     """One clear line naming the path, what went wrong and the fix."""
     reason = _REASONS.get(exc.errno or 0, f"{exc.strerror or exc}: choose another place")
     return WriteError(f"cannot write '{path}': {reason}")
+
+
+def os_error_line(exc: OSError, what: str | None = None) -> str:
+    """One line for an OSError no command turned into its own message (a name too long, a full disk under
+    standard output): what it concerns, the reason and the fix; the CLI prints it instead of a traceback."""
+    name = what or (f"'{exc.filename}'" if exc.filename is not None else "cannot write the output")
+    return f"{name}: {_REASONS.get(exc.errno or 0, exc.strerror or str(exc))}"
+
+
+def is_utf8(name: str) -> bool:
+    """False for a name with bytes that are not UTF-8 (Python keeps them as surrogate escapes): OpenCV crashes
+    the process on such a path (a segmentation fault), and a class of that name cannot be written as a label."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class NotRegularFile(OSError):
+    """A FIFO, socket or device where a file's bytes were expected (reading it could block for ever)."""
+
+
+def read_regular(path: str | Path) -> bytes:
+    """The bytes of a regular file. Opened without blocking, so a FIFO named like an image or a labels file
+    raises NotRegularFile instead of waiting for a writer that never comes."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(errno.EINVAL, "not a regular file (a FIFO, socket or device)", str(path))
+        return f.read()
 
 
 def ensure_dir(path: str | Path) -> Path:
@@ -167,6 +202,6 @@ def decode_image(data: bytes) -> np.ndarray | None:
 def read_image(path: str | Path) -> np.ndarray | None:
     """Decode an image file to BGR uint8, or None when it is unreadable (corrupt, empty, not an image)."""
     try:
-        return decode_image(Path(path).read_bytes())
+        return decode_image(read_regular(path))
     except OSError:
         return None

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from thumbs.core.errors import ThumbsError
+from thumbs.core.files import read_regular
 
 FORMAT_VERSION = 2  # 1: flat keys, no crop policy (read as "center")
 META_KEY = "thumbs.info"  # ONNX metadata: the whole ModelInfo as JSON
@@ -74,13 +75,14 @@ def labels_path(model_path: Path) -> Path:
 def read_labels(path: Path) -> list[str]:
     """The class names of a labels file, one a line."""
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = read_regular(path).decode("utf-8")
     except IsADirectoryError:
         raise ThumbsError(f"labels file '{path}' is a folder: remove it or re-export the model") from None
     except UnicodeDecodeError:
         raise ThumbsError(f"labels file '{path}' is not UTF-8 text: delete it and re-export the model") from None
     except OSError as e:
-        raise ThumbsError(f"labels file '{path}' cannot be read ({e.strerror}): fix its permissions") from None
+        raise ThumbsError(f"labels file '{path}' cannot be read ({e.strerror}): fix its permissions, or delete "
+                          "it and re-export the model") from None
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 

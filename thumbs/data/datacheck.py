@@ -9,6 +9,7 @@ from pathlib import Path
 
 from thumbs.core.files import decode_image
 from thumbs.data import dataset
+from thumbs.sources.readers import UNREAD_EXTS
 
 MIN_PER_CLASS = 20
 MAX_IMBALANCE = 3.0
@@ -81,6 +82,7 @@ def check(root: str | Path, val_fraction: float = dataset.VAL_FRACTION) -> DataR
                                 "delete or replace them", [str(p) for p in corrupt_all]))
     warnings += _duplicate_warnings(all_hashes)
     warnings += _nested_warnings(Path(root), list(scanned))
+    warnings += _unread_warnings(Path(root), list(scanned))
     total = sum(s.count for s in stats)
     return DataReport(str(root), stats, total, sum(s.train for s in stats), sum(s.val for s in stats), warnings)
 
@@ -160,6 +162,17 @@ def _nested_warnings(root: Path, classes: list[str]) -> list[DataWarning]:
         return []
     return [DataWarning("nested", f"{len(nested)} image(s) sit deeper than one sub-folder and are not used: move "
                         "them into DATA/<class>/ or DATA/<class>/<session>/", [str(p) for p in sorted(nested)])]
+
+
+def _unread_warnings(root: Path, classes: list[str]) -> list[DataWarning]:
+    """Images of a type OpenCV cannot decode (GIF, HEIC) are not used: name them rather than skip them silently."""
+    unread = sorted(p for name in classes for p in [*(root / name).glob("*"), *(root / name).glob("*/*")]
+                    if p.suffix.lower() in UNREAD_EXTS and not p.name.startswith("."))
+    if not unread:
+        return []
+    kinds = ", ".join(sorted({p.suffix.lower() for p in unread}))
+    return [DataWarning("not_read", f"{len(unread)} image(s) of a type OpenCV cannot read ({kinds}) are not used: "
+                        "convert them to .jpg or .png", [str(p) for p in unread])]
 
 
 def _duplicate_warnings(by_hash: dict[str, list[tuple[str, Path]]]) -> list[DataWarning]:

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from thumbs.core.errors import DataError
-from thumbs.core.files import encode_jpeg, write_new
+from thumbs.core.files import encode_jpeg, is_utf8, write_new
 from thumbs.core.metrics import CAPTURE_PREFIX
 from thumbs.sources.readers import IMAGE_EXTS
 
@@ -101,7 +101,13 @@ def class_names(root: str | Path) -> list[str]:
                         "sub-folder per class (e.g. --data dataset)")
     if not root.is_dir():
         raise DataError(f"data folder '{root}' does not exist: record frames with `thumbs collect --label NAME`")
-    return sorted(p.name for p in _listdir(root) if p.is_dir() and _visible(p))
+    names = sorted(p.name for p in _listdir(root) if p.is_dir() and _visible(p))
+    for name in names:
+        if not is_utf8(name):
+            raise DataError(f"class folder '{root / name}' has a name that is not UTF-8 text (written by an old "
+                            "camera or another system): rename it, e.g. to up, down or none; a class name "
+                            "becomes the model's label")
+    return names
 
 
 def class_images(root: str | Path, label: str) -> list[Path]:
@@ -145,7 +151,8 @@ def split_group(path: Path) -> str:
 
 
 def _unit_hash(text: str) -> float:
-    return int.from_bytes(hashlib.sha1(text.encode()).digest()[:8], "big") / 2**64
+    """A name's place in [0, 1); a file name that is not UTF-8 hashes as its own bytes (surrogateescape)."""
+    return int.from_bytes(hashlib.sha1(text.encode("utf-8", "surrogateescape")).digest()[:8], "big") / 2**64
 
 
 def is_validation(path: Path, val_fraction: float = VAL_FRACTION) -> bool:

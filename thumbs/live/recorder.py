@@ -19,11 +19,13 @@ import cv2
 import numpy as np
 
 from thumbs.core.errors import ThumbsError
-from thumbs.core.files import check_writable_dir, ensure_dir
+from thumbs.core.files import check_writable_dir, ensure_dir, is_utf8
 
 FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".avi": "MJPG"}
 SAFE_SUFFIX = ".partial.avi"
 SYNC_SECONDS = 1.0  # a power cut loses at most this much of the recording
+SPACE_CHECK_EVERY = 30  # frames between checks that the recording's disk has room (and at the first frame)
+MIN_FREE_BYTES = 16 * 2**20  # room kept for the writer to finish the file so that it plays
 
 
 def safe_copy(path: Path) -> Path:
@@ -61,6 +63,9 @@ def check_record(path: Path) -> None:
     if safe.exists() and safe.stat().st_size > 0:
         raise ThumbsError(f"--record '{path}': '{safe}' holds a recording that was cut short (a kill or a power "
                           "cut): it plays as it is; rename or move it, then record again")
+    if not is_utf8(str(path)):
+        raise ThumbsError(f"--record '{path}': its name is not UTF-8 text, which OpenCV cannot write; "
+                          "choose a name of plain letters and digits")
     check_writable_dir(path.parent, "--record", create=False)
 
 
@@ -103,10 +108,25 @@ class Recorder:
         for writer in self.writers:
             writer.write(image)
         self.frames += 1
+        if self.frames == 1 or self.frames % SPACE_CHECK_EVERY == 0:
+            self._check_space()
         now = time.monotonic()
         if now - self.synced >= SYNC_SECONDS:
             os.fsync(self.lock)  # the whole file, written through OpenCV's own handle
             self.synced = now
+
+    def _check_space(self) -> None:
+        """OpenCV's writer drops frames on a full disk with a warning only, and then cannot finish the file:
+        stop while it still can, and say why."""
+        try:
+            disk = os.statvfs(self.safe.parent)
+            per_frame = sum(p.stat().st_size for p in (self.safe, self.tmp) if p is not None) // self.frames
+        except (OSError, AttributeError):  # AttributeError: no statvfs (Windows)
+            return
+        free = disk.f_bavail * disk.f_frsize
+        if free < MIN_FREE_BYTES + 2 * SPACE_CHECK_EVERY * per_frame:
+            raise ThumbsError(f"--record '{self.path}': the disk is full ({free / 2**20:.1f} MB free); recording "
+                              f"stopped after {self.frames} frame(s): free some space or record on another disk")
 
     def _start(self, size: tuple[int, int]) -> None:
         self.size = size

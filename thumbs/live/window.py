@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import sys
 
@@ -24,10 +26,34 @@ def display_available() -> bool:
     return True
 
 
+def x_server_answers() -> bool:
+    """Whether the X server that DISPLAY names accepts a connection. Qt aborts the whole process when it does
+    not (no summary, no saved files), so ask libxcb first, as Qt itself would; True where that cannot be told."""
+    name = ctypes.util.find_library("xcb")
+    if not os.environ.get("DISPLAY") or name is None:
+        return True
+    try:
+        xcb = ctypes.CDLL(name)
+    except OSError:
+        return True
+    xcb.xcb_connect.restype = ctypes.c_void_p
+    xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+    xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+    xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+    connection = xcb.xcb_connect(None, None)
+    try:
+        return xcb.xcb_connection_has_error(connection) == 0
+    finally:
+        xcb.xcb_disconnect(connection)
+
+
 class Window:
     def __init__(self, title: str) -> None:
         if not display_available():
             raise ThumbsError("no display (DISPLAY is not set): run with --headless, or over SSH use ssh -X")
+        if not x_server_answers():
+            raise ThumbsError(f"no X server answers at DISPLAY={os.environ.get('DISPLAY')}: start one (or fix "
+                              "DISPLAY / xauth), or run with --headless")
         self.title = title
         try:
             cv2.namedWindow(title, FLAGS)

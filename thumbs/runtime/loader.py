@@ -33,9 +33,21 @@ class OnnxBackend(Backend):
         super().__init__(info, path)
         self.input_name = self.session.get_inputs()[0].name
         self.provider = self.session.get_providers()[0]
+        first = self.session.get_inputs()[0].shape[0]
+        self.fixed_batch = first if isinstance(first, int) and first > 0 else None  # `export --batch 1`
 
     def predict_batch(self, batch: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self.input_name: batch})[0]
+        """Any number of images; a model exported with a fixed batch gets them in pieces of its size."""
+        n = self.fixed_batch
+        if n is None or len(batch) == n:
+            return self.session.run(None, {self.input_name: batch})[0]
+        pieces = []
+        for start in range(0, len(batch), n):
+            piece = batch[start:start + n]
+            padded = np.concatenate([piece, np.repeat(piece[-1:], n - len(piece), axis=0)]) if len(piece) < n \
+                else piece
+            pieces.append(self.session.run(None, {self.input_name: padded})[0][:len(piece)])
+        return np.concatenate(pieces)
 
 
 def _torch_backend(path: Path, provider: str | None, fp16: bool, log: Callable[[str], None]) -> Backend:

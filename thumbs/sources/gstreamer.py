@@ -18,6 +18,7 @@ import numpy as np
 from thumbs.core.errors import SourceError
 
 TOOL = "gst-launch-1.0"
+MAX_SIDE = 8192  # larger frames are a typo, and one would not fit in memory
 INSTALL = "sudo apt install gstreamer1.0-tools gstreamer1.0-plugins-base (JetPack ships them)"
 
 
@@ -38,6 +39,9 @@ def fdsink_pipeline(pipeline: str, width: int | None = None, height: int | None 
         raise SourceError(f"GStreamer pipeline '{pipeline}': the frame size is not known; put width=W,height=H in "
                           "its caps or pass --width and --height")
     w, h = size
+    if w > MAX_SIDE or h > MAX_SIDE:
+        raise SourceError(f"GStreamer pipeline '{pipeline}': frame size {w}x{h} is too large (at most "
+                          f"{MAX_SIDE} per side); pass a smaller --width and --height")
     elements += ["videoconvert", "videoscale", f"video/x-raw,format=BGR,width={w},height={h}", "fdsink fd=1"]
     return " ! ".join(elements), w, h
 
@@ -53,7 +57,12 @@ class GstLaunchCapture:
         self.command, self.width, self.height = fdsink_pipeline(pipeline, width, height)
         self._size = self.width * self.height * 3
         self._stderr: collections.deque[str] = collections.deque(maxlen=20)
-        self._proc = subprocess.Popen([TOOL, "-q", *shlex.split(self.command)], stdin=subprocess.DEVNULL,
+        try:
+            arguments = shlex.split(self.command)  # as a shell would pass it to gst-launch-1.0
+        except ValueError as e:
+            raise SourceError(f"GStreamer pipeline '{pipeline}': {str(e).lower()}; close the quote or remove "
+                              "it") from None
+        self._proc = subprocess.Popen([TOOL, "-q", *arguments], stdin=subprocess.DEVNULL,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
         self._stderr_thread = threading.Thread(target=self._drain_stderr, daemon=True)
         self._stderr_thread.start()

@@ -21,10 +21,13 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from thumbs.core.errors import SourceError  # noqa: E402
-from thumbs.core.files import read_image  # noqa: E402
+from thumbs.core.files import is_utf8, read_image  # noqa: E402
 from thumbs.sources.gstreamer import GstLaunchCapture  # noqa: E402
 
-IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+IMAGE_EXTS = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+# Image types OpenCV cannot decode: named as not read where they are found, never passed over silently.
+UNREAD_EXTS = {".gif", ".heic", ".heif"}
+MAX_CAMERA_INDEX = 2**31 - 1  # OpenCV takes a C int
 URL_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://", "rtmp://", "udp://", "tcp://")
 FOLDER_FPS = 30.0  # timestamps for image folders, which have no clock of their own
 STALL_SECONDS = 5.0  # a live source silent this long is reported as stopped
@@ -61,6 +64,9 @@ def parse_source(spec: str | int) -> SourceSpec:
         index = int(spec)
         if index < 0:
             raise SourceError(f"camera index {index} is invalid: use 0 for the first camera, 1 for the next")
+        if index > MAX_CAMERA_INDEX:
+            raise SourceError(f"camera index {index} is too large: use 0 for the first camera, 1 for the next "
+                              "(`thumbs doctor` lists cameras)")
         return SourceSpec("camera", index)
     text = str(spec).strip()
     if not text:
@@ -107,6 +113,9 @@ def _quiet_opencv() -> Iterator[None]:
 
 
 def _open_capture(spec: SourceSpec, width: int | None, height: int | None, fps: float | None):
+    if not is_utf8(str(spec.value)):
+        raise SourceError(f"{spec.describe()}: its name is not UTF-8 text, which OpenCV cannot open; rename it "
+                          "(e.g. with plain letters and digits)")
     if spec.kind == "gstreamer" and not has_gstreamer():
         return GstLaunchCapture(str(spec.value), width, height)  # pip's OpenCV never has GStreamer
     with _quiet_opencv():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import os
 import sys
 import threading
@@ -18,7 +19,8 @@ import cv2
 import numpy as np
 
 from thumbs.core import cache
-from thumbs.core.files import decode_image
+from thumbs.core.errors import ThumbsError
+from thumbs.core.files import decode_image, read_regular
 
 VERSION = 1  # raise when preprocess.training_view or model_view change what they make
 LIMIT_ENV = "THUMBS_CACHE_MB"  # the most the cache keeps on disk, in MB
@@ -31,13 +33,19 @@ def default_dir() -> Path | None:
 
 
 def limit_bytes() -> int:
-    """$THUMBS_CACHE_MB as bytes ("inf": no limit), else the default; an unreadable value keeps the default."""
+    """$THUMBS_CACHE_MB as bytes ("inf": no limit, a negative value 0), else the default; a value that is not a
+    number is refused, so a typo never silently keeps (or drops) the user's cache."""
+    text = os.environ.get(LIMIT_ENV, "").strip() or str(DEFAULT_LIMIT_MB)
     try:
-        return max(0, int(float(os.environ.get(LIMIT_ENV, DEFAULT_LIMIT_MB)) * 2**20))
-    except OverflowError:
-        return sys.maxsize
+        mb = float(text)
     except ValueError:
-        return DEFAULT_LIMIT_MB * 2**20
+        mb = math.nan
+    if math.isnan(mb):
+        raise ThumbsError(f"${LIMIT_ENV}='{text}' is not a number of megabytes: set e.g. {LIMIT_ENV}=2048, "
+                          f"{LIMIT_ENV}=inf for no limit, or unset it (default {DEFAULT_LIMIT_MB})")
+    if math.isinf(mb):
+        return sys.maxsize if mb > 0 else 0
+    return max(0, int(mb * 2**20))
 
 
 class ImageCache:
@@ -51,16 +59,19 @@ class ImageCache:
         digest.update(f"|{view}|v{VERSION}|cv{cv2.__version__}".encode())
         return digest.hexdigest()
 
-    def view(self, path: Path, view: str, make: Callable[[np.ndarray], np.ndarray]) -> np.ndarray | None:
-        """make(decoded BGR frame) for this file, from the cache when it holds it; None for an unreadable file."""
+    def view(self, path: Path, view: str, make: Callable[[np.ndarray], np.ndarray],
+             shape: tuple[int, ...] | None = None) -> np.ndarray | None:
+        """make(decoded BGR frame) for this file, from the cache when it holds it; None for an unreadable file.
+        An entry that is not a uint8 array of `shape` (cut short by a full disk, written by hand) is a miss,
+        and is made and stored again."""
         try:
-            data = path.read_bytes()
+            data = read_regular(path)
         except OSError:
             return None
         entry = self._entry(self.key(data, view)) if self.root else None
         if entry is not None:
-            with contextlib.suppress(OSError, ValueError):
-                image = np.load(entry, allow_pickle=False)
+            image = self._load(entry)
+            if image is not None and image.dtype == np.uint8 and (shape is None or image.shape == shape):
                 self.hits += 1
                 with contextlib.suppress(OSError):
                     os.utime(entry)  # recently used: pruned last
@@ -73,6 +84,14 @@ class ImageCache:
         if entry is not None:
             self._store(entry, image)
         return image
+
+    @staticmethod
+    def _load(entry: Path) -> np.ndarray | None:
+        """The entry's array, or None when there is none or it is not a whole .npy file."""
+        try:
+            return np.load(entry, allow_pickle=False)
+        except (OSError, ValueError, EOFError):  # EOFError: a 0-byte entry (click would print "Aborted.")
+            return None
 
     def _entry(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.npy"

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from thumbs.core import metrics
-from thumbs.core.errors import ThumbsError
+from thumbs.core.errors import SHOW_NAMES, ThumbsError
 from thumbs.core.files import write_atomic
 
 MAX_WRONG = 24  # tiles in misclassified.png
@@ -146,7 +146,7 @@ def report_md(run_dir: Path, validation: metrics.Validation, settings: dict[str,
               f"| {h['images_per_s']:.0f} | {h['seconds']:.1f} |" for h in history]
     lines += ["", "## Settings", "", "| setting | value |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in settings.items()]
-    return write_atomic(run_dir / "report.md", ("\n".join(lines) + "\n").encode())
+    return write_atomic(run_dir / "report.md", ("\n".join(lines) + "\n").encode("utf-8", SHOW_NAMES))
 
 
 def _maybe(value: float | None) -> str:

@@ -12,6 +12,7 @@ import contextlib
 import json
 import math
 import random
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -141,12 +142,16 @@ def _remove_if_empty(path: Path) -> None:
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ThumbsError("--device cuda: no CUDA GPU is usable here (torch.cuda.is_available() is False); "
+    if name != "cpu" and not re.fullmatch(r"cuda(:\d+)?", name):
+        raise ThumbsError(f"--device '{name}': use auto, cpu, cuda or cuda:N (N a GPU number, e.g. cuda:0)")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ThumbsError(f"--device {name}: no CUDA GPU is usable here (torch.cuda.is_available() is False); "
                           "use --device cpu or auto")
-    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
-        raise ThumbsError(f"--device '{name}': use auto, cpu or cuda")
-    return torch.device(name)
+    device = torch.device(name)
+    if device.index is not None and device.index >= torch.cuda.device_count():
+        raise ThumbsError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA GPU(s), "
+                          f"numbered from 0; use --device cuda:0 or auto")
+    return device
 
 
 def _seed(seed: int) -> None:
@@ -190,12 +195,12 @@ def load_images(cfg: TrainConfig, size: int, log: Callable[[str], None] = print,
     """The prepare step: check, split and decode the data set (through the decoded-image cache), say what was
     skipped and cached, and refuse a training part that makes no batch."""
     cache = ImageCache(default_dir() if cfg.cache else None)
+    limit = limit_bytes() if cache.root else 0  # a bad $THUMBS_CACHE_MB is refused before any work
     prepared = prepare(cfg.data, size, cfg.val_fraction, classes=classes, crop=cfg.crop, cache=cache)
     for p in prepared.skipped:
         log(f"skipped unreadable image {p}")
     if cache.root:
         log(f"images: {cache.hits} from the decoded-image cache, {cache.misses} decoded ({cache.root})")
-        limit = limit_bytes()
         deleted, freed = cache.prune(limit)
         if deleted:
             log(f"decoded-image cache: removed {deleted} least recently used entries ({freed / 2**20:.0f} MB) "

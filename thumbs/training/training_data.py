@@ -15,7 +15,7 @@ import torch
 
 from thumbs.core.errors import DataError
 from thumbs.data import datacheck, dataset
-from thumbs.runtime.preprocess import DEFAULT_CROP, model_view, training_view
+from thumbs.runtime.preprocess import DEFAULT_CROP, canvas_size, model_view, training_view
 from thumbs.training.augment import BatchAugment
 from thumbs.training.image_cache import ImageCache
 
@@ -94,8 +94,9 @@ def _decode(samples: Sequence[dataset.Sample], classes: list[str], size: int, cr
     """validation: exactly what eval and live feed the model; training: that view with context around it."""
     make = (lambda bgr: training_view(bgr, size, crop)) if for_training else (lambda bgr: model_view(bgr, size, crop))
     kind = f"{'train' if for_training else 'val'}-{size}-{crop}"
+    side = canvas_size(size) if for_training else size
     with ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:  # OpenCV decodes without the GIL
-        decoded = list(pool.map(lambda s: cache.view(s.path, kind, make), samples))
+        decoded = list(pool.map(lambda s: cache.view(s.path, kind, make, (3, side, side)), samples))
     images, targets = [], []
     for s, image in zip(samples, decoded):
         if image is None:
