@@ -103,13 +103,18 @@ def count_frames(path: Path) -> int:
     return n
 
 
+def record_live(model, clip, video):
+    """`thumbs live` headless, events on stdout, recording to `video`: the process and its event lines."""
+    proc = start("live", "--model", str(model), "--source", str(clip), "--headless", "--events", "-",
+                 "--record", str(video))
+    return proc, Lines(proc.stdout)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
 def test_live_stops_between_frames_closes_every_sink_and_finalises_the_mp4(onnx_model, long_clip, tmp_path,
                                                                            signum):
     video = tmp_path / "v.mp4"
-    proc = start("live", "--model", str(onnx_model), "--source", str(long_clip), "--headless", "--events", "-",
-                 "--record", str(video))
-    events = Lines(proc.stdout)
+    proc, events = record_live(onnx_model, long_clip, video)
     events.wait_for(60)
     proc.send_signal(signum)
     stderr = proc.stderr.read()
@@ -123,9 +128,7 @@ def test_live_stops_between_frames_closes_every_sink_and_finalises_the_mp4(onnx_
 
 def test_live_record_survives_sigkill_up_to_its_last_seconds(onnx_model, long_clip, tmp_path):
     video = tmp_path / "v.mp4"
-    proc = start("live", "--model", str(onnx_model), "--source", str(long_clip), "--headless", "--events", "-",
-                 "--record", str(video))
-    events = Lines(proc.stdout)
+    proc, events = record_live(onnx_model, long_clip, video)
     events.wait_for(1)
     while time.monotonic() - events.lines[0][0] < 3.0:  # long enough that "2 s before the kill" is some frames
         assert proc.poll() is None, proc.stderr.read()
@@ -144,9 +147,7 @@ def test_live_record_survives_sigkill_up_to_its_last_seconds(onnx_model, long_cl
 
 def test_a_second_recording_to_the_same_file_is_refused_while_the_first_goes_on(onnx_model, long_clip, tmp_path):
     video = tmp_path / "v.avi"
-    first = start("live", "--model", str(onnx_model), "--source", str(long_clip), "--headless", "--events", "-",
-                  "--record", str(video))
-    events = Lines(first.stdout)
+    first, events = record_live(onnx_model, long_clip, video)
     events.wait_for(5)
     second = start("live", "--model", str(onnx_model), "--source", str(long_clip), "--headless",
                    "--record", str(video))
