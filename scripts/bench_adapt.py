@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,10 +106,14 @@ def one_seed(seed: int, args: argparse.Namespace, work: Path, logs: Path) -> dic
     before = accuracy(thumbs(["eval", str(work / "run1/best.pt"), "--data", str(second), "--json"],
                              logs / "2-eval-before.txt", env)[0])
     thumbs(["live", "--model", str(work / "run1/best.pt"), "--source", str(work / "b_first"), "--headless",
-            "--capture", str(work / "captured"), "--capture-every", str(args.capture_every)],
+            "--capture", str(work / "captured"), "--capture-every", str(args.capture_every),
+            "--capture-sample", str(args.capture_sample)],
            logs / "3-live-capture.txt", env)
     kept = sum(1 for _ in (work / "captured").glob("*.jpg"))
+    records = [json.loads(line) for line in (work / "captured/captures.jsonl").read_text().splitlines() if line]
+    unsure = sum(1 for r in records if set(r["why"]) - {"sample"})
     rows = choose(work / "captured", truth, args.label_max)
+    per_class = Counter(label for _, label in rows)
     with open(work / "labels.csv", "w", newline="") as f:
         csv.writer(f).writerows([("file", "label"), *rows])
     thumbs(["review", str(work / "captured"), "--list"], logs / "4-review-list.txt", env)
@@ -118,7 +123,8 @@ def one_seed(seed: int, args: argparse.Namespace, work: Path, logs: Path) -> dic
                            str(work / "run2"), *common], logs / "6-train-from.txt", env)
     after = accuracy(thumbs(["eval", str(work / "run2/best.pt"), "--data", str(second), "--json"],
                             logs / "7-eval-after.txt", env)[0])
-    return {"seed": seed, "kept": kept, "labelled": len(rows), "before": before, "after": after,
+    return {"seed": seed, "kept": kept, "unsure": unsure, "labelled": len(rows),
+            "per_class": " ".join(f"{c} {per_class[c]}" for c in sorted(b)), "before": before, "after": after,
             "first_s": first_s, "retrain_s": retrain_s}
 
 
@@ -129,7 +135,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8, help="of the first training (the retrain: --from's own)")
     parser.add_argument("--label-max", type=int, default=20)
     parser.add_argument("--capture-every", type=float, default=0.0, help="a folder runs at 30 frames/s of "
-                        "source time: 0 keeps every unsure frame that is not a near-duplicate")
+                        "source time: 0 keeps every qualifying frame that is not a near-duplicate")
+    parser.add_argument("--capture-sample", type=float, default=1.0, help="live's --capture-sample (its default)")
     parser.add_argument("--log-dir", type=Path, default=None, help="keep each command's output here")
     args = parser.parse_args()
     if not (PHOTOS.is_dir() and WEIGHTS.is_file()):
@@ -141,13 +148,18 @@ def main() -> None:
             logs.mkdir(parents=True, exist_ok=True)
             r = one_seed(seed, args, Path(tmp), logs)
         results.append(r)
-        print(f"seed {seed}: kept {r['kept']}, labelled {r['labelled']}; b's second half {r['before']:.3f} -> "
+        print(f"seed {seed}: kept {r['kept']} ({r['unsure']} unsure), labelled {r['labelled']} ({r['per_class']}); "
+              f"b's second half {r['before']:.3f} -> "
               f"{r['after']:.3f}; first training {r['first_s']:.0f} s, retrain {r['retrain_s']:.0f} s", flush=True)
-    print(f"\nmobilenet_v2_x0_35, {args.img_size} px, first training {args.epochs} epochs; person a -> person b\n")
-    print("| seed | kept | labelled | b 2nd half before | after | gain | first training | retrain | ratio |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"\nmobilenet_v2_x0_35, {args.img_size} px, first training {args.epochs} epochs; person a -> person b; "
+          f"--capture-every {args.capture_every} --capture-sample {args.capture_sample}; labelled <= {args.label_max}, "
+          "spread over the kept frames in capture order\n")
+    print("| seed | kept (unsure) | labelled (true class) | b 2nd half before | after | gain | first training | "
+          "retrain | ratio |")
+    print("|---:|---:|---|---:|---:|---:|---:|---:|---:|")
     for r in results:
-        print(f"| {r['seed']} | {r['kept']} | {r['labelled']} | {r['before']:.3f} | {r['after']:.3f} | "
+        print(f"| {r['seed']} | {r['kept']} ({r['unsure']}) | {r['labelled']} ({r['per_class']}) | "
+              f"{r['before']:.3f} | {r['after']:.3f} | "
               f"{r['after'] - r['before']:+.3f} | {r['first_s']:.0f} s | {r['retrain_s']:.0f} s | "
               f"{r['retrain_s'] / r['first_s']:.2f} |")
     n = len(results)

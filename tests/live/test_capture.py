@@ -65,9 +65,10 @@ def model(tmp_path) -> Path:
     return path
 
 
-def run(tmp_path, model, script, n, every=0.0, cap=500, **kw):
+def run(tmp_path, model, script, n, every=0.0, cap=500, sample=0.0, **kw):
+    """Live with --capture over `n` scripted frames (no coverage samples unless `sample` is given)."""
     folder = tmp_path / "captured"
-    opts = live.LiveOptions(headless=True, smooth=1, capture=capture.CaptureOptions(folder, every, cap))
+    opts = live.LiveOptions(headless=True, smooth=1, capture=capture.CaptureOptions(folder, every, cap, sample))
     summary = live.run(Source(n, **kw), ScriptedClassifier(script, model), opts)
     return summary, folder
 
@@ -95,7 +96,7 @@ def test_sure_frames_are_not_kept_unsure_ones_are_with_their_record(tmp_path, mo
     assert r["probs"] == {"down": 0.2, "none": 0.25, "up": 0.55}
     assert r["model"] == file_sha256(model)
     assert (folder / r["file"]).is_file() and [p.name for p in folder.glob("*.jpg")] == [r["file"]]
-    assert "captured 1 unsure frames" in "\n".join(summary.lines()) and "low 1" in "\n".join(summary.lines())
+    assert "captured 1 frames" in "\n".join(summary.lines()) and "low 1" in "\n".join(summary.lines())
 
 
 def test_a_label_change_is_kept_as_flicker(tmp_path, model):
@@ -113,6 +114,30 @@ def test_capture_every_limits_by_source_time_and_max_caps(tmp_path, model):
     assert len(records(folder)) == 5 and summary.captured.capped == 15
     summary, _ = run(tmp_path / "b", model, [LOW], 3, every=0.0, cap=5)  # the cap counts frames still waiting
     assert summary.captured.count == 0 and summary.captured.capped == 3
+
+
+def test_a_sure_model_still_keeps_a_sample_of_each_predicted_class_spread_over_time(tmp_path, model):
+    down = [0.9, 0.05, 0.05]
+    script = [SURE] * 45 + [down] * 45  # 3 s, sure throughout: no unsure rule fires after the change
+    summary, folder = run(tmp_path, model, script, 90, sample=1.0)
+    kept = [(r["frame"], r["label"], r["why"]) for r in records(folder)]
+    assert kept == [(0, "up", ["sample"]), (30, "up", ["sample"]), (45, "down", ["flicker", "sample"]),
+                    (75, "down", ["sample"])]
+    assert "sample 4" in "\n".join(summary.lines())
+
+
+def test_the_sample_gap_grows_with_the_session():
+    assert capture.sample_due(None, 0.0, 0.0, 1.0) and not capture.sample_due(0.0, 0.5, 0.0, 1.0)
+    assert capture.sample_due(5.0, 6.0, 0.0, 1.0)  # early on, one a second
+    assert not capture.sample_due(100.0, 105.0, 0.0, 1.0) and capture.sample_due(100.0, 112.0, 0.0, 1.0)
+    assert not capture.sample_due(None, 0.0, 0.0, 0.0)  # --capture-sample 0: none
+
+
+def test_samples_obey_the_rate_limit_and_the_cap(tmp_path, model):
+    summary, folder = run(tmp_path, model, [SURE], 90, every=2.0, sample=1.0)
+    assert [r["frame"] for r in records(folder)] == [0, 60]
+    summary, folder = run(tmp_path / "b", model, [SURE], 300, sample=1.0, cap=3)
+    assert len(records(folder)) == 3 and summary.captured.capped > 0
 
 
 def test_near_duplicates_of_the_last_kept_frame_are_skipped(tmp_path, model):
@@ -188,6 +213,6 @@ def test_live_capture_from_the_command_line(tmp_path):
                   str(tmp_path / "cap"), "--capture-every", "0", "--capture-max", "4")
     assert done.returncode == 0, done.stderr
     kept = records(tmp_path / "cap")
-    assert len(kept) == 4 and "captured 4 unsure frames" in done.stdout and "over --capture-max" in done.stdout
+    assert len(kept) == 4 and "captured 4 frames" in done.stdout and "over --capture-max" in done.stdout
     assert [Path(r["source_path"]).name for r in kept] == ["f0.jpg", "f1.jpg", "f2.jpg", "f3.jpg"]
     assert {r["model"] for r in kept} == {file_sha256(model)}
