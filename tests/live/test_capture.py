@@ -126,6 +126,20 @@ def test_a_sure_model_still_keeps_a_sample_of_each_predicted_class_spread_over_t
     assert "sample 4" in "\n".join(summary.lines())
 
 
+def test_a_confidently_wrong_model_still_yields_frames_of_every_true_class(tmp_path, model):
+    """How a model fails in a new place: sure of 'up' on every frame of a clip of all three gestures. With
+    live's defaults (--capture-every 1, --capture-sample 1) the kept frames still cover every true class."""
+    held = [("down", 2.0), ("none", 3.0), ("up", 1.5), ("none", 2.5), ("down", 1.2)]  # seconds each gesture
+    truth = [label for label, seconds in held for _ in range(round(seconds * 30))]
+    folder = tmp_path / "captured"
+    opts = live.LiveOptions(headless=True, capture=capture.CaptureOptions(folder))
+    summary = live.run(Source(len(truth)), ScriptedClassifier([SURE], model), opts)
+    kept = records(folder)
+    assert {r["label"] for r in kept} == {"up"} and all(r["why"] == ["sample"] for r in kept)
+    assert {truth[r["frame"]] for r in kept} == {"down", "none", "up"}
+    assert summary.captured.count == len(kept) <= len(truth) / 30 + 1  # still at most one a second
+
+
 def test_the_sample_gap_grows_with_the_session():
     assert capture.sample_due(None, 0.0, 0.0, 1.0) and not capture.sample_due(0.0, 0.5, 0.0, 1.0)
     assert capture.sample_due(5.0, 6.0, 0.0, 1.0)  # early on, one a second

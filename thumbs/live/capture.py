@@ -7,7 +7,7 @@ frames alone cannot show a model that is sure and wrong, which is how a model us
 so frames also qualify as a coverage sample ("sample"), whatever their confidence: one per predicted class
 per --capture-sample seconds of source time, the gap growing to SAMPLE_SHARE of the time elapsed, so a short
 clip gives about one a second of each predicted class and a long session keeps sampling all of it without
-the samples crowding out the unsure frames (about 30 per class in a minute, 70 in an hour, 135 in a week).
+the samples crowding out the unsure frames (about 27 per class in a minute, 66 in an hour, 110 in a week).
 A clock per predicted class keeps one confidently predicted class from taking every sample. Of those,
 one is kept per --capture-every seconds of the source's own time, never a near-duplicate of the last kept
 frame, and never more than --capture-max frames waiting in DIR (so a robot left running for a week cannot
