@@ -224,9 +224,10 @@ def test_live_capture_from_the_command_line(tmp_path):
     for i in range(6):
         (frames / f"f{i}.jpg").write_bytes(encode_jpeg((rng.random((48, 64, 3)) * 255).astype(np.uint8)))
     done = thumbs("live", "--model", str(model), "--source", str(frames), "--headless", "--capture",
-                  str(tmp_path / "cap"), "--capture-every", "0", "--capture-max", "4")
+                  str(tmp_path / "cap"), "--capture-every", "0", "--capture-max", "4", "--capture-sample", "0")
     assert done.returncode == 0, done.stderr
     kept = records(tmp_path / "cap")
     assert len(kept) == 4 and "captured 4 frames" in done.stdout and "over --capture-max" in done.stdout
     assert [Path(r["source_path"]).name for r in kept] == ["f0.jpg", "f1.jpg", "f2.jpg", "f3.jpg"]
     assert {r["model"] for r in kept} == {file_sha256(model)}
+    assert not [r for r in kept if "sample" in r["why"]]  # --capture-sample 0: unsure frames only
