@@ -80,7 +80,8 @@ def thumbs(args: list[str], log: Path, env: dict[str, str]) -> tuple[str, float]
 
 
 def accuracy(text: str) -> float:
-    return json.loads(text[text.index("{"):])["accuracy"]
+    """The accuracy of `thumbs eval --json` (the JSON object first; stderr lines may follow it)."""
+    return json.JSONDecoder().raw_decode(text[text.index("{"):])[0]["accuracy"]
 
 
 def choose(folder: Path, truth: dict[str, str], limit: int) -> list[tuple[str, str]]:
