@@ -362,10 +362,14 @@ def live(
     height: Optional[int] = typer.Option(None, "--height", min=1),
     fps: Optional[float] = typer.Option(None, "--fps", min=0.0, max=MAX_FPS),
     capture: Optional[Path] = typer.Option(None, "--capture", help="Keep the frames the model is unsure of "
-                                           "(below --threshold, top two close, or a label flicker) in DIR, to "
-                                           "label with `thumbs review DIR`."),
+                                           "(below --threshold, top two close, or a label flicker) and a sample "
+                                           "spread over time in DIR, to label with `thumbs review DIR`."),
     capture_every: float = typer.Option(1.0, "--capture-every", min=0.0, help="Seconds of video between kept "
                                         "frames; 0 keeps every frame that qualifies."),
+    capture_sample: float = typer.Option(1.0, "--capture-sample", min=0.0, help="Also keep a frame of each "
+                                         "predicted class per SECONDS of video whatever its confidence (the gap "
+                                         "grows to a tenth of the time elapsed), so a model that is sure and "
+                                         "wrong is caught too; 0 keeps only unsure frames."),
     capture_max: int = typer.Option(500, "--capture-max", min=1, help="At most N frames waiting in DIR."),
 ) -> None:
     """Classify a camera or video live with an overlay (keys: q quits, 1-9 save a hard example)."""
@@ -381,7 +385,7 @@ def live(
     if capture:
         from thumbs.live.capture import CaptureOptions
 
-        opts.capture = CaptureOptions(capture, capture_every, capture_max)
+        opts.capture = CaptureOptions(capture, capture_every, capture_max, capture_sample)
     check_outputs(opts, parse_source(source), path)  # before the model is exported, loaded or built
     if path.suffix.lower() in TORCH_SUFFIXES and path.is_file():
         path = _exported_once(path, log)

@@ -65,9 +65,10 @@ def model(tmp_path) -> Path:
     return path
 
 
-def run(tmp_path, model, script, n, every=0.0, cap=500, **kw):
+def run(tmp_path, model, script, n, every=0.0, cap=500, sample=0.0, **kw):
+    """Live with --capture over `n` scripted frames (no coverage samples unless `sample` is given)."""
     folder = tmp_path / "captured"
-    opts = live.LiveOptions(headless=True, smooth=1, capture=capture.CaptureOptions(folder, every, cap))
+    opts = live.LiveOptions(headless=True, smooth=1, capture=capture.CaptureOptions(folder, every, cap, sample))
     summary = live.run(Source(n, **kw), ScriptedClassifier(script, model), opts)
     return summary, folder
 
@@ -95,7 +96,7 @@ def test_sure_frames_are_not_kept_unsure_ones_are_with_their_record(tmp_path, mo
     assert r["probs"] == {"down": 0.2, "none": 0.25, "up": 0.55}
     assert r["model"] == file_sha256(model)
     assert (folder / r["file"]).is_file() and [p.name for p in folder.glob("*.jpg")] == [r["file"]]
-    assert "captured 1 unsure frames" in "\n".join(summary.lines()) and "low 1" in "\n".join(summary.lines())
+    assert "captured 1 frames" in "\n".join(summary.lines()) and "low 1" in "\n".join(summary.lines())
 
 
 def test_a_label_change_is_kept_as_flicker(tmp_path, model):
@@ -113,6 +114,44 @@ def test_capture_every_limits_by_source_time_and_max_caps(tmp_path, model):
     assert len(records(folder)) == 5 and summary.captured.capped == 15
     summary, _ = run(tmp_path / "b", model, [LOW], 3, every=0.0, cap=5)  # the cap counts frames still waiting
     assert summary.captured.count == 0 and summary.captured.capped == 3
+
+
+def test_a_sure_model_still_keeps_a_sample_of_each_predicted_class_spread_over_time(tmp_path, model):
+    down = [0.9, 0.05, 0.05]
+    script = [SURE] * 45 + [down] * 45  # 3 s, sure throughout: no unsure rule fires after the change
+    summary, folder = run(tmp_path, model, script, 90, sample=1.0)
+    kept = [(r["frame"], r["label"], r["why"]) for r in records(folder)]
+    assert kept == [(0, "up", ["sample"]), (30, "up", ["sample"]), (45, "down", ["flicker", "sample"]),
+                    (75, "down", ["sample"])]
+    assert "sample 4" in "\n".join(summary.lines())
+
+
+def test_a_confidently_wrong_model_still_yields_frames_of_every_true_class(tmp_path, model):
+    """How a model fails in a new place: sure of 'up' on every frame of a clip of all three gestures. With
+    live's defaults (--capture-every 1, --capture-sample 1) the kept frames still cover every true class."""
+    held = [("down", 2.0), ("none", 3.0), ("up", 1.5), ("none", 2.5), ("down", 1.2)]  # seconds each gesture
+    truth = [label for label, seconds in held for _ in range(round(seconds * 30))]
+    folder = tmp_path / "captured"
+    opts = live.LiveOptions(headless=True, capture=capture.CaptureOptions(folder))
+    summary = live.run(Source(len(truth)), ScriptedClassifier([SURE], model), opts)
+    kept = records(folder)
+    assert {r["label"] for r in kept} == {"up"} and all(r["why"] == ["sample"] for r in kept)
+    assert {truth[r["frame"]] for r in kept} == {"down", "none", "up"}
+    assert summary.captured.count == len(kept) <= len(truth) / 30 + 1  # still at most one a second
+
+
+def test_the_sample_gap_grows_with_the_session():
+    assert capture.sample_due(None, 0.0, 0.0, 1.0) and not capture.sample_due(0.0, 0.5, 0.0, 1.0)
+    assert capture.sample_due(5.0, 6.0, 0.0, 1.0)  # early on, one a second
+    assert not capture.sample_due(100.0, 105.0, 0.0, 1.0) and capture.sample_due(100.0, 112.0, 0.0, 1.0)
+    assert not capture.sample_due(None, 0.0, 0.0, 0.0)  # --capture-sample 0: none
+
+
+def test_samples_obey_the_rate_limit_and_the_cap(tmp_path, model):
+    summary, folder = run(tmp_path, model, [SURE], 90, every=2.0, sample=1.0)
+    assert [r["frame"] for r in records(folder)] == [0, 60]
+    summary, folder = run(tmp_path / "b", model, [SURE], 300, sample=1.0, cap=3)
+    assert len(records(folder)) == 3 and summary.captured.capped > 0
 
 
 def test_near_duplicates_of_the_last_kept_frame_are_skipped(tmp_path, model):
@@ -185,9 +224,10 @@ def test_live_capture_from_the_command_line(tmp_path):
     for i in range(6):
         (frames / f"f{i}.jpg").write_bytes(encode_jpeg((rng.random((48, 64, 3)) * 255).astype(np.uint8)))
     done = thumbs("live", "--model", str(model), "--source", str(frames), "--headless", "--capture",
-                  str(tmp_path / "cap"), "--capture-every", "0", "--capture-max", "4")
+                  str(tmp_path / "cap"), "--capture-every", "0", "--capture-max", "4", "--capture-sample", "0")
     assert done.returncode == 0, done.stderr
     kept = records(tmp_path / "cap")
-    assert len(kept) == 4 and "captured 4 unsure frames" in done.stdout and "over --capture-max" in done.stdout
+    assert len(kept) == 4 and "captured 4 frames" in done.stdout and "over --capture-max" in done.stdout
     assert [Path(r["source_path"]).name for r in kept] == ["f0.jpg", "f1.jpg", "f2.jpg", "f3.jpg"]
     assert {r["model"] for r in kept} == {file_sha256(model)}
+    assert not [r for r in kept if "sample" in r["why"]]  # --capture-sample 0: unsure frames only

@@ -1,8 +1,14 @@
-"""`thumbs live --capture DIR`: keep the frames the model is unsure of, to label them (`thumbs review`) and
-retrain where it fails (`thumbs train --from`).
+"""`thumbs live --capture DIR`: keep the frames the model is unsure of, and a spread sample of the rest, to
+label them (`thumbs review`) and retrain where it fails (`thumbs train --from`).
 
 A frame qualifies when its top probability is below --threshold ("low"), when the top two classes are
-within CLOSE_MARGIN of each other ("close"), or when the smoothed label just changed ("flicker"). Of those,
+within CLOSE_MARGIN of each other ("close"), or when the smoothed label just changed ("flicker"). Unsure
+frames alone cannot show a model that is sure and wrong, which is how a model usually fails in a new place,
+so frames also qualify as a coverage sample ("sample"), whatever their confidence: one per predicted class
+per --capture-sample seconds of source time, the gap growing to SAMPLE_SHARE of the time elapsed, so a short
+clip gives about one a second of each predicted class and a long session keeps sampling all of it without
+the samples crowding out the unsure frames (about 27 per class in a minute, 66 in an hour, 110 in a week).
+A clock per predicted class keeps one confidently predicted class from taking every sample. Of those,
 one is kept per --capture-every seconds of the source's own time, never a near-duplicate of the last kept
 frame, and never more than --capture-max frames waiting in DIR (so a robot left running for a week cannot
 fill its disk). Each kept frame is the camera's image as a JPEG written atomically under a new name, with
@@ -33,7 +39,8 @@ from thumbs.sources.readers import Frame
 CLOSE_MARGIN = 0.15  # top-two probabilities this close: the model cannot tell the two classes apart here
 DUPLICATE_SIZE = 16  # frames are compared as 16x16 grey thumbnails
 DUPLICATE_DIFF = 3.0  # mean absolute difference (0-255) below which a frame repeats the last kept one
-RULES = ("low", "close", "flicker")
+SAMPLE_SHARE = 0.1  # the sample gap grows to this share of the session's elapsed source time
+RULES = ("low", "close", "flicker", "sample")
 
 
 class Step(Protocol):
@@ -51,6 +58,7 @@ class CaptureOptions:
     folder: Path
     every: float = 1.0  # seconds of source time between kept frames; 0 keeps every qualifying frame
     max: int = 500  # frames waiting in the folder at most
+    sample: float = 1.0  # least seconds between coverage samples of one predicted class; 0: no samples
 
 
 def reasons(probs: np.ndarray, threshold: float, changed: bool) -> list[str]:
@@ -64,6 +72,13 @@ def reasons(probs: np.ndarray, threshold: float, changed: bool) -> list[str]:
     if changed:
         why.append("flicker")
     return why
+
+
+def sample_due(last: float | None, t: float, start: float, every: float) -> bool:
+    """Whether a coverage sample of a predicted class is due at source time `t` (see the module docstring)."""
+    if every <= 0:
+        return False
+    return last is None or t - last >= max(every, SAMPLE_SHARE * (t - start))
 
 
 def thumbnail(image: np.ndarray) -> np.ndarray:
@@ -94,7 +109,7 @@ class CaptureReport:
         skipped = [f"{n} {what}" for n, what in ((self.rate_limited, "by --capture-every"),
                                                    (self.duplicates, "near-duplicates"),
                                                    (self.capped, "over --capture-max")) if n]
-        lines = [f"captured {self.count} unsure frames in {self.folder} (why: {why})"
+        lines = [f"captured {self.count} frames in {self.folder} (why: {why})"
                  + (f"; passed over {', '.join(skipped)}" if skipped else "")]
         if self.stopped:
             lines.append(f"capturing stopped early: {self.stopped}")
@@ -119,6 +134,8 @@ class CaptureSink:
         self.last_thumb: np.ndarray | None = None
         self.previous: str | None = None
         self.seen = False
+        self.start: float | None = None
+        self.sampled: dict[str, float] = {}  # predicted class -> source time of its last kept sample
 
     def open(self) -> None:
         """An unwritable folder is a warning, not an error: live runs without capturing."""
@@ -141,7 +158,11 @@ class CaptureSink:
         self.previous, self.seen = step.stable, True
         if not self.active:
             return
+        t = step.frame.time
+        self.start = t if self.start is None else self.start
         why = reasons(step.pred.probs, step.threshold, changed)
+        if sample_due(self.sampled.get(step.pred.label), t, self.start, self.opts.sample):
+            why.append("sample")
         if why:
             self._consider(step, why)
 
@@ -163,6 +184,8 @@ class CaptureSink:
             self._stop(str(e))
             return
         self.last_time, self.last_thumb = t, thumb
+        if "sample" in why:
+            self.sampled[step.pred.label] = t
         self.waiting += 1
         self.report.count += 1
         self.report.kept.update(why)
