@@ -201,5 +201,5 @@ def test_train_stopped_by_sigterm_keeps_last_pt(demo_data, tmp_path):
     assert "stopped by SIGTERM: kept" in stderr and f"--resume {run / 'last.pt'}" in stderr
     from thumbs.training import checkpoint
 
-    assert checkpoint.load(run / "last.pt")["epoch"] >= 0
+    assert checkpoint.load(run / "last.pt").epoch >= 0
     assert not list(run.glob(".*.tmp"))

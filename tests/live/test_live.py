@@ -255,7 +255,8 @@ def test_ctrl_c_during_a_hard_example_save_keeps_every_count_in_step(tmp_path, m
     monkeypatch.setattr(files, "_temp_beside", interrupted_write)
     monkeypatch.setattr(live, "WindowSink", lambda: KeyAt("1", 5))
     events = tmp_path / "events.jsonl"
-    opts = live.LiveOptions(events=str(events), record=str(tmp_path / "v.avi"), data=str(tmp_path / "data"))
+    opts = live.LiveOptions(events=str(events), record=str(tmp_path / "v.avi"), data=str(tmp_path / "data"),
+                            keep_labels=True)
     summary = live.run(FakeSource(20), FakeClassifier(), opts)
     assert summary.interrupted and summary.frames == 6 == len(summary.labels)
     assert len(events.read_text().splitlines()) == 6 and count_frames(summary.record) == 6
