@@ -49,7 +49,7 @@ class LiveOptions:
     max_frames: int | None = None
     data: str = "dataset"  # where digit keys save hard examples
     keep_labels: bool = False  # keep every frame's stable label in the summary (the demo scores them); memory grows
-    capture: CaptureOptions | None = None  # keep the unsure frames (live/capture.py)
+    capture: CaptureOptions | None = None  # keep the unsure and sampled frames (live/capture.py)
 
 
 @dataclass
