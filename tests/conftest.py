@@ -112,3 +112,12 @@ def opset13_models(tmp_path_factory) -> dict[str, Path]:
         np.save(f"{result.onnx_path}.torch.npy", reference)
         exported[arch] = result.onnx_path
     return exported
+
+
+@pytest.fixture(scope="session")
+def display():
+    """One virtual display for the session."""
+    from tests.studio.driver import virtual_display
+
+    with virtual_display() as name:
+        yield name

@@ -470,6 +470,69 @@ def demo_cmd(
               f"  events {result.events}")
 
 
+@app.command()
+@friendly
+def studio(
+    classes: str = typer.Option(..., "--classes", help="The classes, in key order (1-9), e.g. up,down,none."),
+    source: str = typer.Option("0", "--source", "-s", help="Camera index, video file or image folder (played "
+                               "over and over, as a camera), URL or GStreamer pipeline."),
+    data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Data folder (one sub-folder per class)."),
+    start_from: Optional[Path] = typer.Option(None, "--from", help="Start with this model live: a run's best.pt "
+                                              "(t retrains it on the grown data) or an .onnx."),
+    events: Optional[str] = typer.Option(None, "--events", help="Write JSON Lines events to PATH, or - for stdout."),
+    interval: float = typer.Option(0.2, "--interval", min=0.01, help="Seconds between the saves of an automatic "
+                                   "burst (a)."),
+    capture_dir: Path = typer.Option(Path("captures"), "--captures", help="The review queue that c fills with the "
+                                     "frames the live model is unsure of, and r labels."),
+    threshold: float = typer.Option(0.6, "--threshold", "-t", min=0.0, max=1.0),
+    smooth: int = typer.Option(5, "--smooth", min=1, max=MAX_SMOOTH),
+    provider: str = typer.Option("auto", "--provider", "-p", help="auto, tensorrt, cuda or cpu."),
+    width: Optional[int] = typer.Option(None, "--width", min=1),
+    height: Optional[int] = typer.Option(None, "--height", min=1),
+    fps: Optional[float] = typer.Option(None, "--fps", min=0.0, max=MAX_FPS),
+    arch: str = typer.Option(TrainConfig.arch, "--arch", "-a", help="The first training's architecture "
+                             "(as thumbs train)."),
+    weights: str = typer.Option(TrainConfig.weights, "--weights", "-w", help="imagenet, none or PATH (as thumbs "
+                                "train)."),
+    norm: Optional[str] = typer.Option(TrainConfig.norm, "--norm"),
+    img_size: Optional[int] = typer.Option(TrainConfig.img_size, "--img-size", min=32, max=1024),
+    epochs: int = typer.Option(TrainConfig.epochs, "--epochs", "-e", min=1),
+    freeze_epochs: int = typer.Option(TrainConfig.freeze_epochs, "--freeze-epochs", min=0),
+    batch_size: int = typer.Option(TrainConfig.batch_size, "--batch-size", "-b", min=2),
+    lr: float = typer.Option(TrainConfig.lr, "--lr", callback=_positive),
+    device: str = typer.Option(TrainConfig.device, "--device"),
+    seed: int = typer.Option(TrainConfig.seed, "--seed", min=0, max=MAX_SEED),
+    crop: str = typer.Option(TrainConfig.crop, "--crop"),
+    augment: str = typer.Option(TrainConfig.augment, "--augment"),
+    flip: bool = typer.Option(TrainConfig.flip, "--flip/--no-flip"),
+    flip_average: bool = typer.Option(TrainConfig.flip_average, "--flip-average/--no-flip-average"),
+    cache: bool = typer.Option(TrainConfig.cache, "--cache/--no-cache"),
+) -> None:
+    """Collect, train and try in one window (1-9 class, SPACE save, a burst, t train, c capture, r review,
+    e export, q quit)."""
+    from thumbs.live.window import Window
+    from thumbs.sources.readers import open_source
+    from thumbs.studio.app import TITLE, Studio, StudioOptions, check_classes, check_paths
+
+    train_settings = {"arch": arch, "weights": weights, "norm": norm, "img_size": img_size, "epochs": epochs,
+                      "freeze_epochs": freeze_epochs, "batch_size": batch_size, "lr": lr, "device": device,
+                      "seed": seed, "crop": crop, "augment": augment, "flip": flip, "flip_average": flip_average,
+                      "cache": cache}
+    opts = StudioOptions(check_classes(classes.split(",")), data, train_settings, start_from, events, interval,
+                         capture_dir, threshold, smooth, provider)
+    check_paths(opts)
+    with open_source(source, width, height, fps) as src:
+        window = Window(TITLE)
+        try:
+            summary = Studio(src, opts, window, log=lambda m: err.print(m, highlight=False, markup=False)).run()
+        finally:
+            window.close()
+    for line in summary.lines(data):
+        out.print(line, highlight=False)
+    if summary.interrupted:
+        raise Interrupted("every frame saved is kept")
+
+
 class _Stdout:
     """sys.stdout that notes when its reader went away (`thumbs ... | head -1`): a closed pipe is the reader's
     choice, so main() exits 0 and quietly, wherever the write happened (a command, --help, the final flush)."""

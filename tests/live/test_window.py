@@ -22,21 +22,6 @@ pytestmark = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdot
                                 reason="needs Xvfb and xdotool (apt install xvfb xdotool); .ci/run installs them")
 
 
-@pytest.fixture(scope="session")
-def display():
-    """One virtual display for the session, on a number Xvfb picks as free (-displayfd)."""
-    read, write = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "800x600x24"],
-                              pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write)
-    with os.fdopen(read) as pipe:
-        number = pipe.readline().strip()
-    assert number, "Xvfb did not start"
-    yield f":{number}"
-    server.terminate()
-    server.wait(5)
-
-
 class Slow:
     """A file source slowed to camera pace, so key presses land while frames still flow."""
 

@@ -210,3 +210,28 @@ def test_gstreamer_pipeline_with_an_unclosed_quote_is_one_clear_error(monkeypatc
 def test_gstreamer_frame_size_beyond_reason_is_refused_before_allocating():
     with pytest.raises(SourceError, match="frame size 100000x100000 is too large"):
         gstreamer.fdsink_pipeline("videotestsrc", 100000, 100000)
+
+
+def test_a_file_plays_as_a_camera_over_and_over_at_its_own_rate(tmp_path):
+    """The studio's stand-in for a camera: a 10-frame clip at 30 fps, read 25 times, loops and is paced."""
+    from thumbs.training import synthetic
+
+    clip = synthetic.make_video(tmp_path / "c.mp4", segments=[("up", 5), ("down", 5)], seed=1, width=64,
+                                height=48, fps=30.0)
+    with open_source(str(clip)) as src:
+        start = time.perf_counter()
+        frames = [f for _, f in zip(range(25), src.as_camera())]
+        elapsed = time.perf_counter() - start
+    assert [f.index for f in frames] == list(range(25))
+    assert np.array_equal(frames[0].image, frames[10].image) and np.array_equal(frames[3].image, frames[23].image)
+    assert not np.array_equal(frames[0].image, frames[7].image)
+    assert elapsed >= 24 / 30 - 0.02  # never faster than the clip's own rate
+    assert frames[24].time == pytest.approx(24 / 30)
+
+
+def test_a_folder_plays_as_a_camera_over_and_over(tmp_path):
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), np.full((8, 8, 3), i * 50, np.uint8))
+    with open_source(str(tmp_path)) as src:
+        frames = [f for _, f in zip(range(7), src.as_camera())]
+    assert [int(f.image[0, 0, 0]) for f in frames] == [0, 50, 100, 0, 50, 100, 0]

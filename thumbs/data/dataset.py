@@ -273,13 +273,14 @@ class Saver:
     """Writes one session's frames under unique, time-ordered names. The class folder is created with the
     first frame, so a run that saves nothing leaves no empty class behind."""
 
-    def __init__(self, data_root: Path, label: str, size: tuple[int, int] | None) -> None:
+    def __init__(self, data_root: Path, label: str, size: tuple[int, int] | None, session: str | None = None) -> None:
+        """`session`: a shared id, so every class saved in one sitting (the studio) is one session."""
         self.folder = Path(data_root) / validate_label(label)
         for path, what in ((Path(data_root), "data folder"), (self.folder, f"class folder for '{label}'")):
             if path.exists() and not path.is_dir():
                 raise DataError(f"{what} '{path}' is a file, not a folder: move or rename that file, or pick "
                                 "another --data folder")
-        self.session = new_session_id()
+        self.session = session or new_session_id()
         self.seq = next_free_seq(self.folder, self.session) if self.folder.is_dir() else 1
         self.size = size
 

@@ -161,14 +161,20 @@ class EventWriter:
             raise ThumbsError(f"--events '{path}': cannot write it ({e.strerror}); choose a writable place") from None
 
     def write(self, step: Step) -> None:
+        if not self.emit(step.event):
+            step.stop = True
+
+    def emit(self, record: dict) -> bool:
+        """Write one record as a line, flushed; False once the reader of stdout went away."""
         if self.stream is None:
-            return
+            return self.target != "-"
         try:
-            self.stream.write(json.dumps(step.event) + "\n")
+            self.stream.write(json.dumps(record) + "\n")
             self.stream.flush()
         except BrokenPipeError:
             self._reader_gone()
-            step.stop = True
+            return False
+        return True
 
     def _reader_gone(self) -> None:
         """The reader closed the pipe: point stdout at /dev/null so Python's exit flush stays quiet."""
@@ -286,10 +292,10 @@ def check_outputs(opts: LiveOptions, spec: SourceSpec, model: Path | None = None
     if record:
         check_record(record)
     if events:
-        _check_events(events)
+        check_events(events)
 
 
-def _check_events(path: Path) -> None:
+def check_events(path: Path) -> None:
     if path.is_dir():
         raise ThumbsError(f"--events '{path}' is a folder: give a file name inside it")
     if path.exists() and not (path.is_file() and _is_event_log(path)):

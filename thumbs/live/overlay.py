@@ -37,7 +37,7 @@ def for_display(frame: np.ndarray, short_side: int = DISPLAY_SHORT_SIDE) -> np.n
     return cv2.resize(frame, (round(w * factor), round(h * factor)), interpolation=cv2.INTER_LINEAR)
 
 
-def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float, color=WHITE, thick: int = 1,
+def outlined_text(img: np.ndarray, text: str, org: tuple[int, int], scale: float, color=WHITE, thick: int = 1,
           font: int = FONT) -> None:
     """Text with a dark outline, readable on any background. The outline is the same text shifted a
     pixel each way (a thicker stroke is wider in OpenCV's newer fonts and would drift)."""
@@ -47,18 +47,18 @@ def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float, color=
     cv2.putText(img, text, org, font, scale, color, thick, cv2.LINE_AA)
 
 
-def _panel(img: np.ndarray, x0: int, y0: int, x1: int, y1: int, alpha: float = 0.55) -> None:
+def darken(img: np.ndarray, x0: int, y0: int, x1: int, y1: int, alpha: float = 0.55) -> None:
     """Darken a rectangle in place so text over it stays legible."""
     x0, y0, x1, y1 = max(0, x0), max(0, y0), min(img.shape[1], x1), min(img.shape[0], y1)
     roi = img[y0:y1, x0:x1]
     roi[:] = (roi * (1 - alpha)).astype(np.uint8)
 
 
-def _scale(img: np.ndarray) -> float:
+def text_scale(img: np.ndarray) -> float:
     return max(0.6, min(img.shape[:2]) / 480)  # proportional to the (display) frame's short side
 
 
-def _model_square(img: np.ndarray, crop: str, color: tuple[int, int, int], s: float) -> None:
+def model_square(img: np.ndarray, crop: str, color: tuple[int, int, int], s: float) -> None:
     """Dim what the model does not see and outline the square it does."""
     x, y, w, h = crop_box(img.shape, crop)
     for band in (img[:y], img[y + h:], img[y:y + h, :x], img[y:y + h, x + w:]):  # per frame: slices, no masks
@@ -74,24 +74,25 @@ def draw_collect(frame: np.ndarray, label: str, counts: Mapping[str, int], *, au
     """Preview for collect: the square a model will see, the label being recorded, frames (and sessions)
     per class, an optional suggestion of what to vary next, the keys, a flash on save."""
     img = for_display(frame)
-    s = _scale(img)
-    _model_square(img, crop, WHITE, s)
+    s = text_scale(img)
+    model_square(img, crop, WHITE, s)
     if flash:
         cv2.rectangle(img, (0, 0), (img.shape[1] - 1, img.shape[0] - 1), WHITE, max(4, int(12 * s)))
     line = int(30 * s)
-    _panel(img, 0, 0, int(380 * s if sessions is not None else 260 * s), line * (len(counts) + 2) + line // 2)
-    _text(img, f"recording: {label}" + ("  [AUTO]" if auto else ""), (8, line), 0.8 * s, RED if auto else GREEN, 2)
+    darken(img, 0, 0, int(380 * s if sessions is not None else 260 * s), line * (len(counts) + 2) + line // 2)
+    title = f"recording: {label}" + ("  [AUTO]" if auto else "")
+    outlined_text(img, title, (8, line), 0.8 * s, RED if auto else GREEN, 2)
     for i, (name, n) in enumerate(sorted(counts.items()), start=2):
         color = GREEN if name == label else WHITE
-        _text(img, name[:12], (8, line * i), 0.65 * s, color)
-        _text(img, f"{n} frames", (int(150 * s), line * i), 0.65 * s, color)
+        outlined_text(img, name[:12], (8, line * i), 0.65 * s, color)
+        outlined_text(img, f"{n} frames", (int(150 * s), line * i), 0.65 * s, color)
         if sessions is not None:
-            _text(img, f"{sessions.get(name, 0)} sessions", (int(260 * s), line * i), 0.65 * s, color)
+            outlined_text(img, f"{sessions.get(name, 0)} sessions", (int(260 * s), line * i), 0.65 * s, color)
     bottom = img.shape[0] - 10
     if hint:
-        _panel(img, 0, bottom - 2 * line + line // 3, img.shape[1], bottom - line + line // 3)
-        _text(img, hint, (8, bottom - line), 0.55 * s, (0, 215, 255))
-    _text(img, "SPACE save  a auto  q quit", (8, bottom), 0.55 * s, GREY)
+        darken(img, 0, bottom - 2 * line + line // 3, img.shape[1], bottom - line + line // 3)
+        outlined_text(img, hint, (8, bottom - line), 0.55 * s, (0, 215, 255))
+    outlined_text(img, "SPACE save  a auto  q quit", (8, bottom), 0.55 * s, GREY)
     return img
 
 
@@ -100,31 +101,31 @@ def draw_live(frame: np.ndarray, classes: Sequence[str], probs: np.ndarray, show
     """Live overlay on the display-sized frame: the square the model sees, the stable label large in its
     class colour (or a grey, italic 'no confident gesture'), a bar per class, fps and latency small."""
     img = for_display(frame)
-    s = _scale(img)
+    s = text_scale(img)
     index = classes.index(shown) if shown in classes else None
     color = GREY if index is None else class_color(index)
-    _model_square(img, crop, color, s)
+    model_square(img, crop, color, s)
     line = int(28 * s)
     big = int(56 * s)
     width = min(img.shape[1], int(340 * s))
-    _panel(img, 0, 0, width, big + line * len(classes) + line // 2)
+    darken(img, 0, 0, width, big + line * len(classes) + line // 2)
     if index is None:
-        _text(img, "no confident gesture", (10, int(big * 0.7)), 0.75 * s, GREY, 2, FONT | cv2.FONT_ITALIC)
+        outlined_text(img, "no confident gesture", (10, int(big * 0.7)), 0.75 * s, GREY, 2, FONT | cv2.FONT_ITALIC)
     else:
         (tw, _), _ = cv2.getTextSize(shown, FONT, 1.5 * s, 3)
-        _text(img, shown, (10, int(big * 0.8)), 1.5 * s, color, 3)
-        _text(img, f"{score:.0%}", (20 + tw, int(big * 0.8)), 0.8 * s, WHITE, 2)
+        outlined_text(img, shown, (10, int(big * 0.8)), 1.5 * s, color, 3)
+        outlined_text(img, f"{score:.0%}", (20 + tw, int(big * 0.8)), 0.8 * s, WHITE, 2)
     bar_x = int(120 * s)
     bar_w = width - bar_x - int(10 * s)
     for i, (name, p) in enumerate(zip(classes, probs)):
         y = big + line * (i + 1) - line // 4
-        _text(img, name[:10], (10, y), 0.6 * s, class_color(i) if i == index else WHITE)
+        outlined_text(img, name[:10], (10, y), 0.6 * s, class_color(i) if i == index else WHITE)
         fill = class_color(i) if p >= threshold or i == index else GREY
         cv2.rectangle(img, (bar_x, y - int(16 * s)), (bar_x + int(bar_w * float(p)), y), fill, -1)
         cv2.rectangle(img, (bar_x, y - int(16 * s)), (bar_x + bar_w, y), WHITE, 1)
         threshold_x = bar_x + int(bar_w * threshold)
         cv2.line(img, (threshold_x, y - int(20 * s)), (threshold_x, y + int(3 * s)), WHITE, 1)
-    _text(img, f"{fps:.0f} fps  {latency_ms:.1f} ms", (10, img.shape[0] - int(10 * s)), 0.5 * s, WHITE)
+    outlined_text(img, f"{fps:.0f} fps  {latency_ms:.1f} ms", (10, img.shape[0] - int(10 * s)), 0.5 * s, WHITE)
     return img
 
 
@@ -137,23 +138,23 @@ def draw_review(frame: np.ndarray, classes: Sequence[str], probs: Mapping[str, f
     """Review of a kept frame, shown large: the model's guess, each class with its key and probability,
     how many frames wait, the keys, and what the last key did."""
     img = for_display(frame, REVIEW_SHORT_SIDE)
-    s = _scale(img)
+    s = text_scale(img)
     line = int(28 * s)
     shown = classes[:9]
     width = min(img.shape[1], int(360 * s))
-    _panel(img, 0, 0, width, line * (len(shown) + 2) + line // 2)
+    darken(img, 0, 0, width, line * (len(shown) + 2) + line // 2)
     said = f"guess: {guess} {probs.get(guess, 0.0):.0%}" if guess else "guess: none (no record)"
-    _text(img, said, (10, line), 0.75 * s, WHITE, 2)
+    outlined_text(img, said, (10, line), 0.75 * s, WHITE, 2)
     bar_x, bar_w = int(170 * s), width - int(180 * s)
     for i, name in enumerate(shown):
         y = line * (i + 2)
         p = float(probs.get(name, 0.0))
-        _text(img, f"{i + 1} {name[:10]}", (10, y), 0.6 * s, class_color(i) if name == guess else WHITE,
+        outlined_text(img, f"{i + 1} {name[:10]}", (10, y), 0.6 * s, class_color(i) if name == guess else WHITE,
               2 if name == guess else 1)
         cv2.rectangle(img, (bar_x, y - int(16 * s)), (bar_x + int(bar_w * p), y), class_color(i), -1)
         cv2.rectangle(img, (bar_x, y - int(16 * s)), (bar_x + bar_w, y), WHITE, 1)
     h = img.shape[0]
-    _panel(img, 0, h - int(2.2 * line), img.shape[1], h)
-    _text(img, f"{waiting} waiting   {note}", (10, h - int(1.3 * line)), 0.55 * s, WHITE)
-    _text(img, REVIEW_KEYS, (10, h - int(0.4 * line)), 0.5 * s, GREY)
+    darken(img, 0, h - int(2.2 * line), img.shape[1], h)
+    outlined_text(img, f"{waiting} waiting   {note}", (10, h - int(1.3 * line)), 0.55 * s, WHITE)
+    outlined_text(img, REVIEW_KEYS, (10, h - int(0.4 * line)), 0.5 * s, GREY)
     return img

@@ -48,14 +48,17 @@ def _image(path: Path) -> np.ndarray:
     return image if image is not None else np.full((240, 320, 3), 64, np.uint8)
 
 
-def review(folder: Path, data: Path, title: str = "thumbs review") -> list[captures.Decision]:
-    """Show each waiting frame until q, ESC, a closed window or the last frame; returns this run's decisions."""
+def review(folder: Path, data: Path, title: str = "thumbs review",
+           window: Window | None = None) -> list[captures.Decision]:
+    """Show each waiting frame until q, ESC, a closed window or the last frame; returns this run's decisions.
+    `window`: review inside a window that is already open (the studio's), which stays open after."""
     items = captures.waiting(folder)
     if not items:
         return []
     classes = captures.review_classes(items, data)
     decisions: list[captures.Decision] = []
-    window = Window(title)
+    own = window is None
+    window = window or Window(title)
     note = ""
     try:
         while True:
@@ -79,5 +82,6 @@ def review(folder: Path, data: Path, title: str = "thumbs review") -> list[captu
             decisions.append(captures.decide(folder, data, item.path, label))
             note = f"{item.path.name}: {'discarded' if label == captures.DISCARD else label}"
     finally:
-        window.close()
+        if own:
+            window.close()
     return decisions

@@ -148,6 +148,7 @@ class FrameSource:
         self.stall_seconds = stall_seconds
         self.skipped: list[Path] = []  # unreadable images in a folder source: summaries say how many
         self.dropped = 0  # live frames replaced before anyone read them
+        self._requested = (width, height, fps)
         self._cap = None if spec.kind == "images" else _open_capture(spec, width, height, fps)
         self.fps = self._nominal_fps()
         self._latest: tuple[int, np.ndarray] | None = None
@@ -189,6 +190,33 @@ class FrameSource:
         if self.spec.live:
             return self._iter_live()
         return self._iter_file()
+
+    def as_camera(self) -> Iterator[Frame]:
+        """Frames as a camera gives them, for a window that stands in for one (the studio): a file or folder
+        plays over and over at its own frame rate, never faster; a live source is itself."""
+        if self.spec.live:
+            yield from self
+            return
+        index, start = 0, time.monotonic()
+        while not self._stopped:
+            played = 0
+            for frame in self:
+                behind = time.monotonic() - (start + index / self.fps)
+                if behind < 0:
+                    time.sleep(-behind)
+                elif behind > 1 / self.fps:  # the reader was slow: go on from now, as a camera does, no burst
+                    start += behind
+                yield Frame(frame.image, index, index / self.fps, frame.path)
+                index, played = index + 1, played + 1
+            if not played:
+                return
+            self._rewind()
+
+    def _rewind(self) -> None:
+        """Back to the first frame: a file is opened again (not every codec can seek); a folder re-lists."""
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = _open_capture(self.spec, *self._requested)
 
     def _iter_images(self) -> Iterator[Frame]:
         index = 0

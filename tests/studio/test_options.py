@@ -1,0 +1,44 @@
+"""What the studio refuses before its window opens, each in one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from thumbs.core.errors import ThumbsError
+from thumbs.studio.app import StudioOptions, check_classes, check_paths
+
+
+@pytest.mark.parametrize(("given", "said"), [
+    ("up", "give 2 to 9 classes"),
+    ("a,b,c,d,e,f,g,h,i,j", "give 2 to 9 classes"),
+    ("up,down,up", "names a class twice"),
+    ("up,../x", "'../x'"),
+])
+def test_classes_are_refused_with_the_reason(given, said):
+    with pytest.raises(ThumbsError, match=said):
+        check_classes(given.split(","))
+
+
+def test_classes_keep_their_key_order():
+    assert check_classes(["none", "up", " down "]) == ["none", "up", "down"]
+
+
+def test_a_review_queue_inside_the_data_folder_is_refused(tmp_path: Path):
+    opts = StudioOptions(["up", "down"], data=tmp_path / "data", captures=tmp_path / "data" / "captures")
+    with pytest.raises(ThumbsError, match="inside the data folder"):
+        check_paths(opts)
+    check_paths(StudioOptions(["up", "down"], data=tmp_path / "data", captures=tmp_path / "captures"))
+
+
+def test_missing_model_data_file_and_foreign_event_file_are_refused(tmp_path: Path):
+    (tmp_path / "notes.txt").write_text("not events")
+    (tmp_path / "file").write_text("x")
+    cases = [(StudioOptions(["a", "b"], data=tmp_path / "d", start_from=tmp_path / "nope.pt"), "does not exist"),
+             (StudioOptions(["a", "b"], data=tmp_path / "file"), "is a file"),
+             (StudioOptions(["a", "b"], data=tmp_path / "d", events=str(tmp_path / "notes.txt")), "not an event log"),
+             (StudioOptions(["a", "b"], data=tmp_path / "d", events=""), "give a file name")]
+    for opts, said in cases:
+        with pytest.raises(ThumbsError, match=said):
+            check_paths(opts)

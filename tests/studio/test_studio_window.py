@@ -1,0 +1,127 @@
+"""`thumbs studio` as a person uses it: the real command in its own process on a virtual display (Xvfb),
+driven by key presses (xdotool) and read back through its --events file."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.studio.driver import StudioRun
+from thumbs.training import synthetic
+
+pytestmark = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool")),
+                                reason="needs Xvfb and xdotool (apt install xvfb xdotool); .ci/run installs them")
+
+# the first training's model options: small and quick, from random weights (no download in tests)
+QUICK = ["--arch", "mobilenet_v2_x0_35", "--weights", "none", "--img-size", "32", "--epochs", "2",
+         "--batch-size", "8"]
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    """A camera stand-in: up, none and down in turn, 30 fps, looped by the studio."""
+    path = tmp_path_factory.mktemp("studio") / "camera.mp4"
+    return synthetic.make_video(path, segments=[("up", 20), ("none", 20), ("down", 20)], seed=5, width=160,
+                                height=120, fps=30.0)
+
+
+def _record(run: StudioRun, digit: str, seconds: float) -> None:
+    run.key(digit, "a")
+    time.sleep(seconds)
+    run.key("a")
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_from_nothing_to_a_live_model_without_leaving_the_window(display, clip, tmp_path):
+    run = StudioRun(display, tmp_path, "--classes", "up,down,none", "--source", str(clip), *QUICK)
+    _record(run, "1", 1.5)
+    _record(run, "2", 1.5)
+    run.key("3", "space", "space", "space", gap=0.3)
+    run.key("t")
+    started = run.wait_for("train_started")
+    assert started["warm_start"] is False
+    ready = run.wait_for("model_ready", timeout=180)
+    n = len(run.read())
+    time.sleep(1.5)  # frames classified by the new model
+    run.key("e")
+    exported = run.wait_for("exported", after=n)
+    run.key("q")
+    code, out, err = run.finish()
+    assert code == 0, err
+    events = run.read()
+    saved = [e for e in events if e["event"] == "saved"]
+    assert {e["class"] for e in saved} == {"up", "down", "none"}
+    assert all(Path(tmp_path, e["path"]).is_file() for e in saved)
+    assert len({Path(e["path"]).name.split("_")[0] for e in saved}) == 1  # one session for the whole sitting
+    assert [e["epoch"] for e in events if e["event"] == "epoch"] == [1, 2]
+    onnx = Path(tmp_path, ready["onnx"])
+    assert onnx.is_file() and onnx.with_suffix(".labels.txt").read_text().split() == ["down", "none", "up"]
+    assert exported["onnx"] == ready["onnx"]
+    index = events.index(next(e for e in events if e["event"] == "model_ready"))
+    assert not [e for e in events[:index] if e["event"] == "frame"]  # no model, no frame events
+    frames = [e for e in events[index:] if e["event"] == "frame"]
+    assert len(frames) > 10
+    assert all(set(f["probs"]) == {"up", "down", "none"} and f["label"] in f["probs"] for f in frames)
+    assert events[-1]["event"] == "quit" and events[-1]["live"] == ready["onnx"]
+    assert "live model:" in out and ready["onnx"] in out
+
+
+def test_quitting_during_a_training_keeps_the_previous_model_live_and_intact(display, clip, tmp_path):
+    first = StudioRun(display, tmp_path, "--classes", "up,down", "--source", str(clip), *QUICK)
+    _record(first, "1", 1.0)
+    _record(first, "2", 1.0)
+    first.key("t")
+    ready = first.wait_for("model_ready", timeout=180)
+    first.key("q")
+    assert first.finish()[0] == 0
+    best = Path(tmp_path, ready["checkpoint"])
+    before = {p: _sha(p) for p in best.parent.iterdir() if p.is_file()}
+    first.events.rename(tmp_path / "first.jsonl")
+
+    second = StudioRun(display, tmp_path, "--classes", "up,down", "--source", str(clip), "--from", str(best),
+                       *QUICK)
+    second.key("1", "space", "space")
+    second.key("t")
+    assert second.wait_for("train_started")["warm_start"] is True
+    second.key("t")  # a second t while training: busy, nothing new starts
+    time.sleep(1.0)
+    second.key("q")
+    code, out, err = second.finish()
+    assert code == 0, err
+    events = second.read()
+    assert [e["event"] for e in events].count("train_started") == 1
+    assert not [e for e in events if e["event"] == "model_ready"]
+    assert events[-1]["event"] == "quit" and events[-1]["live"] == ready["onnx"]
+    assert {p: _sha(p) for p in before} == before  # the model that was live is untouched
+
+
+def test_t_with_an_empty_class_says_so_and_starts_nothing(display, clip, tmp_path):
+    run = StudioRun(display, tmp_path, "--classes", "up,down,none", "--source", str(clip), *QUICK)
+    run.key("1", "space", "space", "t")
+    failed = run.wait_for("train_failed")
+    run.key("q")
+    code, out, err = run.finish()
+    assert code == 0, err
+    assert failed["started"] is False and "class 'down' has no frames" in failed["why"]
+    assert "train_started" not in [e["event"] for e in run.read()]
+    assert not (tmp_path / "runs").exists()
+
+
+def test_ctrl_c_ends_the_studio_with_what_was_saved(display, clip, tmp_path):
+    run = StudioRun(display, tmp_path, "--classes", "up,down", "--source", str(clip))
+    run.key("1", "space", "space")
+    run.wait_for("saved")
+    run.proc.send_signal(signal.SIGINT)
+    code, out, err = run.finish()
+    assert code == 130 and "interrupted" in err
+    saved = [e for e in run.read() if e["event"] == "saved"]
+    assert saved and all(Path(tmp_path, e["path"]).is_file() for e in saved)
+    assert run.read()[-1]["event"] == "quit"
