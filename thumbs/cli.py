@@ -261,12 +261,8 @@ def train(
     elif start_from:
         from thumbs.training import warm_start
 
-        warm_start.refuse_changes(start_from, {name: given.get(name) for name in
-                                               ("arch", "img_size", "norm", "crop", "flip")})
-        cfg = TrainConfig(data=str(data), **warm_start.settings(start_from, given.get("epochs"), given.get("lr")),
-                          batch_size=batch_size, device=device, out=str(out_dir) if out_dir else None, seed=seed,
-                          cache=cache)
-        result = training.train(cfg, log=_log)
+        # options not written have TrainConfig's defaults, as warm_start.config takes them
+        result = training.train(warm_start.config(start_from, given), log=_log)
     else:
         cfg = TrainConfig(**{TRAIN_FIELDS.get(k, k): v for k, v in settings.items()})
         result = training.train(cfg, log=_log)

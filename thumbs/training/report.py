@@ -126,9 +126,12 @@ def _sessions_table(validation: metrics.Validation) -> list[str]:
 
 
 def report_md(run_dir: Path, validation: metrics.Validation, settings: dict[str, Any], history: list[dict],
-              best_epoch: int, notes: list[str], one_session: list[str] = (), wrong_png: Path | None = None) -> Path:
-    """report.md: the figure that predicts tomorrow first, then what to do about it, then the details."""
+              best_epoch: int, notes: list[str], one_session: list[str] = (), wrong_png: Path | None = None,
+              stopped: str | None = None) -> Path:
+    """report.md: the figure that predicts tomorrow first, then what to do about it, then the details.
+    `stopped`: the line that says a run is partial, first, where nobody misses it."""
     lines = [f"# Training report: {run_dir.name}", ""]
+    lines += [stopped, ""] if stopped else []
     lines += _headline(validation, best_epoch, len(history), list(one_session))
     lines += _weakest(validation)
     lines += [f"- {n}" for n in notes] + [""] if notes else []

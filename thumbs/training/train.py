@@ -4,7 +4,9 @@ Ctrl-C loses at most the epoch in progress.
 
 The parts, for the trainer and for scripts (scripts/bench_train.py, scripts/sweep_recipe.py): `load_images`
 (the prepare step), `initial_model`, `train_one_epoch` and `predict`; `Trainer` runs them epoch after epoch with
-validation, checkpoints and the report; `train` starts a run, `resume` continues one."""
+validation, checkpoints and the report; `train` starts a run, `resume` continues one. Callbacks (CALLBACKS, as
+Ultralytics' trainer has them) let a script or the studio's background job (job.py) follow a run without reaching
+inside."""
 
 from __future__ import annotations
 
@@ -44,6 +46,10 @@ MIN_IMG_SIZE, MAX_IMG_SIZE = 32, 1024  # above 1024 px a batch no longer fits in
 LOG_EVERY = 20  # batches between the progress bar's running figures (each reading waits for the GPU once)
 # what --resume may change, applied and said: how long, where, and the image cache; not what the run learns from
 RESUME_APPLIES = ("epochs", "device", "cache")
+# Trainer.callbacks: on_batch_end(trainer, epoch_index0, batches_done, batches_total) after every training batch;
+# on_epoch_end(trainer, history_row) after the epoch is saved
+CALLBACKS = ("on_batch_end", "on_epoch_end")
+Callbacks = dict[str, list[Callable]]
 
 
 @dataclass
@@ -287,10 +293,16 @@ class Trainer:
     """Runs the parts epoch after epoch: stages, validation as live runs the model, checkpoints, the report."""
 
     def __init__(self, cfg: TrainConfig, log: Callable[[str], None] = print, resume: RunState | None = None,
-                 run_dir: Path | None = None, start: tuple[models.Normalized, str] | None = None) -> None:
-        """`start`: the model to train and its normalisation name, instead of `initial_model`'s (a warm start)."""
+                 run_dir: Path | None = None, start: tuple[models.Normalized, str] | None = None,
+                 callbacks: Callbacks | None = None) -> None:
+        """`start`: the model to train and its normalisation name, instead of `initial_model`'s (a warm start).
+        `callbacks`: name -> functions, see CALLBACKS (more with add_callback)."""
         check_config(cfg)
         self.cfg, self.log, self.resume = cfg, log, resume
+        self.callbacks: Callbacks = {name: [] for name in CALLBACKS}
+        for name, functions in (callbacks or {}).items():
+            for fn in functions:
+                self.add_callback(name, fn)
         self.notes: list[str] = []
         self.kept: dict[str, int] = {}  # file name -> epoch it holds, for messages after a failure
         self.best_eval: tuple[metrics.Validation, list[int], list[int], list[float]] | None = None
@@ -305,6 +317,16 @@ class Trainer:
         self._place_data()
         self.run_dir = run_dir or (resume.run_dir if resume else new_run_dir(cfg.out))
         check_writable_dir(self.run_dir)
+
+    def add_callback(self, name: str, fn: Callable) -> None:
+        """A name that is not in CALLBACKS is refused: a misspelt hook would otherwise never be called."""
+        if name not in self.callbacks:
+            raise ValueError(f"unknown trainer callback '{name}': use one of {', '.join(CALLBACKS)}")
+        self.callbacks[name].append(fn)
+
+    def run_callbacks(self, name: str, *args: object) -> None:
+        for fn in self.callbacks[name]:
+            fn(self, *args)
 
     def _set_recipe(self) -> None:
         """The stages, the mirror averaging, the loss and the precision this run trains with."""
@@ -344,15 +366,21 @@ class Trainer:
         models.backbone_train_mode(self.model, self.cfg.arch, frozen=stage == "head")
         columns = [TextColumn(f"epoch {epoch + 1}/{self.cfg.epochs} {stage:>4}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.fields[stats]}"), TimeRemainingColumn()]
+        total = training_batches(len(self.train_data), self.cfg.batch_size)
+        done = 0
         with Progress(*columns, transient=True, disable=not self.interactive) as bar:
-            task = bar.add_task("train", total=training_batches(len(self.train_data), self.cfg.batch_size),
-                                stats="")
+            task = bar.add_task("train", total=total, stats="")
 
             def advance(stats: str | None) -> None:
-                bar.update(task, advance=1, **({"stats": stats} if stats else {}))
+                nonlocal done
+                done += 1
+                if self.interactive:
+                    bar.update(task, advance=1, **({"stats": stats} if stats else {}))
+                self.run_callbacks("on_batch_end", epoch, done, total)
 
+            watched = self.interactive or bool(self.callbacks["on_batch_end"])
             stats = train_one_epoch(self.model, self.loss_fn, optimizer, self.train_batches(), self.autocast,
-                                    self.scaler, advance if self.interactive else None)
+                                    self.scaler, advance if watched else None)
         self._check_finite(stats.loss, "training loss", epoch, stage)
         return stats.row()
 
@@ -430,8 +458,15 @@ class Trainer:
             if improved:
                 self._save("best.pt", epoch, stage, history, scores, None)
                 self.kept["best.pt"] = epoch + 1
-            write_atomic(self.run_dir / "metrics.json", json.dumps({"history": history, **best}, indent=2).encode())
+            self._write_metrics(history, best, interrupted=False)
             self._log_epoch(history[-1], improved)
+
+    def _write_metrics(self, history: list[dict], best: dict, interrupted: bool) -> None:
+        """metrics.json; `interrupted` marks a run stopped by a signal (epochs_done below epochs without it: still
+        running, or killed)."""
+        state = {"epochs_done": len(history), "epochs": self.cfg.epochs, "interrupted": interrupted}
+        write_atomic(self.run_dir / "metrics.json", json.dumps({"history": history, **best, **state},
+                                                               indent=2).encode())
 
     def kept_note(self) -> str:
         if not self.kept:
@@ -472,6 +507,7 @@ class Trainer:
                 self._save_epoch(epoch, stage, history, scores, optimizer, improved,
                                  {"best_epoch": best_epoch, "best": best_scores.to_dict(),
                                   "validation": self.best_eval[0].to_dict() if self.best_eval else None})
+                self.run_callbacks("on_epoch_end", dict(history[-1]))
         except KeyboardInterrupt:
             interrupted = True
         except ThumbsError as e:  # a diverged run or a full disk: say what is safe on disk
@@ -480,7 +516,7 @@ class Trainer:
             if interrupted:
                 raise Interrupted("before the first epoch finished: nothing was saved")
             raise ThumbsError("nothing to train: --epochs is not above the resumed epoch")
-        validation = self._finish(history, best_scores, best_epoch)
+        validation = self._finish(history, best_scores, best_epoch, interrupted)
         return TrainResult(self.run_dir, self.run_dir / "best.pt", self.run_dir / "last.pt", best_scores, history,
                            interrupted, self.notes, validation)
 
@@ -499,8 +535,11 @@ class Trainer:
                                         p.val_samples[i].session))
         return out
 
-    def _finish(self, history: list[dict], best: metrics.Scores, best_epoch: int) -> metrics.Validation:
-        """Say plainly when the model learned nothing, then write report.md, curves.png, misclassified.png."""
+    def _finish(self, history: list[dict], best: metrics.Scores, best_epoch: int,
+                interrupted: bool = False) -> metrics.Validation:
+        """Say plainly when the model learned nothing, then write report.md, curves.png, misclassified.png; a
+        stopped run is marked partial in report.md and metrics.json, with the command that continues it (a
+        resumed run that finishes rewrites both without the mark)."""
         predicted = [c for c, column in enumerate(zip(*best.confusion)) if sum(column)]
         if len(predicted) == 1:
             self.notes.append(f"the model predicts '{self.prepared.classes[predicted[0]]}' for every validation "
@@ -513,7 +552,14 @@ class Trainer:
         wrong_png = report.misclassified_png(self._wrong(y_true, y_pred, confidence),
                                              self.run_dir / "misclassified.png")
         one_session = [c for c in self.prepared.classes if self.prepared.sessions.get(c) == 1]
-        report.report_md(self.run_dir, validation, settings, history, best_epoch, self.notes, one_session, wrong_png)
+        stopped = None
+        if interrupted:
+            stopped = (f"**Interrupted after epoch {len(history)} of {self.cfg.epochs}**: this run is partial. "
+                       f"Continue it with `thumbs train --resume {self.run_dir / 'last.pt'}`.")
+            self._write_metrics(history, {"best_epoch": best_epoch, "best": best.to_dict(),
+                                          "validation": validation.to_dict()}, interrupted=True)
+        report.report_md(self.run_dir, validation, settings, history, best_epoch, self.notes, one_session, wrong_png,
+                         stopped)
         return validation
 
 
@@ -557,16 +603,16 @@ def _scores(saved: dict) -> metrics.Scores:
 
 
 def train(cfg: TrainConfig, log: Callable[[str], None] = print,
-          start: tuple[models.Normalized, str] | None = None) -> TrainResult:
-    """A new run in a new (or empty) folder; a folder left empty by a failure or Ctrl-C is removed. `start`:
-    see Trainer."""
+          start: tuple[models.Normalized, str] | None = None, callbacks: Callbacks | None = None) -> TrainResult:
+    """A new run in a new (or empty) folder; a folder left empty by a failure or Ctrl-C is removed. `start` and
+    `callbacks`: see Trainer."""
     check_config(cfg)
     check_out(cfg)
     run_dir = new_run_dir(cfg.out)
     created = not run_dir.exists()
     check_writable_dir(run_dir)
     try:
-        return Trainer(cfg, log, run_dir=run_dir, start=start).run()
+        return Trainer(cfg, log, run_dir=run_dir, start=start, callbacks=callbacks).run()
     finally:
         if created:
             _remove_if_empty(run_dir)
@@ -639,9 +685,9 @@ def _best_of_run(run_dir: Path, last: Checkpoint) -> Checkpoint | None:
 
 
 def resume(path: str | Path, changes: dict[str, object] | None = None,
-           log: Callable[[str], None] = print) -> TrainResult:
+           log: Callable[[str], None] = print, callbacks: Callbacks | None = None) -> TrainResult:
     """Continue a run from its last.pt with the settings it was started with (its own epoch count unless
-    `changes` gives one; see resumed_config for the other options)."""
+    `changes` gives one; see resumed_config for the other options). `callbacks`: see Trainer."""
     last_path = _last_of(Path(path), log)
     last = checkpoint.load(last_path)
     run_dir = last_path.parent
@@ -659,7 +705,7 @@ def resume(path: str | Path, changes: dict[str, object] | None = None,
         f"{cfg.data}, lr {cfg.lr:g}, batch {cfg.batch_size}, {last.info.img_size} px, augment {cfg.augment}, "
         f"{flag('flip', cfg.flip)}")
     added = sorted(set(dataset.class_names(cfg.data)) - set(last.info.classes))
-    trainer = Trainer(cfg, log, resume=RunState(last, run_dir, best))
+    trainer = Trainer(cfg, log, resume=RunState(last, run_dir, best), callbacks=callbacks)
     if added:
         trainer.notes.append(f"class(es) {', '.join(added)} in '{cfg.data}' came after this run started and are "
                              f"not trained (the run keeps its classes {', '.join(last.info.classes)}); start a new "

@@ -18,11 +18,14 @@ from pathlib import Path
 import torch
 
 from thumbs.core.errors import ThumbsError
+from thumbs.train_config import TrainConfig
 from thumbs.training import checkpoint, models
 
 WARM_EPOCHS = 2
 WARM_LR_FACTOR = 0.5
 CONTRACT = ("arch", "img_size", "norm", "crop", "flip", "flip_average")  # what --from keeps
+REFUSED = ("arch", "img_size", "norm", "crop", "flip")  # options given with --from that may not differ from it
+RUN_OPTIONS = ("data", "batch_size", "device", "out", "seed", "cache")  # where and how it runs: as given
 
 
 def contract(path: str | Path) -> dict:
@@ -50,6 +53,15 @@ def settings(path: str | Path, epochs: int | None = None, lr: float | None = Non
     fields = {k: kept[k] for k in (*CONTRACT, "augment", "label_smoothing")}
     return {**fields, "weights": str(path), "start_from": str(path), "freeze_epochs": 0,
             "epochs": epochs or WARM_EPOCHS, "lr": lr or kept["lr"] * WARM_LR_FACTOR}
+
+
+def config(path: str | Path, given: dict[str, object]) -> TrainConfig:
+    """The TrainConfig of `thumbs train --from PATH`, one rule for the command and the studio's job (job.py).
+    `given`: the options written, by TrainConfig field; REFUSED ones that differ from the model are refused,
+    epochs and lr replace the short schedule's, RUN_OPTIONS are taken (else their defaults), the rest ignored."""
+    refuse_changes(path, {name: given.get(name) for name in REFUSED})
+    run = {name: given[name] for name in RUN_OPTIONS if name in given}
+    return TrainConfig(**run, **settings(path, given.get("epochs"), given.get("lr")))  # type: ignore[arg-type]
 
 
 def map_head(old: dict[str, torch.Tensor], new: dict[str, torch.Tensor], old_classes: list[str],
