@@ -173,3 +173,18 @@ def test_a_class_folder_whose_name_is_not_utf8_is_one_clear_error(tmp_path):
     os.mkdir(os.path.join(bytes(tmp_path), b"caf\xe9"))
     with pytest.raises(DataError, match="has a name that is not UTF-8 text .*: rename it"):
         dataset.class_names(tmp_path)
+
+
+def test_a_first_sitting_under_a_run_long_still_gets_validation_frames(tmp_path):
+    """25 frames a class in one session is one run: held-out runs cannot split it, so each class's latest
+    frames validate (a first model trains) and every class keeps most frames for training."""
+    for label in ("up", "down"):
+        for i in range(1, 26):
+            (tmp_path / label).mkdir(exist_ok=True)
+            (tmp_path / label / f"s20260101-120000-abcd_{i:06d}.jpg").write_bytes(b"x")
+    parts = dataset.split(dataset.samples(tmp_path))
+    assert {s.label for s in parts.val} == {"up", "down"}
+    for label in ("up", "down"):
+        held = sorted(s.path.name for s in parts.val if s.label == label)
+        assert held == [f"s20260101-120000-abcd_{i:06d}.jpg" for i in range(21, 26)]  # the latest five
+        assert sum(s.label == label for s in parts.train) == 20

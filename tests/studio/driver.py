@@ -69,11 +69,13 @@ class StudioRun:
             return []
         return [json.loads(line) for line in self.events.read_text().splitlines() if line.strip()]
 
-    def wait_for(self, event: str, timeout: float = 120, after: int = 0) -> dict:
+    def wait_for(self, event: str, timeout: float = 120, after: int = 0, fail_on: str | None = None) -> dict:
+        """The first `event` after the first `after` events; `fail_on`: an event that means it will not come."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = [e for e in self.read()[after:] if e.get("event") == event]
+            found = [e for e in self.read()[after:] if e.get("event") in (event, fail_on)]
             if found:
+                assert found[0]["event"] == event, f"'{fail_on}' instead of '{event}': {found[0]}"
                 return found[0]
             assert self.proc.poll() is None, f"the studio ended before '{event}': {self.finish(5)}"
             time.sleep(0.2)

@@ -4,6 +4,7 @@ driven by key presses (xdotool) and read back through its --events file."""
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import signal
 import time
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdot
 
 # the first training's model options: small and quick, from random weights (no download in tests)
 QUICK = ["--arch", "mobilenet_v2_x0_35", "--weights", "none", "--img-size", "32", "--epochs", "2",
-         "--batch-size", "8"]
+         "--batch-size", "8", "--interval", "0.1"]
 
 
 @pytest.fixture(scope="module")
@@ -42,13 +43,13 @@ def _sha(path: Path) -> str:
 
 def test_from_nothing_to_a_live_model_without_leaving_the_window(display, clip, tmp_path):
     run = StudioRun(display, tmp_path, "--classes", "up,down,none", "--source", str(clip), *QUICK)
-    _record(run, "1", 1.5)
-    _record(run, "2", 1.5)
+    _record(run, "1", 2.5)
+    _record(run, "2", 2.5)
     run.key("3", "space", "space", "space", gap=0.3)
     run.key("t")
     started = run.wait_for("train_started")
     assert started["warm_start"] is False
-    ready = run.wait_for("model_ready", timeout=180)
+    ready = run.wait_for("model_ready", timeout=180, fail_on="train_failed")
     n = len(run.read())
     time.sleep(1.5)  # frames classified by the new model
     run.key("e")
@@ -76,31 +77,36 @@ def test_from_nothing_to_a_live_model_without_leaving_the_window(display, clip, 
 
 def test_quitting_during_a_training_keeps_the_previous_model_live_and_intact(display, clip, tmp_path):
     first = StudioRun(display, tmp_path, "--classes", "up,down", "--source", str(clip), *QUICK)
-    _record(first, "1", 1.0)
-    _record(first, "2", 1.0)
+    _record(first, "1", 2.5)
+    _record(first, "2", 2.5)
     first.key("t")
-    ready = first.wait_for("model_ready", timeout=180)
+    ready = first.wait_for("model_ready", timeout=180, fail_on="train_failed")
     first.key("q")
     assert first.finish()[0] == 0
     best = Path(tmp_path, ready["checkpoint"])
     before = {p: _sha(p) for p in best.parent.iterdir() if p.is_file()}
     first.events.rename(tmp_path / "first.jsonl")
+    synthetic.make_dataset(tmp_path / "dataset", per_class=150, seed=2, width=64, height=48, classes=("up", "down"))
 
-    second = StudioRun(display, tmp_path, "--classes", "up,down", "--source", str(clip), "--from", str(best),
-                       *QUICK)
-    second.key("1", "space", "space")
+    second = StudioRun(display, tmp_path, "--classes", "up,down", "--source", str(clip), "--from", str(best))
     second.key("t")
     assert second.wait_for("train_started")["warm_start"] is True
     second.key("t")  # a second t while training: busy, nothing new starts
-    time.sleep(1.0)
-    second.key("q")
+    second.wait_for("epoch", timeout=120)
+    second.key("q")  # during the second (last) epoch of the retrain
     code, out, err = second.finish()
     assert code == 0, err
     events = second.read()
     assert [e["event"] for e in events].count("train_started") == 1
     assert not [e for e in events if e["event"] == "model_ready"]
-    assert events[-1]["event"] == "quit" and events[-1]["live"] == ready["onnx"]
+    stopped = next(e for e in events if e["event"] == "train_failed")
+    assert stopped["started"] and "stopped" in stopped["why"] and "--resume" in stopped["why"]
+    assert events[-1]["event"] == "quit"
+    assert Path(events[-1]["live"]).resolve() == Path(tmp_path, ready["onnx"]).resolve()
     assert {p: _sha(p) for p in before} == before  # the model that was live is untouched
+    partial = Path(tmp_path, stopped["why"].split("--resume ")[1].rstrip("`"))
+    metrics = json.loads((partial.parent / "metrics.json").read_text())
+    assert metrics["interrupted"] is True and metrics["epochs_done"] == 1
 
 
 def test_t_with_an_empty_class_says_so_and_starts_nothing(display, clip, tmp_path):

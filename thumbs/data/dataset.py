@@ -253,6 +253,22 @@ def split(samples: list[Sample], val_fraction: float = VAL_FRACTION) -> Split:
     if starved:  # a class this small trains on all its frames of training sessions
         result.train += [s for s in result.same if s.label in starved]
         result.same = [s for s in result.same if s.label not in starved]
+    return result if result.val else latest_held_out(samples, val_fraction)
+
+
+def latest_held_out(samples: list[Sample], val_fraction: float = VAL_FRACTION) -> Split:
+    """A first sitting too small for a held-out run (under RUN_LENGTH frames a session): each class's latest
+    frames (name order is time order) validate instead, so a first model can train; optimistic, and the
+    trainer says so. As the data grows, held-out runs take over."""
+    result = Split([], [], [])
+    by_class: dict[str, list[Sample]] = {}
+    for s in samples:
+        by_class.setdefault(s.label, []).append(s)
+    for group in by_class.values():
+        group.sort(key=lambda s: s.path.name)
+        held = max(1, round(len(group) * val_fraction)) if len(group) >= 2 else 0
+        result.train += group[:len(group) - held]
+        result.same += group[len(group) - held:]
     return result
 
 

@@ -23,6 +23,7 @@ from typing import IO
 from thumbs.core.errors import ThumbsError
 
 FINAL_EVENTS = ("model_ready", "failed", "interrupted")
+JOB_NICE = 10  # the child's lower priority: the preview comes first
 STOP_SECONDS = 60.0  # a stopped training finishes its batch and its report; then it is killed
 TRAINING_INSTALL = "training needs the training install: pip install 'thumbs[train]' (torch, torchvision)"
 
@@ -46,6 +47,7 @@ class Job:
         if not training_installed():
             raise ThumbsError(TRAINING_INSTALL)
         threads = spec.setdefault("threads", job_threads())
+        spec.setdefault("nice", JOB_NICE)
         env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
         self.kind = spec["kind"]
         self._load = load

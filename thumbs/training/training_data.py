@@ -135,6 +135,7 @@ def prepare(root: str | Path, size: int, val_fraction: float = dataset.VAL_FRACT
         if prepared.counts("train")[i] + prepared.counts("val")[i] == 0:
             raise DataError(f"class '{name}' in '{root}' has no readable image (all {len(scanned[name])} are corrupt)")
     if not len(val):
-        raise DataError(f"'{root}' is too small for a validation split: record more frames per class")
+        raise DataError(f"'{root}' is too small for a validation split: record more frames per class "
+                        f"({datacheck.MIN_PER_CLASS} or more each)")
     return prepared
 
