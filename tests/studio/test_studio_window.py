@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -131,3 +134,20 @@ def test_ctrl_c_ends_the_studio_with_what_was_saved(display, clip, tmp_path):
     saved = [e for e in run.read() if e["event"] == "saved"]
     assert saved and all(Path(tmp_path, e["path"]).is_file() for e in saved)
     assert run.read()[-1]["event"] == "quit"
+
+
+def test_offline_the_default_imagenet_download_says_what_train_says(display, clip, tmp_path):
+    """The studio's first training takes train's defaults (ResNet-18, ImageNet weights) and its errors."""
+    synthetic.make_dataset(tmp_path / "dataset", per_class=25, seed=4, width=64, height=48, classes=("up", "down"))
+    offline = {"TORCH_HOME": str(tmp_path / "empty-torch-cache"), "https_proxy": "http://127.0.0.1:9",
+               "HTTPS_PROXY": "http://127.0.0.1:9"}
+    run = StudioRun(display, tmp_path, "--classes", "up,down", "--source", str(clip), env=offline)
+    run.key("t")
+    failed = run.wait_for("train_failed", fail_on="model_ready")
+    run.key("q")
+    assert run.finish()[0] == 0
+    train = subprocess.run([sys.executable, "-m", "thumbs", "train", "--data", "dataset"], cwd=tmp_path,
+                           capture_output=True, text=True, env={**os.environ, **offline}, timeout=120)
+    assert train.returncode == 1
+    assert failed["started"] and "could not download ImageNet weights for resnet18" in failed["why"]
+    assert failed["why"] in " ".join(train.stderr.split())  # the same line (rich may wrap the terminal's)

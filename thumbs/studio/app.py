@@ -59,8 +59,11 @@ class LiveModel:
     headline: str = "validation accuracy"
 
     def describe(self) -> str:
-        score = f"; {self.headline} {self.accuracy:.0%}" if self.accuracy is not None else ""
-        return f"{self.onnx}{score}"
+        """Its file and score in a few words: 'runs/X/best.onnx: 92% on a new session'."""
+        if self.accuracy is None:
+            return str(self.onnx)
+        new = "new session" in self.headline
+        return f"{self.onnx}: {self.accuracy:.0%} {'on a new session' if new else 'on held-out frames'}"
 
 
 @dataclass
@@ -358,7 +361,8 @@ class Studio:
         else:
             self.state.training = ["idle"]
         self._go_live(model)
-        self.emit("model_ready", run=event.get("run"), accuracy=model.accuracy, onnx=str(model.onnx),
+        self.emit("model_ready", run=event.get("run"), accuracy=model.accuracy, headline=model.headline,
+                  onnx=str(model.onnx),
                   checkpoint=str(model.checkpoint) if model.checkpoint else None)
 
     def _go_live(self, model: LiveModel) -> None:
