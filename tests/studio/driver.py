@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,7 +80,8 @@ class StudioRun:
                 return found[0]
             assert self.proc.poll() is None, f"the studio ended before '{event}': {self.finish(5)}"
             time.sleep(0.2)
-        raise AssertionError(f"no '{event}' event in {timeout} s; events: {[e.get('event') for e in self.read()]}")
+        seen = Counter(e.get("event") for e in self.read())
+        raise AssertionError(f"no '{event}' event in {timeout} s; events: {dict(seen)}")
 
     def finish(self, timeout: float = 90) -> tuple[int, str, str]:
         try:

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import make_checkpoint
 from tests.studio.driver import StudioRun
 from thumbs.training import synthetic
+from thumbs.training.export import export
 
 pytestmark = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool")),
                                 reason="needs Xvfb and xdotool (apt install xvfb xdotool); .ci/run installs them")
@@ -79,33 +81,26 @@ def test_from_nothing_to_a_live_model_without_leaving_the_window(display, clip, 
 
 
 def test_quitting_during_a_training_keeps_the_previous_model_live_and_intact(display, clip, tmp_path):
-    first = StudioRun(display, tmp_path, "--classes", "up,down", "--source", str(clip), *QUICK)
-    _record(first, "1", 2.5)
-    _record(first, "2", 2.5)
-    first.key("t")
-    ready = first.wait_for("model_ready", timeout=180, fail_on="train_failed")
-    first.key("q")
-    assert first.finish()[0] == 0
-    best = Path(tmp_path, ready["checkpoint"])
-    before = {p: _sha(p) for p in best.parent.iterdir() if p.is_file()}
-    first.events.rename(tmp_path / "first.jsonl")
+    best = make_checkpoint(tmp_path / "run" / "best.pt", arch="mobilenet_v2_x0_35", size=32, classes=["down", "up"],
+                           settings={"lr": 1e-3})
+    export(best)  # here, so the studio loads it at once (the c/r/e test covers an export in the background)
     synthetic.make_dataset(tmp_path / "dataset", per_class=150, seed=2, width=64, height=48, classes=("up", "down"))
-
-    second = StudioRun(display, tmp_path, "--classes", "up,down", "--source", str(clip), "--from", str(best))
-    second.key("t")
-    assert second.wait_for("train_started")["warm_start"] is True
-    second.key("t")  # a second t while training: busy, nothing new starts
-    second.wait_for("epoch", timeout=120)
-    second.key("q")  # during the second (last) epoch of the retrain
-    code, out, err = second.finish()
+    run = StudioRun(display, tmp_path, "--classes", "up,down", "--source", str(clip), "--from", str(best))
+    before = {p: _sha(p) for p in best.parent.iterdir() if p.is_file()}
+    run.key("t")
+    assert run.wait_for("train_started")["warm_start"] is True
+    run.key("t")  # a second t while training: busy, nothing new starts
+    run.wait_for("epoch", timeout=120)
+    run.key("q")  # during the second (last) epoch of the retrain
+    code, out, err = run.finish()
     assert code == 0, err
-    events = second.read()
+    events = run.read()
     assert [e["event"] for e in events].count("train_started") == 1
     assert not [e for e in events if e["event"] == "model_ready"]
     stopped = next(e for e in events if e["event"] == "train_failed")
     assert stopped["started"] and "stopped" in stopped["why"] and "--resume" in stopped["why"]
     assert events[-1]["event"] == "quit"
-    assert Path(events[-1]["live"]).resolve() == Path(tmp_path, ready["onnx"]).resolve()
+    assert Path(events[-1]["live"]).resolve() == best.with_suffix(".onnx").resolve()
     assert {p: _sha(p) for p in before} == before  # the model that was live is untouched
     partial = Path(tmp_path, stopped["why"].split("--resume ")[1].rstrip("`"))
     metrics = json.loads((partial.parent / "metrics.json").read_text())
@@ -151,3 +146,40 @@ def test_offline_the_default_imagenet_download_says_what_train_says(display, cli
     assert train.returncode == 1
     assert failed["started"] and "could not download ImageNet weights for resnet18" in failed["why"]
     assert failed["why"] in " ".join(train.stderr.split())  # the same line (rich may wrap the terminal's)
+
+
+def test_a_model_given_as_a_checkpoint_goes_live_and_c_r_e_work_on_it(display, clip, tmp_path):
+    """--from a .pt with no export yet: exported in the background, then live; c keeps unsure frames,
+    r labels them in the same window (review's keys), e says where the deployable model is."""
+    best = make_checkpoint(tmp_path / "run" / "best.pt", arch="mobilenet_v2_x0_35", size=32,
+                           classes=["down", "up"])
+    run = StudioRun(display, tmp_path, "--classes", "up,down", "--source", str(clip), "--from", str(best))
+    run.key("c")  # no model yet: says so, nothing starts
+    ready = run.wait_for("model_ready", fail_on="train_failed")
+    assert Path(ready["onnx"]).resolve() == best.with_suffix(".onnx").resolve()
+    run.key("c")
+    assert run.wait_for("capture")["on"] is True
+    deadline = time.monotonic() + 30
+    while len(list((tmp_path / "captures").glob("*.jpg"))) < 5 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    run.key("c")
+    kept = len(list((tmp_path / "captures").glob("*.jpg")))
+    assert kept >= 5  # more than the review labels below: q ends it, not the last frame
+    run.key("r")
+    time.sleep(1.0)
+    run.key("1", "2", "x", gap=0.5)  # up, down, discard: review's keys, in the studio's window
+    run.key("q")  # ends the review, back to the studio
+    reviewed = run.wait_for("review")
+    run.key("e")
+    exported = run.wait_for("exported")
+    run.key("q")
+    code, out, err = run.finish()
+    assert code == 0, err
+    assert (reviewed["labelled"], reviewed["discarded"]) == (2, 1)
+    labelled = [p for p in (tmp_path / "dataset").rglob("*.jpg")]
+    assert len(labelled) == 2 and {p.parts[-3] for p in labelled} == {"up", "down"}
+    assert len(list((tmp_path / "captures").glob("*.jpg"))) == kept - 3
+    assert Path(exported["onnx"]).resolve() == best.with_suffix(".onnx").resolve()
+    assert Path(exported["labels"]).read_text().split() == ["down", "up"]
+    events = [e["event"] for e in run.read()]
+    assert events.index("model_ready") < events.index("capture")

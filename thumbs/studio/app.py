@@ -439,7 +439,7 @@ class Studio:
 
     # --- the end ------------------------------------------------------------------------------------------
     def _finish(self, why: str) -> None:
-        if self.job is not None and self.job.final is None and self.job.process.poll() is None:
+        if self.job is not None and self.job.running:
             self.log(f"stopping the {self.job.kind}" + (": its last finished epoch is kept" if self.job.kind == "train"
                                                          else ""))
             self.job.stop()

@@ -62,7 +62,8 @@ class Job:
 
     @property
     def running(self) -> bool:
-        return self._reader.is_alive()
+        """Until its result (model_ready, failed, interrupted) is in; the process may still be tearing down."""
+        return self.final is None and self._reader.is_alive()
 
     def events(self) -> list[dict]:
         got = []
