@@ -197,43 +197,61 @@ def _given(ctx: typer.Context, values: dict) -> dict:
     return written
 
 
+# The model options of `train`, which the studio's first training takes too: one definition, one default.
+ARCH_OPTION = typer.Option(TrainConfig.arch, "--arch", "-a", help="alexnet, squeezenet1_1, resnet18, "
+    "mobilenet_v3_small, mobilenet_v2, mobilenet_v2_x0_35.")
+WEIGHTS_OPTION = typer.Option(TrainConfig.weights, "--weights", "-w", help="imagenet (torchvision download/cache), "
+    "none (random init), or PATH to a state dict file or a thumbs checkpoint.")
+NORM_OPTION = typer.Option(TrainConfig.norm, "--norm", help="Input normalisation of the weights: "
+    "imagenet or inception ([-1, 1], Keras/TF weights). Default: what the weights "
+    "file says, else imagenet.")
+EPOCHS_OPTION = typer.Option(TrainConfig.epochs, "--epochs", "-e", min=1, help="Epochs in all (with --resume: "
+    "the run's own count unless given).")
+FREEZE_EPOCHS_OPTION = typer.Option(TrainConfig.freeze_epochs, "--freeze-epochs", min=0, help="First epochs "
+    "train the head only on a frozen backbone (then all at lr/10); 0: all from "
+    "the start.")
+BATCH_SIZE_OPTION = typer.Option(TrainConfig.batch_size, "--batch-size", "-b", min=1)
+LR_OPTION = typer.Option(TrainConfig.lr, "--lr", callback=_positive, help="Learning rate (AdamW, cosine decay); "
+    "after --freeze-epochs the whole network continues at lr/10.")
+IMG_SIZE_OPTION = typer.Option(TrainConfig.img_size, "--img-size", min=32, max=1024, help="Input size "
+    "in pixels, 32 to 1024 (default: the architecture's, 224).")
+DEVICE_OPTION = typer.Option(TrainConfig.device, "--device", help="auto, cpu, cuda or cuda:N.")
+SEED_OPTION = typer.Option(TrainConfig.seed, "--seed", min=0, max=MAX_SEED, help="Random seed, 0 to 2^32-1.")
+CROP_OPTION = typer.Option(TrainConfig.crop, "--crop", help="What the model sees of a frame: center (the centre "
+    "square) or full (the whole frame squeezed to a square); live uses the same.")
+AUGMENT_OPTION = typer.Option(TrainConfig.augment, "--augment", help="Training augmentation: light or strong "
+    "(more zoom, perspective, blur, grey, occlusion).")
+FLIP_OPTION = typer.Option(TrainConfig.flip, "--flip/--no-flip", help="Mirror training images left-right; "
+    "--no-flip for gestures whose side matters (point left / point right).")
+FLIP_AVERAGE_OPTION = typer.Option(TrainConfig.flip_average, "--flip-average/--no-flip-average", help="With "
+    "--flip, the model averages each frame with its mirror image (validation, "
+    "export and live): steadier on the other hand, half the frame rate.")
+CACHE_OPTION = typer.Option(TrainConfig.cache, "--cache/--no-cache", help="Keep decoded images for the next run "
+    "($THUMBS_CACHE/images, default ~/.cache/thumbs/images; THUMBS_CACHE=off: none).")
+
+
 @app.command()
 @friendly
 def train(
     ctx: typer.Context,
     data: Path = typer.Option(Path(TrainConfig.data), "--data", "-d", help="Data folder (one sub-folder per class)."),
-    arch: str = typer.Option(TrainConfig.arch, "--arch", "-a", help="alexnet, squeezenet1_1, resnet18, "
-                             "mobilenet_v3_small, mobilenet_v2, mobilenet_v2_x0_35."),
-    weights: str = typer.Option(TrainConfig.weights, "--weights", "-w", help="imagenet (torchvision download/cache), "
-                                "none (random init), or PATH to a state dict file or a thumbs checkpoint."),
-    norm: Optional[str] = typer.Option(TrainConfig.norm, "--norm", help="Input normalisation of the weights: "
-                                       "imagenet or inception ([-1, 1], Keras/TF weights). Default: what the weights "
-                                       "file says, else imagenet."),
-    epochs: int = typer.Option(TrainConfig.epochs, "--epochs", "-e", min=1, help="Epochs in all (with --resume: "
-                               "the run's own count unless given)."),
-    freeze_epochs: int = typer.Option(TrainConfig.freeze_epochs, "--freeze-epochs", min=0, help="First epochs "
-                                      "train the head only on a frozen backbone (then all at lr/10); 0: all from "
-                                      "the start."),
-    batch_size: int = typer.Option(TrainConfig.batch_size, "--batch-size", "-b", min=1),
-    lr: float = typer.Option(TrainConfig.lr, "--lr", callback=_positive, help="Learning rate (AdamW, cosine decay); "
-                             "after --freeze-epochs the whole network continues at lr/10."),
-    img_size: Optional[int] = typer.Option(TrainConfig.img_size, "--img-size", min=32, max=1024, help="Input size "
-                                           "in pixels, 32 to 1024 (default: the architecture's, 224)."),
-    device: str = typer.Option(TrainConfig.device, "--device", help="auto, cpu, cuda or cuda:N."),
+    arch: str = ARCH_OPTION,
+    weights: str = WEIGHTS_OPTION,
+    norm: Optional[str] = NORM_OPTION,
+    epochs: int = EPOCHS_OPTION,
+    freeze_epochs: int = FREEZE_EPOCHS_OPTION,
+    batch_size: int = BATCH_SIZE_OPTION,
+    lr: float = LR_OPTION,
+    img_size: Optional[int] = IMG_SIZE_OPTION,
+    device: str = DEVICE_OPTION,
     out_dir: Optional[Path] = typer.Option(TrainConfig.out, "--out", "-o", help="Run folder (default "
                                            "runs/<timestamp>)."),
-    seed: int = typer.Option(TrainConfig.seed, "--seed", min=0, max=MAX_SEED, help="Random seed, 0 to 2^32-1."),
-    crop: str = typer.Option(TrainConfig.crop, "--crop", help="What the model sees of a frame: center (the centre "
-                             "square) or full (the whole frame squeezed to a square); live uses the same."),
-    augment: str = typer.Option(TrainConfig.augment, "--augment", help="Training augmentation: light or strong "
-                                "(more zoom, perspective, blur, grey, occlusion)."),
-    flip: bool = typer.Option(TrainConfig.flip, "--flip/--no-flip", help="Mirror training images left-right; "
-                              "--no-flip for gestures whose side matters (point left / point right)."),
-    flip_average: bool = typer.Option(TrainConfig.flip_average, "--flip-average/--no-flip-average", help="With "
-                                      "--flip, the model averages each frame with its mirror image (validation, "
-                                      "export and live): steadier on the other hand, half the frame rate."),
-    cache: bool = typer.Option(TrainConfig.cache, "--cache/--no-cache", help="Keep decoded images for the next run "
-                               "($THUMBS_CACHE/images, default ~/.cache/thumbs/images; THUMBS_CACHE=off: none)."),
+    seed: int = SEED_OPTION,
+    crop: str = CROP_OPTION,
+    augment: str = AUGMENT_OPTION,
+    flip: bool = FLIP_OPTION,
+    flip_average: bool = FLIP_AVERAGE_OPTION,
+    cache: bool = CACHE_OPTION,
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue a run from its last.pt, with its own "
                                           "settings (--epochs, --device and --cache may change)."),
     start_from: Optional[Path] = typer.Option(None, "--from", help="Retrain a model (RUN/best.pt) on the grown "
@@ -486,23 +504,21 @@ def studio(
     width: Optional[int] = typer.Option(None, "--width", min=1),
     height: Optional[int] = typer.Option(None, "--height", min=1),
     fps: Optional[float] = typer.Option(None, "--fps", min=0.0, max=MAX_FPS),
-    arch: str = typer.Option(TrainConfig.arch, "--arch", "-a", help="The first training's architecture "
-                             "(as thumbs train)."),
-    weights: str = typer.Option(TrainConfig.weights, "--weights", "-w", help="imagenet, none or PATH (as thumbs "
-                                "train)."),
-    norm: Optional[str] = typer.Option(TrainConfig.norm, "--norm"),
-    img_size: Optional[int] = typer.Option(TrainConfig.img_size, "--img-size", min=32, max=1024),
-    epochs: int = typer.Option(TrainConfig.epochs, "--epochs", "-e", min=1),
-    freeze_epochs: int = typer.Option(TrainConfig.freeze_epochs, "--freeze-epochs", min=0),
-    batch_size: int = typer.Option(TrainConfig.batch_size, "--batch-size", "-b", min=2),
-    lr: float = typer.Option(TrainConfig.lr, "--lr", callback=_positive),
-    device: str = typer.Option(TrainConfig.device, "--device"),
-    seed: int = typer.Option(TrainConfig.seed, "--seed", min=0, max=MAX_SEED),
-    crop: str = typer.Option(TrainConfig.crop, "--crop"),
-    augment: str = typer.Option(TrainConfig.augment, "--augment"),
-    flip: bool = typer.Option(TrainConfig.flip, "--flip/--no-flip"),
-    flip_average: bool = typer.Option(TrainConfig.flip_average, "--flip-average/--no-flip-average"),
-    cache: bool = typer.Option(TrainConfig.cache, "--cache/--no-cache"),
+    arch: str = ARCH_OPTION,
+    weights: str = WEIGHTS_OPTION,
+    norm: Optional[str] = NORM_OPTION,
+    img_size: Optional[int] = IMG_SIZE_OPTION,
+    epochs: int = EPOCHS_OPTION,
+    freeze_epochs: int = FREEZE_EPOCHS_OPTION,
+    batch_size: int = BATCH_SIZE_OPTION,
+    lr: float = LR_OPTION,
+    device: str = DEVICE_OPTION,
+    seed: int = SEED_OPTION,
+    crop: str = CROP_OPTION,
+    augment: str = AUGMENT_OPTION,
+    flip: bool = FLIP_OPTION,
+    flip_average: bool = FLIP_AVERAGE_OPTION,
+    cache: bool = CACHE_OPTION,
 ) -> None:
     """Collect, train and try in one window (1-9 class, SPACE save, a burst, t train, c capture, r review,
     e export, q quit)."""
