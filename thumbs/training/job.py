@@ -84,6 +84,8 @@ def parse_spec(argv: list[str]) -> dict:
         value = spec.get(name)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < low):
             raise ThumbsError(f"job spec: \"{name}\" is {value!r}: use a whole number, {low} or more")
+    if spec["kind"] == "train":
+        checked_config(spec.get("config", {}))  # before torch is loaded: a bad spec fails at once
     return spec
 
 
@@ -174,7 +176,7 @@ class Job:
         from thumbs.training import train as training
         from thumbs.training import warm_start
 
-        config = checked_config(spec.get("config", {}))
+        config = spec.get("config", {})
         if spec.get("from") is not None:
             cfg = warm_start.config(_path(spec["from"], "from"), config)
         else:
