@@ -58,9 +58,11 @@ class Events:
         """One line, flushed; once the reader is gone, nothing (its stdin end-of-file stops the job)."""
         if self._out is None:
             return
+        line = json.dumps({"event": event, **fields}) + "\n"
         try:
-            self._out.write(json.dumps({"event": event, **fields}) + "\n")
-            self._out.flush()
+            with signals.deferred(second_stops=True):  # a stop never cuts a line in half
+                self._out.write(line)
+                self._out.flush()
         except OSError:  # BrokenPipeError: the parent closed its end
             self._out = None
 
@@ -158,6 +160,7 @@ class Job:
         self.events.emit("log", message=message)
 
     def on_batch_end(self, trainer, epoch: int, done: int, total: int) -> None:
+        signals.check()  # a stop that came while an event was written ends the epoch here, between batches
         now = time.monotonic()
         if now - self._last_batch >= 1.0 / BATCH_EVENTS_PER_S:
             self._last_batch = now
