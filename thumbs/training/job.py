@@ -148,7 +148,7 @@ def watch_stdin(finished: threading.Event) -> None:
 
 
 class Job:
-    """One spec run to its last event; `run_dir` and `finished` say what a stop would leave."""
+    """One spec run to its last event; `out` and `finished_run` say what a stop would leave."""
 
     def __init__(self, events: Events) -> None:
         self.events = events
