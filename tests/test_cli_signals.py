@@ -203,3 +203,5 @@ def test_train_stopped_by_sigterm_keeps_last_pt(demo_data, tmp_path):
 
     assert checkpoint.load(run / "last.pt").epoch >= 0
     assert not list(run.glob(".*.tmp"))
+    assert f"of 50**: this run is partial. Continue it with `thumbs train --resume {run / 'last.pt'}`" in \
+        (run / "report.md").read_text()

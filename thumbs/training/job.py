@@ -58,9 +58,11 @@ class Events:
         """One line, flushed; once the reader is gone, nothing (its stdin end-of-file stops the job)."""
         if self._out is None:
             return
+        line = json.dumps({"event": event, **fields}) + "\n"
         try:
-            self._out.write(json.dumps({"event": event, **fields}) + "\n")
-            self._out.flush()
+            with signals.deferred(second_stops=True):  # a stop never cuts a line in half
+                self._out.write(line)
+                self._out.flush()
         except OSError:  # BrokenPipeError: the parent closed its end
             self._out = None
 
@@ -84,6 +86,8 @@ def parse_spec(argv: list[str]) -> dict:
         value = spec.get(name)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < low):
             raise ThumbsError(f"job spec: \"{name}\" is {value!r}: use a whole number, {low} or more")
+    if spec["kind"] == "train":
+        checked_config(spec.get("config", {}))  # before torch is loaded: a bad spec fails at once
     return spec
 
 
@@ -144,7 +148,7 @@ def watch_stdin(finished: threading.Event) -> None:
 
 
 class Job:
-    """One spec run to its last event; `run_dir` and `finished` say what a stop would leave."""
+    """One spec run to its last event; `out` and `finished_run` say what a stop would leave."""
 
     def __init__(self, events: Events) -> None:
         self.events = events
@@ -156,6 +160,7 @@ class Job:
         self.events.emit("log", message=message)
 
     def on_batch_end(self, trainer, epoch: int, done: int, total: int) -> None:
+        signals.check()  # a stop that came while an event was written ends the epoch here, between batches
         now = time.monotonic()
         if now - self._last_batch >= 1.0 / BATCH_EVENTS_PER_S:
             self._last_batch = now
@@ -174,7 +179,7 @@ class Job:
         from thumbs.training import train as training
         from thumbs.training import warm_start
 
-        config = checked_config(spec.get("config", {}))
+        config = spec.get("config", {})
         if spec.get("from") is not None:
             cfg = warm_start.config(_path(spec["from"], "from"), config)
         else:
