@@ -42,3 +42,15 @@ def test_missing_model_data_file_and_foreign_event_file_are_refused(tmp_path: Pa
     for opts, said in cases:
         with pytest.raises(ThumbsError, match=said):
             check_paths(opts)
+
+
+def test_class_folders_beyond_the_classes_are_named_at_the_start(tmp_path: Path):
+    from thumbs.studio.app import Studio
+
+    for name in ("up", "down", "left"):
+        (tmp_path / "data" / name).mkdir(parents=True)
+    said: list[str] = []
+    studio = Studio(None, StudioOptions(["up", "down"], data=tmp_path / "data"), None, log=said.append)
+    assert said == [f"note: {tmp_path / 'data'} also holds left: training learns those classes too (move their "
+                    "folders out of it to leave them out)"]
+    assert studio.state.message == said[0]

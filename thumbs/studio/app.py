@@ -149,6 +149,17 @@ class Studio:
         self.flash = 0
         self.fps = 0.0
         self._refresh()
+        self._note_other_classes()
+
+    def _note_other_classes(self) -> None:
+        """Training reads every class folder: one not in --classes becomes a class of the model too."""
+        other = [c for c in (dataset.class_names(self.opts.data) if self.opts.data.is_dir() else [])
+                 if c not in self.classes]
+        if other:
+            note = (f"note: {self.opts.data} also holds {', '.join(other)}: training learns those classes too "
+                    "(move their folders out of it to leave them out)")
+            self.say(note)
+            self.log(note)
 
     # --- events -------------------------------------------------------------------------------------------
     def emit(self, event: str, **fields: object) -> None:
