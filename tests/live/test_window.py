@@ -174,3 +174,19 @@ def test_a_running_x_server_answers(display, monkeypatch):
 
     monkeypatch.setenv("DISPLAY", display)
     assert x_server_answers()
+
+
+@pytest.mark.parametrize(("raw", "key"), [(-1, -1), (0x71, ord("q")), (0x1B, 27), (0x20, ord(" ")),
+                                          (0x10061, ord("a"))])
+def test_character_keys_read_as_themselves(raw, key):
+    from thumbs.live.window import key_code
+
+    assert key_code(raw) == key
+
+
+@pytest.mark.parametrize("raw", [0xFF51, 0xFF61, 0xFF63, 0xFFE1, 0xFFFF, 0x250000])
+def test_arrows_print_insert_shift_and_windows_special_keys_are_no_character(raw):
+    """X11's Left is 0xff51: its low byte is 'Q', which quit every window; Print's is 'a', Insert's 'c'."""
+    from thumbs.live.window import NOT_A_CHARACTER, QUIT_KEYS, key_code
+
+    assert key_code(raw) == NOT_A_CHARACTER and key_code(raw) not in QUIT_KEYS

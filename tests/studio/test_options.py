@@ -14,6 +14,7 @@ from thumbs.studio.app import StudioOptions, check_classes, check_paths
     ("up", "give 2 to 9 classes"),
     ("a,b,c,d,e,f,g,h,i,j", "give 2 to 9 classes"),
     ("up,down,up", "names a class twice"),
+    ("up,UP", "names a class twice"),
     ("up,../x", "'../x'"),
 ])
 def test_classes_are_refused_with_the_reason(given, said):

@@ -109,13 +109,15 @@ def test_quitting_during_a_training_keeps_the_previous_model_live_and_intact(dis
 
 def test_t_with_an_empty_class_says_so_and_starts_nothing(display, clip, tmp_path):
     run = StudioRun(display, tmp_path, "--classes", "up,down,none", "--source", str(clip), *QUICK)
+    run.key("Left", "Print", "Insert", "shift")  # no character: their low bytes are Q, a, c (they quit, once)
     run.key("1", "space", "space", "t")
     failed = run.wait_for("train_failed")
     run.key("q")
     code, out, err = run.finish()
     assert code == 0, err
     assert failed["started"] is False and "class 'down' has no frames" in failed["why"]
-    assert "train_started" not in [e["event"] for e in run.read()]
+    events = [e["event"] for e in run.read()]
+    assert "train_started" not in events and events.count("saved") == 2 and events.count("quit") == 1
     assert not (tmp_path / "runs").exists()
 
 

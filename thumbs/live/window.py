@@ -13,6 +13,17 @@ import numpy as np
 from thumbs.core.errors import ThumbsError
 
 QUIT_KEYS = (ord("q"), ord("Q"), 27)  # 27: ESC
+NOT_A_CHARACTER = 0x100  # an arrow, Print, Shift...: a key was pressed, but it is no letter, digit or ESC
+
+
+def key_code(raw: int) -> int:
+    """A key as a character code, from cv2.waitKeyEx: -1 for none, NOT_A_CHARACTER for keys that are not one.
+    waitKey's low byte is not enough: X11's Left (0xff51) would read as 'Q' and quit, Print (0xff61) as 'a'.
+    The low 16 bits hold an X keysym (Linux) or a character (Windows puts special keys above them)."""
+    if raw < 0:
+        return -1
+    low = raw & 0xFFFF
+    return low if 0 < low < 0x100 else NOT_A_CHARACTER
 # Qt's toolbar (zoom, save, properties) only gets in the way of a live view; other back ends ignore it.
 FLAGS = cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | getattr(cv2, "WINDOW_GUI_NORMAL", 0)
 
@@ -70,8 +81,7 @@ class Window:
             cv2.resizeWindow(self.title, image.shape[1], image.shape[0])
         cv2.imshow(self.title, image)
         self._shown = True
-        key = cv2.waitKey(1)
-        return -1 if key < 0 else key & 0xFF
+        return key_code(cv2.waitKeyEx(1))
 
     def closed(self) -> bool:
         """True once the user closed the window with its close button."""

@@ -105,8 +105,9 @@ def check_classes(classes: list[str]) -> list[str]:
     names = [c.strip() for c in classes if c.strip()]
     for name in names:
         dataset.validate_label(name)
-    if len(set(names)) != len(names):
-        raise ThumbsError(f"--classes '{','.join(classes)}' names a class twice: give each class once")
+    if len({n.casefold() for n in names}) != len(names):
+        raise ThumbsError(f"--classes '{','.join(classes)}' names a class twice (up and UP are one folder on "
+                          "Windows and macOS): give each class once")
     if not 2 <= len(names) <= MAX_CLASSES:
         raise ThumbsError(f"--classes '{','.join(classes)}': give 2 to {MAX_CLASSES} classes (keys 1-9), "
                           "e.g. up,down,none")
@@ -210,6 +211,8 @@ class Studio:
             if self.window.quit_requested(key):
                 return "window closed" if self.window.closed() else "quit key"
             self._on_key(key, frame)
+            if self.window.closed():  # closed during a review, which the key started
+                return "window closed"
             if signals.requested():
                 return signals.name(signals.requested())
         return "source ended"
