@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from thumbs.core import signals
 from thumbs.core.errors import ThumbsError
@@ -23,6 +24,7 @@ from thumbs.data.dataset import Saver
 from thumbs.live.capture import CaptureOptions, CaptureSink
 from thumbs.live.collect import class_counts, class_sessions, suggestion
 from thumbs.live.loop import EventWriter, Step, check_events
+from thumbs.live.overlay import draw_live
 from thumbs.live.review import review
 from thumbs.live.smoothing import Smoother
 from thumbs.live.window import Window
@@ -30,6 +32,7 @@ from thumbs.runtime.classifier import Classifier
 from thumbs.runtime.loader import exported_from, exported_path
 from thumbs.sources.readers import Frame, FrameSource
 from thumbs.studio import panel
+from thumbs.studio.classify import NewestFrameClassifier
 from thumbs.studio.jobs import Job
 
 TITLE = "thumbs studio"
@@ -144,6 +147,9 @@ class Studio:
         self.events = EventWriter(opts.events) if opts.events else None
         self.live: LiveModel | None = None
         self.smoother: Smoother | None = None
+        self.classifying: NewestFrameClassifier | None = None  # the live model, on its own thread
+        self.step: Step | None = None  # the newest frame it classified
+        self.model_fps, self.classified_at = 0.0, 0.0
         self.job: Job | None = None
         self.capture: CaptureSink | None = None
         self.auto_last: float | None = None
@@ -194,15 +200,13 @@ class Studio:
         start = last = time.perf_counter()
         for frame in self.source.as_camera():
             self._drain()
-            step = self._classify(frame)
-            view = step.canvas if step is not None else panel.preview(frame.image)
+            self._classify(frame)
+            view = self._view(frame)
             if self.flash:
                 cv2.rectangle(view, (0, 0), (view.shape[1] - 1, view.shape[0] - 1), (255, 255, 255), 12)
                 self.flash -= 1
             self.state.fps = self.fps
             key = self.window.show(panel.compose(view, self.state))
-            if step is not None:
-                self._frame_sinks(step)
             self._auto_save(frame)
             now = time.perf_counter()
             self._count_frame(now - last)
@@ -224,13 +228,29 @@ class Studio:
             self.summary.training_frames += 1
             self.summary.training_seconds += seconds
 
-    def _classify(self, frame: Frame) -> Step | None:
-        if self.live is None or self.smoother is None:
-            return None
-        clf = self.live.classifier
-        pred = clf.infer(clf.preprocess(frame.image))
-        stable, score = self.smoother.update(pred.probs)
-        return Step(frame, pred, stable, score, self.fps, clf.classes, self.opts.threshold, clf.crop)
+    def _classify(self, frame: Frame) -> None:
+        """Offer the frame to the live model's thread; each frame it classified since becomes a step."""
+        if self.classifying is None or self.smoother is None:
+            return
+        self.classifying.offer(frame)
+        clf = self.classifying.classifier
+        for classified, pred in self.classifying.results():
+            now = time.perf_counter()
+            if self.step is not None:
+                self.model_fps = 0.9 * self.model_fps + 0.1 / max(now - self.classified_at, 1e-6)
+            self.classified_at = now
+            stable, score = self.smoother.update(pred.probs)
+            self.step = Step(classified, pred, stable, score, self.model_fps, clf.classes, self.opts.threshold,
+                             clf.crop)
+            self._frame_sinks(self.step)
+
+    def _view(self, frame: Frame) -> np.ndarray:
+        """This frame, with the newest prediction's overlay once a model is live."""
+        step = self.step
+        if step is None:
+            return panel.preview(frame.image)
+        return draw_live(frame.image, step.classes, step.pred.probs, step.stable, step.score, self.model_fps,
+                         step.pred.latency_ms, step.threshold, step.crop)
 
     def _frame_sinks(self, step: Step) -> None:
         if self.capture is not None:
@@ -382,6 +402,9 @@ class Studio:
     def _go_live(self, model: LiveModel) -> None:
         """Switch between two frames; a capture in progress goes on, naming the new model."""
         self.live = self.summary.live = model
+        if self.classifying is not None:
+            self.classifying.close()
+        self.classifying, self.step = NewestFrameClassifier(model.classifier), None
         self.smoother = Smoother(model.classifier.classes, self.opts.smooth, self.opts.threshold)
         self.state.model = model.describe()
         self.say(f"now live: {model.onnx}")
@@ -461,6 +484,8 @@ class Studio:
         elif self.job is not None:
             self.job.close()
         self._stop_capture()
+        if self.classifying is not None:
+            self.classifying.close()
         s = self.summary
         self.emit("quit", why=why, saved=s.saved, frames=s.frames, fps=round(s.fps, 1),
                   training_fps=round(s.training_fps, 1) if s.training_fps else None,
