@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
+import ctypes.util
 import hashlib
 import json
 import os
@@ -93,6 +95,46 @@ def kill_children(cwd: Path) -> None:
     for pid in job_children(cwd):
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
+
+
+class _ClientMessage(ctypes.Structure):
+    _fields_ = [("type", ctypes.c_int), ("serial", ctypes.c_ulong), ("send_event", ctypes.c_int),
+                ("display", ctypes.c_void_p), ("window", ctypes.c_ulong), ("message_type", ctypes.c_ulong),
+                ("format", ctypes.c_int), ("l", ctypes.c_long * 5)]
+
+
+class _XEvent(ctypes.Union):
+    _fields_ = [("xclient", _ClientMessage), ("pad", ctypes.c_long * 24)]
+
+
+def wm_close(display: str, window: str) -> bool:
+    """What a window manager's close button sends: a WM_DELETE_WINDOW client message (xdotool 3.2016 has no
+    windowquit; its windowclose destroys the X window under the program instead)."""
+    x11 = ctypes.CDLL(ctypes.util.find_library("X11"))
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x11.XInternAtom.restype = ctypes.c_ulong
+    x11.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    x11.XSendEvent.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_long, ctypes.c_void_p]
+    x11.XFlush.argtypes = x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    dpy = x11.XOpenDisplay(display.encode())
+    if not dpy:
+        return False
+    event = _XEvent()
+    msg = event.xclient
+    msg.type, msg.send_event, msg.display, msg.window, msg.format = 33, 1, dpy, int(window), 32  # 33: ClientMessage
+    msg.message_type = x11.XInternAtom(dpy, b"WM_PROTOCOLS", 0)
+    msg.l[0] = x11.XInternAtom(dpy, b"WM_DELETE_WINDOW", 0)
+    ok = x11.XSendEvent(dpy, int(window), 0, 0, ctypes.byref(event)) != 0
+    x11.XFlush(dpy)
+    x11.XCloseDisplay(dpy)
+    return ok
+
+
+def window_visible(display: str) -> bool:
+    env = {**os.environ, "DISPLAY": display}
+    return bool(subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "thumbs studio"], capture_output=True,
+                               text=True, env=env).stdout.split())
 
 
 def finish(case: Case, run: StudioRun, timeout: float = 90) -> tuple[int | None, str, str]:
@@ -370,6 +412,27 @@ def digits_beyond(display: str, base: Path, m: Material) -> Case:
     return case
 
 
+def special_key(display: str, base: Path, m: Material, key: str) -> Case:
+    """One key a person presses by habit (an arrow, Insert, Print): it should do nothing."""
+    cwd = fresh(base, "special")
+    case = Case(f"keys: {key} alone", f"thumbs studio --classes up,down --source c30.mp4; key {key}, wait 2 s")
+    run = StudioRun(display, cwd, "--classes", "up,down", "--source", str(m.clip30))
+    run.key(key)
+    time.sleep(2.0)
+    alive = run.proc.poll() is None
+    if alive:
+        run.key("q")
+    code, out, err = finish(case, run, 30)
+    ev = events_of(run)
+    quit_ev = next((e for e in ev if e.get("event") == "quit"), {})
+    others = sorted(set(kinds(ev)) - {"quit"})
+    case.note(f"still running after {key}: {alive}; exit {code}; quit why: {quit_ev.get('why')}; events {others}")
+    clear(case, err)
+    case.check(alive, f"{key} quit the studio ({quit_ev.get('why')})")
+    case.check(not others, f"{key} acted as a letter key: {others}")
+    return case
+
+
 def with_data(cwd: Path, src: Path) -> None:
     shutil.copytree(src, cwd / "dataset")
 
@@ -429,6 +492,10 @@ def stop_during_training(display: str, base: Path, m: Material, how: str) -> Cas
         expected = (SIGNAL_CODES.get(sig, -sig),) if sig != signal.SIGKILL else (-9,)
     elif how == "windowclose":
         subprocess.run(["xdotool", "windowclose", run.window], env=env, capture_output=True)
+        time.sleep(2)
+        case.note(f"window visible 2 s after windowclose: {window_visible(run.display)}")
+    elif how == "wm close":
+        case.note(f"WM_DELETE_WINDOW sent: {wm_close(run.display, run.window)}")
     elif how == "windowkill":
         subprocess.run(["xdotool", "windowkill", run.window], env=env, capture_output=True)
         expected = (0, 1)
@@ -608,6 +675,10 @@ def review_signal(display: str, base: Path, m: Material, how: str) -> Case:
         expected = (SIGNAL_CODES[sig],)
     elif how == "windowclose":
         subprocess.run(["xdotool", "windowclose", run.window], env=env, capture_output=True)
+        time.sleep(2)
+        case.note(f"window visible 2 s after windowclose: {window_visible(display)}")
+    elif how == "wm close":
+        case.note(f"WM_DELETE_WINDOW sent: {wm_close(display, run.window)}")
     code, out, err = finish(case, run, 60)
     ev = events_of(run)
     labelled = sorted((cwd / "dataset").rglob("*.jpg")) if (cwd / "dataset").exists() else []
@@ -662,7 +733,7 @@ def events_dev_full(display: str, base: Path, m: Material) -> Case:
             return case
         args = ["--classes", "up,down", "--source", str(m.clip30), "--from", str(best), "--events",
                 str(mnt / "e.jsonl")]
-        code, out, err, seen = cli(display, cwd, args, window_wait=8)
+        code, out, err, seen = cli(display, cwd, args, window_wait=8, hold=8.0)
         case.note(f"window {'opened' if seen else 'not seen'}; exit {code}; stderr {err_line(err)[:220]}")
         clear(case, err)
         case.check(code in (0, 1), f"exit {code}")
@@ -681,7 +752,7 @@ def table(rows: list[dict]) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("/tmp/probe-studio"))
-    ap.add_argument("--only", default="", help="run the cases whose name contains this text")
+    ap.add_argument("--only", default="", help="comma-separated texts: run the cases whose name contains one")
     ap.add_argument("--skip", default="", help="comma-separated texts: skip cases whose name contains one")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -697,6 +768,8 @@ def main() -> int:
     cases += [
         ("keys: storm", lambda d: key_storm(d, base, m)),
         ("keys: digits", lambda d: digits_beyond(d, base, m)),
+        *[(f"keys: special {k}", lambda d, k=k: special_key(d, base, m, k))
+          for k in ("Left", "Right", "Up", "Down", "Home", "Insert", "Print", "KP_1", "Delete")],
         ("t with broken class", lambda d: empty_class_files(d, base, m)),
         ("q during export", lambda d: quit_during_export(d, base, m)),
         ("events full fs", lambda d: events_dev_full(d, base, m)),
@@ -704,17 +777,18 @@ def main() -> int:
     cases += [(f"disk {mode}", lambda d, mo=mode: disk_case(d, base, m, mo))
               for mode in ("full", "readonly", "readonly-at-start")]
     cases += [(f"review {how}", lambda d, h=how: review_signal(d, base, m, h))
-              for how in ("SIGTERM", "SIGINT", "SIGHUP", "windowclose")]
+              for how in ("SIGTERM", "SIGINT", "SIGHUP", "windowclose", "wm close")]
     cases += [("t t t fps", lambda d: ttt_and_fps(d, base, m)),
               ("fail then succeed", lambda d: fail_then_succeed(d, base, m))]
     cases += [(f"stop {how}", lambda d, h=how: stop_during_training(d, base, m, h))
-              for how in ("SIGTERM", "SIGINT", "SIGHUP", "SIGKILL", "windowclose", "windowkill", "q")]
+              for how in ("SIGTERM", "SIGINT", "SIGHUP", "SIGKILL", "windowclose", "wm close", "windowkill", "q")]
     skip = [s for s in args.skip.split(",") if s]
     rows = []
     results = args.out / "results.jsonl"
     with virtual_display() as display:
         for name, fn in cases:
-            if args.only and args.only not in name or any(s in name for s in skip):
+            only = [o for o in args.only.split(",") if o]
+            if only and not any(o in name for o in only) or any(s in name for s in skip):
                 continue
             start = time.monotonic()
             print(f"== {name}", flush=True)
