@@ -486,7 +486,12 @@ def stop_during_training(display: str, base: Path, m: Material, how: str) -> Cas
     case.note(f"child pids {kids}")
     env = {**os.environ, "DISPLAY": run.display}
     expected: tuple[int, ...] = (0,)
-    if how.startswith("SIG"):
+    if how == "SIGTERM x2":  # an impatient `kill` twice, or systemd's stop then its kill timer, compressed
+        run.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        run.proc.send_signal(signal.SIGTERM)
+        expected = (143,)
+    elif how.startswith("SIG"):
         sig = getattr(signal, how)
         run.proc.send_signal(sig)
         expected = (SIGNAL_CODES.get(sig, -sig),) if sig != signal.SIGKILL else (-9,)
@@ -610,10 +615,10 @@ def disk_case(display: str, base: Path, m: Material, mode: str) -> Case:
     """A burst into a data folder that fills up (tmpfs of 150k) or turns read-only mid-burst."""
     cwd = fresh(base, "disk")
     data = cwd / "dataset"
-    case = Case(f"burst into a {mode} data folder", f"mount -t tmpfs -o size={'150k' if mode == 'full' else '20m'} "
+    case = Case(f"burst into a {mode} data folder", f"mount -t tmpfs -o size={'1m' if mode == 'full' else '20m'} "
                 f"tmpfs dataset; thumbs studio --classes up,down --source huge.mp4 --interval 0.05; keys 1 a; "
                 + ("(fills up)" if mode == "full" else "after 1.5 s: mount -o remount,ro dataset"))
-    with tmpfs(data, "150k" if mode == "full" else "20m") as mounted:
+    with tmpfs(data, "1m" if mode == "full" else "20m") as mounted:
         if not mounted:
             case.note("could not mount a tmpfs (needs root): not run")
             return case
@@ -679,6 +684,8 @@ def review_signal(display: str, base: Path, m: Material, how: str) -> Case:
         case.note(f"window visible 2 s after windowclose: {window_visible(display)}")
     elif how == "wm close":
         case.note(f"WM_DELETE_WINDOW sent: {wm_close(display, run.window)}")
+        time.sleep(2)
+        case.note(f"window visible 2 s after: {window_visible(display)}")
     code, out, err = finish(case, run, 60)
     ev = events_of(run)
     labelled = sorted((cwd / "dataset").rglob("*.jpg")) if (cwd / "dataset").exists() else []
@@ -781,7 +788,8 @@ def main() -> int:
     cases += [("t t t fps", lambda d: ttt_and_fps(d, base, m)),
               ("fail then succeed", lambda d: fail_then_succeed(d, base, m))]
     cases += [(f"stop {how}", lambda d, h=how: stop_during_training(d, base, m, h))
-              for how in ("SIGTERM", "SIGINT", "SIGHUP", "SIGKILL", "windowclose", "wm close", "windowkill", "q")]
+              for how in ("SIGTERM", "SIGTERM x2", "SIGINT", "SIGHUP", "SIGKILL", "windowclose", "wm close", "windowkill",
+                          "q")]
     skip = [s for s in args.skip.split(",") if s]
     rows = []
     results = args.out / "results.jsonl"
