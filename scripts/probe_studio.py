@@ -788,8 +788,8 @@ def main() -> int:
     cases += [("t t t fps", lambda d: ttt_and_fps(d, base, m)),
               ("fail then succeed", lambda d: fail_then_succeed(d, base, m))]
     cases += [(f"stop {how}", lambda d, h=how: stop_during_training(d, base, m, h))
-              for how in ("SIGTERM", "SIGTERM x2", "SIGINT", "SIGHUP", "SIGKILL", "windowclose", "wm close", "windowkill",
-                          "q")]
+              for how in ("SIGTERM", "SIGTERM x2", "SIGINT", "SIGHUP", "SIGKILL", "windowclose", "wm close",
+                          "windowkill", "q")]
     skip = [s for s in args.skip.split(",") if s]
     rows = []
     results = args.out / "results.jsonl"
