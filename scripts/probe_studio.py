@@ -545,6 +545,77 @@ def stop_during_training(display: str, base: Path, m: Material, how: str) -> Cas
     return case
 
 
+def heavy_fps(display: str, base: Path, m: Material) -> Case:
+    """The loop the issue is for, at a camera's size: a ResNet-18 live (224 px) classifying a 640x480 30 fps
+    clip while t retrains it; the preview's rate then (quit's training_fps)."""
+    from tests.helpers import make_checkpoint
+    from thumbs.training.export import export
+
+    cwd = fresh(base, "heavy")
+    with_data(cwd, m.small)
+    clip = synthetic.make_video(cwd / "vga.mp4", segments=[("up", 30), ("down", 30)], seed=21, width=640,
+                                height=480, fps=30.0)
+    best = make_checkpoint(cwd / "run" / "best.pt", arch="resnet18", size=224, classes=["down", "up"])
+    export(best)
+    case = Case("fps: ResNet-18 live on a 640x480 30 fps clip while t retrains it",
+                "thumbs studio --classes up,down --source vga.mp4 --from run/best.pt (resnet18 224, exported), "
+                "dataset 30/class; t, wait model_ready, q")
+    run = StudioRun(display, cwd, "--classes", "up,down", "--source", str(clip), "--from", str(best))
+    time.sleep(3.0)
+    load0 = os.getloadavg()[0]
+    run.key("t")
+    try:
+        ready = run.wait_for("model_ready", timeout=500, fail_on="train_failed")
+        case.note(f"model_ready accuracy {ready.get('accuracy')}")
+    except AssertionError as e:
+        case.check(False, f"no model: {e}"[:300])
+    run.key("q")
+    code, out, err = finish(case, run, 60)
+    ev = events_of(run)
+    quit_ev = next((e for e in ev if e.get("event") == "quit"), {})
+    case.note(f"exit {code}; fps {quit_ev.get('fps')} overall, {quit_ev.get('training_fps')} while training; "
+              f"load avg {load0:.2f} -> {os.getloadavg()[0]:.2f}")
+    clear(case, err)
+    tf = quit_ev.get("training_fps")
+    case.check(tf is not None and tf >= 15, f"preview {tf} fps while training (< 15)")
+    return case
+
+
+def stdout_reader_gone(display: str, base: Path, m: Material) -> Case:
+    """--events - into `head -3`: the reader goes away after three lines while frames flow."""
+    from tests.helpers import make_checkpoint
+    from thumbs.training.export import export
+
+    cwd = fresh(base, "pipe")
+    best = make_checkpoint(cwd / "run" / "best.pt", arch="mobilenet_v2_x0_35", size=32, classes=["down", "up"])
+    export(best)
+    case = Case("--events - piped into head -3", "thumbs studio --classes up,down --from run/best.pt --events - | "
+                "head -3")
+    cmd = (f"{PY} -m thumbs studio --classes up,down --source {m.clip30} --from {best} --events - | head -3 "
+           "> head.txt; echo ${PIPESTATUS[0]} > code.txt")
+    env = {**os.environ, "DISPLAY": display, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(["bash", "-c", cmd], cwd=cwd, env=env, stderr=subprocess.PIPE, text=True)
+    time.sleep(12)
+    alive = proc.poll() is None
+    if alive and window_visible(display):
+        found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "thumbs studio"], capture_output=True,
+                               text=True, env=env).stdout.split()
+        if found:
+            subprocess.run(["xdotool", "windowfocus", found[0]], env=env, capture_output=True)
+            subprocess.run(["xdotool", "key", "q"], env=env, capture_output=True)
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+        case.check(False, "hang")
+    code = (cwd / "code.txt").read_text().strip() if (cwd / "code.txt").exists() else None
+    case.note(f"studio still running 12 s later: {alive}; exit {code}; stderr: {err_line(err)[:220]}")
+    clear(case, err)
+    case.check(code in ("0", "1"), f"exit {code}")
+    return case
+
+
 def fail_then_succeed(display: str, base: Path, m: Material) -> Case:
     cwd = fresh(base, "failok")
     with_data(cwd, m.small)
@@ -786,6 +857,8 @@ def main() -> int:
     cases += [(f"review {how}", lambda d, h=how: review_signal(d, base, m, h))
               for how in ("SIGTERM", "SIGINT", "SIGHUP", "windowclose", "wm close")]
     cases += [("t t t fps", lambda d: ttt_and_fps(d, base, m)),
+              ("fps heavy", lambda d: heavy_fps(d, base, m)),
+              ("events pipe", lambda d: stdout_reader_gone(d, base, m)),
               ("fail then succeed", lambda d: fail_then_succeed(d, base, m))]
     cases += [(f"stop {how}", lambda d, h=how: stop_during_training(d, base, m, h))
               for how in ("SIGTERM", "SIGTERM x2", "SIGINT", "SIGHUP", "SIGKILL", "windowclose", "wm close",
