@@ -1,7 +1,7 @@
 """Hostile probe of `thumbs studio` (issue 19): the real command driven as a person (and a hostile script) would,
 under Xvfb with xdotool, with other clips than the tests use; one row per case in a table.
 
-Run against the main tree:  PYTHONPATH=/work/main python scripts/probe_studio.py --out /tmp/probe [--only NAME]
+Run from the checkout:  python scripts/probe_studio.py --out /tmp/probe [--only NAME]
 Each case checks: one clear line (no traceback), a sensible exit code (0 quit, 1 error, 130/143/129 signals),
 no lost data, no orphan training child, no hang (every wait has a timeout). Mounting a tiny or read-only
 tmpfs (disk-full and read-only cases) needs root; those cases say so where it is refused."""
@@ -27,8 +27,9 @@ from pathlib import Path
 
 import cv2
 
-from tests.studio.driver import ROOT, StudioRun, virtual_display
-from thumbs.training import synthetic
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.studio.driver import ROOT, StudioRun, virtual_display  # noqa: E402
+from thumbs.training import synthetic  # noqa: E402
 
 PY = sys.executable
 SHARED = ROOT.parent / "shared"
