@@ -174,6 +174,11 @@ class EventWriter:
         except BrokenPipeError:
             self._reader_gone()
             return False
+        except OSError as e:  # a full disk: say which output, the lines so far are kept
+            from thumbs.core.files import os_error_line
+
+            raise ThumbsError(f"--events '{self.target}': {os_error_line(e, 'cannot write it')}; the events "
+                              "written so far are kept") from None
         return True
 
     def _reader_gone(self) -> None:

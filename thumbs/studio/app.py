@@ -97,7 +97,7 @@ class StudioSummary:
         lines.append(f"live model: {self.live.describe()}" if self.live else "no model went live")
         while_training = f"; {self.training_fps:.1f} fps while training" if self.training_fps else ""
         lines.append(f"preview: {self.frames} frames at {self.fps:.1f} fps{while_training}")
-        lines += [f"training: {why}" for why in self.problems]
+        lines += self.problems
         if self.live:
             lines.append(f"next: `thumbs live --model {self.live.onnx}` runs it anywhere (a Jetson too)")
         return lines
@@ -170,8 +170,18 @@ class Studio:
 
     # --- events -------------------------------------------------------------------------------------------
     def emit(self, event: str, **fields: object) -> None:
-        if self.events is not None:
-            self.events.emit({"event": event, "time": round(time.time(), 3), **fields})
+        self._write({"event": event, "time": round(time.time(), 3), **fields})
+
+    def _write(self, record: dict) -> None:
+        """One event line; a log that cannot be written (a full disk) ends the studio once, in one line."""
+        if self.events is None:
+            return
+        try:
+            self.events.emit(record)
+        except ThumbsError:
+            self.events.close()
+            self.events = None
+            raise
 
     def say(self, message: str) -> None:
         self.state.message = message
@@ -258,8 +268,7 @@ class Studio:
             self.capture.write(step)
             if self.capture.report.count > before:
                 self.state.capture = self._capture_line()
-        if self.events is not None:
-            self.events.emit({"event": "frame", **step.event})
+        self._write({"event": "frame", **step.event})
 
     # --- keys ---------------------------------------------------------------------------------------------
     def _on_key(self, key: int, frame: Frame) -> None:
@@ -380,10 +389,10 @@ class Studio:
             elif kind == "model_ready":
                 self._model_ready(event)
             elif kind == "failed":
-                self._failed(event["why"], started=True)
+                self._failed(event["why"], started=True, what=self.job.kind)
             elif kind == "interrupted":
                 resume = f"; continue it with `{event['resume']}`" if event.get("resume") else ""
-                self._failed(f"stopped: {event.get('kept')}{resume}", started=True)
+                self._failed(f"stopped: {event.get('kept')}{resume}", started=True, what=self.job.kind)
 
     def _model_ready(self, event: dict) -> None:
         model: LiveModel = event["model"]
@@ -413,11 +422,14 @@ class Studio:
             self._stop_capture()
             self._start_capture()
 
-    def _failed(self, why: str, started: bool) -> None:
+    def _failed(self, why: str, started: bool, what: str = "train") -> None:
+        """A training (or export) that failed, was stopped or could not start: said in the panel, the terminal
+        and the events; the live model stays."""
         self.state.training, self.state.failed, self.state.progress = [why], True, None
-        self.summary.problems.append(why)
-        self.log(f"training {'failed' if started else 'not started'}: {why}")
-        self.emit("train_failed", why=why, started=started)
+        name = "training" if what == "train" else what
+        self.summary.problems.append(f"{name}: {why}")
+        self.log(f"{name} {'failed' if started else 'not started'}: {why}")
+        self.emit(f"{what}_failed", why=why, started=started)
 
     def _export(self) -> None:
         live = self.live
