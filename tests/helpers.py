@@ -65,3 +65,12 @@ def fifo(path, unblock_after: float = 5.0):
 
     threading.Thread(target=unblock, daemon=True).start()
     return path
+
+
+def end_all(started: list[subprocess.Popen]) -> None:
+    """Kill what a test started and did not end (a failed test must not leave commands running)."""
+    while started:
+        proc = started.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=60)

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.helpers import make_checkpoint
+from tests.helpers import end_all, make_checkpoint
 
 EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 STARTED: list[subprocess.Popen] = []
@@ -25,11 +25,7 @@ STARTED: list[subprocess.Popen] = []
 def _no_stray_command():
     """A failed test still ends the commands it started."""
     yield
-    while STARTED:
-        proc = STARTED.pop()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=60)
+    end_all(STARTED)
 
 
 @pytest.fixture(scope="module")

@@ -81,11 +81,7 @@ class Child:
 @pytest.fixture(autouse=True)
 def _no_stray_job():
     yield
-    while STARTED:
-        proc = STARTED.pop()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=60)
+    helpers.end_all(STARTED)
 
 
 def run_job(spec: dict, tmp: Path, env: dict | None = None) -> tuple[int, list[dict], Child]:
