@@ -379,14 +379,25 @@ def test_report_and_best_pt_agree_with_the_history_after_kill_and_resume(demo_da
     assert f"(best epoch {best_row['epoch']} of {len(history)}" in (resumed.run_dir / "report.md").read_text()
 
 
-@pytest.mark.parametrize("kw, averaged", [({}, True), ({"flip": False}, False), ({"flip_average": False}, False)])
-def test_flip_averaging_goes_into_the_contract_only_with_flips(demo_data, tmp_path, kw, averaged):
+@pytest.mark.parametrize("kw, averaged", [({}, True), ({"flip": False}, False), ({"flip_average": False}, False),
+                                         ({"flip": False, "flip_average": True}, False)])
+def test_flip_averaging_is_validated_only_with_flips(demo_data, tmp_path, kw, averaged):
     """Trained with mirrored images, the model reads a frame and its mirror alike (validation, export and
-    live run the same averaged model); with --no-flip (left/right gestures) it must not."""
-    result = train.train(_tiny(demo_data, tmp_path / "run", epochs=1, **kw), **QUIET)
+    live run the same averaged model); with --no-flip (left/right gestures) it must not. The rule, without a
+    training: the trainer's choice and the model it validates."""
+    trainer = train.Trainer(_tiny(demo_data, tmp_path / "run", epochs=1, **kw), run_dir=tmp_path / "run", **QUIET)
+    assert trainer.flip_average is averaged
+    assert isinstance(trainer.inference_model, models.FlipAverage) is averaged
+
+
+def test_flip_averaging_goes_into_the_contract(demo_data, tmp_path):
+    """One training carries the trainer's choice into best.pt; a checkpoint without it loads unaveraged."""
+    result = train.train(_tiny(demo_data, tmp_path / "run", epochs=1), **QUIET)
     ckpt = checkpoint.load(result.best)
-    assert ckpt.info.flip_average is averaged
-    assert isinstance(models.from_checkpoint(ckpt), models.FlipAverage) is averaged
+    assert ckpt.info.flip_average is True and ckpt.settings["flip_average"] is True
+    assert isinstance(models.from_checkpoint(ckpt), models.FlipAverage)
+    plain = checkpoint.load(helpers.make_checkpoint(tmp_path / "plain.pt", settings={"flip_average": False}))
+    assert plain.info.flip_average is False and not isinstance(models.from_checkpoint(plain), models.FlipAverage)
 
 
 # The trainer's parts and its figures (issue 20)
