@@ -147,3 +147,17 @@ def _export_opset13(root: Path) -> dict[str, Path]:
         np.save(f"{result.onnx_path}.torch.npy", reference)
         exported[arch] = result.onnx_path
     return exported
+
+
+# Session fixtures that cost most, in the order their tests run first.
+COSTLY_FIRST = ("trained", "opset13_models", "live_python")
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """The tests of the costliest shared fixtures run first. Under pytest-xdist (-n 2, load scheduling) they are
+    then in the first worker's first batch, so that worker makes each fixture once while the other runs the rest,
+    instead of waiting for it (made_once) or making it again."""
+    def rank(item) -> int:
+        return next((i for i, name in enumerate(COSTLY_FIRST) if name in item.fixturenames), len(COSTLY_FIRST))
+
+    items.sort(key=rank)  # stable: the rest keep their order

@@ -211,12 +211,13 @@ def _real_split(root: Path) -> tuple[Path, Path]:
 
 
 def test_pretrained_backbone_beats_scratch_on_real_photos(tmp_path):
+    """4 epochs measured 0.90 against 0.54 from scratch (6 epochs: 0.93 against 0.51, in 1.5 times as long)."""
     require(SHARED_WEIGHTS)
     train_dir, test_dir = _real_split(tmp_path)
     accuracy = {}
     for name, weights, norm in (("pretrained", str(SHARED_WEIGHTS), "inception"), ("scratch", "none", None)):
         cfg = train.TrainConfig(data=str(train_dir), arch="mobilenet_v2_x0_35", weights=weights, norm=norm,
-                                epochs=6, freeze_epochs=1, img_size=128, batch_size=32, out=str(tmp_path / name))
+                                epochs=4, freeze_epochs=1, img_size=128, batch_size=32, out=str(tmp_path / name))
         result = train.train(cfg, **QUIET)
         accuracy[name] = evaluate(result.best, test_dir).scores.accuracy
     print(accuracy)
