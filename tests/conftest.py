@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
+from filelock import FileLock
 
-from tests import live_venv
-from thumbs.training import synthetic
+T = TypeVar("T")
+# One thread for PyTorch and OpenMP here and in every CLI subprocess (set before torch is first imported). The
+# tests' networks are tiny: a second thread's hand-over costs more than it gives, and on a busy machine (or with
+# pytest -n 2 beside another worker) OpenMP's threads wait on each other: a training step measured 5-20x slower.
+os.environ["OMP_NUM_THREADS"] = "1"
+
+from tests import live_venv  # noqa: E402
+from thumbs.training import synthetic  # noqa: E402
 
 # Ctrl-C tests need Python's own SIGINT handler, also when pytest was started with SIGINT ignored (a
 # background job of a non-interactive shell inherits that, and so would every subprocess a test starts)
@@ -39,25 +49,45 @@ def demo_data(tmp_path_factory) -> Path:
     return root
 
 
+def made_once(tmp_path_factory, name: str, make: Callable[[Path], T]) -> T:
+    """`make(folder)` once per test run. Under pytest-xdist every worker has its own session fixtures: the first
+    worker that asks makes it in the run's shared temporary folder, the others wait for it and read it back."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return make(tmp_path_factory.mktemp(name))
+    shared = tmp_path_factory.getbasetemp().parent  # pytest-N/, holding one folder per worker
+    done = shared / f"{name}.pickle"
+    with FileLock(f"{done}.lock"):
+        if done.exists():
+            return pickle.loads(done.read_bytes())
+        folder = shared / name
+        folder.mkdir()
+        made = make(folder)
+        done.write_bytes(pickle.dumps(made))
+        return made
+
+
 def require(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not present (it lives in ../shared beside the project checkout)")
     return path
 
 
-@pytest.fixture(scope="session")
-def trained(tmp_path_factory):
-    """A ResNet-18 trained from scratch on generated thumbs (about 1.5 minutes on 2 CPU cores), shared
-    by the training, export and live tests. Returns the TrainResult and a held-out data set."""
+def _train_resnet18(root: Path):
     from thumbs.training import train
 
-    root = tmp_path_factory.mktemp("trained")
     data, held_out = root / "train", root / "held_out"
     synthetic.make_dataset(data, per_class=300, seed=11, width=80, height=60)
     synthetic.make_dataset(held_out, per_class=60, seed=12, width=80, height=60)
     cfg = train.TrainConfig(data=str(data), arch="resnet18", weights="none", epochs=10, img_size=48,
                             batch_size=16, out=str(root / "run"))
     return train.train(cfg, log=lambda m: None), held_out
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """A ResNet-18 trained from scratch on generated thumbs (about a minute on one CPU core), shared by the
+    training, export and live tests. Returns the TrainResult and a held-out data set."""
+    return made_once(tmp_path_factory, "trained", _train_resnet18)
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +109,9 @@ def live_python() -> Path:
     wrong = live_venv.problems(found)
     assert not wrong, f"{live_venv.VENV} is not the Nano's live install: {'; '.join(wrong)} (rerun .ci/run)"
     if live_venv.stale(found):
-        live_venv.reinstall()
+        with FileLock(str(live_venv.VENV / "reinstall.lock")):  # pytest-xdist workers: one reinstalls, the rest wait
+            if live_venv.stale(live_venv.describe()):
+                live_venv.reinstall()
         assert not live_venv.stale(live_venv.describe()), "the reinstalled thumbs still differs from the tree"
     return live_venv.PYTHON
 
@@ -90,20 +122,24 @@ OPSET13_SIZES = {"alexnet": 224}
 
 @pytest.fixture(scope="session")
 def opset13_models(tmp_path_factory) -> dict[str, Path]:
-    """`thumbs export --opset 13` of every architecture (untrained), a PyTorch reference output beside each."""
+    """The default export (opset 13, what the Nano's TensorRT 8.2 parses) of every architecture, untrained, as
+    `thumbs export` writes it; a PyTorch reference output beside each."""
+    return made_once(tmp_path_factory, "opset13", _export_opset13)
+
+
+def _export_opset13(root: Path) -> dict[str, Path]:
     import numpy as np
     import torch
 
     from tests.helpers import make_checkpoint
     from thumbs.training import checkpoint, export, models
 
-    root = tmp_path_factory.mktemp("opset13")
     exported = {}
     for arch in models.ARCHS:
         size = OPSET13_SIZES.get(arch, 64)
         ckpt = make_checkpoint(root / arch / "best.pt", arch, size)
-        result = export.export(ckpt, opset=13, log=lambda m: None)
-        assert result.opset == 13, f"{arch} fell back to opset {result.opset}"
+        result = export.export(ckpt, log=lambda m: None)
+        assert result.opset == 13, f"{arch} exported at opset {result.opset}, not 13"
         x = np.random.default_rng(0).random((2, 3, size, size), dtype=np.float32)
         net = torch.nn.Sequential(models.from_checkpoint(checkpoint.load(ckpt)), torch.nn.Softmax(dim=1)).eval()
         with torch.no_grad():
@@ -121,3 +157,17 @@ def display():
 
     with virtual_display() as name:
         yield name
+
+
+# Session fixtures that cost most, in the order their tests run first.
+COSTLY_FIRST = ("trained", "opset13_models", "live_python")
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """The tests of the costliest shared fixtures run first. Under pytest-xdist (-n 2, load scheduling) they are
+    then in the first worker's first batch, so that worker makes each fixture once while the other runs the rest,
+    instead of waiting for it (made_once) or making it again."""
+    def rank(item) -> int:
+        return next((i for i, name in enumerate(COSTLY_FIRST) if name in item.fixturenames), len(COSTLY_FIRST))
+
+    items.sort(key=rank)  # stable: the rest keep their order

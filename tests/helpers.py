@@ -32,6 +32,21 @@ def thumbs(*args: str, cwd=None, input: str | None = None) -> subprocess.Complet
                           env=env, input=input, timeout=300)
 
 
+def thumbs_in_process(*args: str, cwd=None):
+    """`thumbs ...` in this process (typer's CliRunner), with stdout and stderr apart: no new Python that imports
+    PyTorch again (seconds each). For the cases where no signal, pipe or exit of a real process is involved."""
+    from typer.testing import CliRunner
+
+    from thumbs.cli import app
+
+    before = os.getcwd()
+    os.chdir(cwd or before)
+    try:
+        return CliRunner().invoke(app, list(args), env={"DISPLAY": None, "COLUMNS": "200"})
+    finally:
+        os.chdir(before)
+
+
 def refuse_writes_in(monkeypatch, folder) -> None:
     """Make `folder` read-only for thumbs.core.files.check_writable_dir (the tests run as root, whom chmod
     does not stop)."""

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from tests.helpers import make_checkpoint, thumbs
+from tests.helpers import make_checkpoint, thumbs, thumbs_in_process
 
 
 def test_help_lists_every_registered_command():
@@ -51,22 +51,60 @@ def test_collect_then_data_json(tmp_path, demo_video):
     (["export", "missing.pt", "--opset", "99"], "--opset 99 is not supported: use 11-18"),
 ])
 def test_bad_input_gives_one_clear_line_and_exit_1(tmp_path, args, message):
-    result = thumbs(*args, cwd=tmp_path)
-    assert result.returncode == 1
-    assert message in result.stderr
+    result = thumbs_in_process(*args, cwd=tmp_path)
+    assert result.exit_code == 1, result.output
+    assert message in result.stderr and result.stdout == ""
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+def test_the_real_command_ends_bad_input_with_one_line_on_stderr_and_exit_1(tmp_path):
+    """The cases above run in-process; this one as a user runs it: the entry point's own exit code and stderr."""
+    result = thumbs("data", "--data", "nowhere", cwd=tmp_path)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip() == ("error: data folder 'nowhere' does not exist: record frames with `thumbs collect "
+                                     "--label NAME`")
+
+
+NO_TORCH = """
+import json, sys
+sys.modules["torch"] = None  # `import torch` now raises ImportError
+from typer.testing import CliRunner
+from thumbs.cli import app
+runs = [CliRunner().invoke(app, args, env={"COLUMNS": "200"}) for args in json.loads(sys.argv[1])]
+print(json.dumps([[r.exit_code, r.stderr, repr(r.exception)] for r in runs]))
+"""
+
+
+def test_train_refuses_settings_before_pytorch_is_imported(tmp_path, demo_data):
+    """`thumbs train --data nowhere` took 10 s to say so: the refusal waited for `import torch`. Here PyTorch
+    cannot be imported at all, and every refusal still comes, as its one line."""
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "last.pt").write_bytes(b"x")
+    data = str(demo_data)
+    cases = [(["train", "--data", "nowhere"], "data folder 'nowhere' does not exist"),
+             (["train", "--data", data, "--crop", "middle"], "--crop middle: use one of center, full"),
+             (["train", "--data", data, "--augment", "wild"], "--augment wild: use one of light, strong"),
+             (["train", "--data", data, "--batch-size", "1"], "--batch-size 1 trains nothing"),
+             (["train", "--data", data, "--out", f"{data}/run"], "is inside the data folder"),
+             (["train", "--data", data, "--out", "run"], "continue that run with `thumbs train --resume run/last.pt`")]
+    run = subprocess.run([sys.executable, "-c", NO_TORCH, json.dumps([args for args, _ in cases])],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert run.returncode == 0, run.stderr
+    for (args, message), (code, stderr, exception) in zip(cases, json.loads(run.stdout)):
+        assert code == 1 and message in stderr and len(stderr.strip().splitlines()) == 1, (args, stderr, exception)
+    assert (tmp_path / "run" / "last.pt").read_bytes() == b"x" and not (demo_data / "run").exists()
+
+
 def test_window_without_display_says_use_headless(tmp_path, demo_video):
-    result = thumbs("collect", "--label", "up", "--source", str(demo_video), "--data", str(tmp_path))
-    assert result.returncode == 1 and "run with --headless" in result.stderr
+    result = thumbs_in_process("collect", "--label", "up", "--source", str(demo_video), "--data", str(tmp_path))
+    assert result.exit_code == 1 and "run with --headless" in result.stderr
     assert not list(tmp_path.rglob("*.jpg"))
 
 
 def test_export_then_live_with_events_on_stdout(tmp_path, demo_video):
     ckpt = make_checkpoint(tmp_path / "run" / "best.pt")
-    exported = thumbs("export", str(ckpt))
-    assert exported.returncode == 0 and "max difference to PyTorch" in exported.stdout
+    exported = thumbs_in_process("export", str(ckpt))
+    assert exported.exit_code == 0 and "max difference to PyTorch" in exported.stdout
     result = thumbs("live", "--model", str(tmp_path / "run" / "best.onnx"), "--source", str(demo_video),
                     "--headless", "--events", "-", "--max-frames", "6")
     assert result.returncode == 0, result.stderr
@@ -77,13 +115,13 @@ def test_export_then_live_with_events_on_stdout(tmp_path, demo_video):
 
 def test_live_failing_source_names_it(tmp_path):
     ckpt = make_checkpoint(tmp_path / "best.pt")
-    result = thumbs("live", "--model", str(ckpt), "--source", "rtsp://127.0.0.1:9/none", "--headless")
-    assert result.returncode == 1 and "could not open url 'rtsp://127.0.0.1:9/none'" in result.stderr
+    result = thumbs_in_process("live", "--model", str(ckpt), "--source", "rtsp://127.0.0.1:9/none", "--headless")
+    assert result.exit_code == 1 and "could not open url 'rtsp://127.0.0.1:9/none'" in result.stderr
 
 
 def test_doctor_reports_this_machine():
-    result = thumbs("doctor", "--no-cameras")
-    assert result.returncode == 0
+    result = thumbs_in_process("doctor", "--no-cameras")
+    assert result.exit_code == 0, result.output
     for key in ("python", "opencv", "onnxruntime", "usable providers", "torch"):
         assert key in result.stdout
 
@@ -118,8 +156,8 @@ def test_train_into_an_existing_run_and_demo_data_into_my_folder_are_refused(tmp
     (tmp_path / "mine" / "photo.jpg").write_bytes(b"x")
     for args, message in ((["train", "--out", "run"], "continue that run with `thumbs train --resume run/last.pt`"),
                           (["demo-data", "--out", "mine"], "already holds files that demo-data did not write")):
-        result = thumbs(*args, cwd=tmp_path)
-        assert result.returncode == 1 and message in result.stderr
+        result = thumbs_in_process(*args, cwd=tmp_path)
+        assert result.exit_code == 1 and message in result.stderr
         assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert (tmp_path / "run" / "last.pt").read_bytes() == b"x" and os.listdir(tmp_path / "mine") == ["photo.jpg"]
 

@@ -262,17 +262,22 @@ def train(
     """Fine-tune a pretrained network on the class folders; writes best.pt, last.pt, report.md, curves.png."""
     import warnings
 
-    from thumbs.core import metrics
-    from thumbs.training import train as training
+    from thumbs import train_config
 
     settings = {"data": str(data), "arch": arch, "weights": weights, "norm": norm, "epochs": epochs,
                 "freeze_epochs": freeze_epochs, "batch_size": batch_size, "lr": lr, "img_size": img_size,
                 "device": device, "out_dir": str(out_dir) if out_dir else None, "seed": seed, "crop": crop,
                 "augment": augment, "flip": flip, "flip_average": flip_average, "cache": cache}
-    warnings.filterwarnings("ignore", category=UserWarning, module="torch")  # the error line says what matters
     if resume and start_from:
         raise ThumbsError("--resume and --from: --resume continues an unfinished run, --from retrains a finished "
                           "model on new data; give one of them")
+    if not (resume or start_from):  # a new run's settings are refused before PyTorch is imported (seconds)
+        train_config.check(TrainConfig(**{TRAIN_FIELDS.get(k, k): v for k, v in settings.items()}))
+
+    from thumbs.core import metrics
+    from thumbs.training import train as training
+
+    warnings.filterwarnings("ignore", category=UserWarning, module="torch")  # the error line says what matters
     given = _given(ctx, settings)
     if resume:
         result = training.resume(resume, given, log=_log)

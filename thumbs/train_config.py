@@ -3,7 +3,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
+from pathlib import Path
+
+from thumbs.core.errors import ThumbsError
+
+AUGMENTS = ("light", "strong")  # training augmentation strengths: training/augment.py's recipes
+MIN_IMG_SIZE, MAX_IMG_SIZE = 32, 1024  # above 1024 px a batch no longer fits in memory on common machines
 
 
 @dataclass
@@ -23,7 +30,7 @@ class TrainConfig:
     seed: int = 0
     val_fraction: float = 0.2
     crop: str = "center"  # preprocess.CROPS: which part of the frame the model sees, in training and live
-    augment: str = "light"  # training augmentation strength (augment.AUGMENTS)
+    augment: str = "light"  # training augmentation strength (AUGMENTS)
     flip: bool = True  # mirror images left-right (off for gestures whose side matters: point left / right)
     flip_average: bool = True  # with flip: validation and live average each frame with its mirror image
     cache: bool = True  # keep decoded images for the next run (image_cache.py)
@@ -39,6 +46,56 @@ def flag(name: str, value: object = None) -> str:
     """The command-line spelling of a setting: `img_size` -> `--img-size`, `flip` False -> `--no-flip`."""
     spelled = name.replace("_", "-")
     return f"--no-{spelled}" if value is False else f"--{spelled}"
+
+
+def check_settings(cfg: TrainConfig) -> None:
+    """Refuse settings that cannot work before any image is decoded."""
+    from thumbs.runtime.preprocess import CROPS
+
+    if not (math.isfinite(cfg.lr) and cfg.lr > 0):
+        raise ThumbsError(f"--lr {cfg.lr}: the learning rate must be a positive number, e.g. 1e-3")
+    if cfg.img_size is not None and not MIN_IMG_SIZE <= cfg.img_size <= MAX_IMG_SIZE:
+        raise ThumbsError(f"--img-size {cfg.img_size}: use {MIN_IMG_SIZE} to {MAX_IMG_SIZE} pixels (224 is usual)")
+    for name, value, low in (("--epochs", cfg.epochs, 1), ("--batch-size", cfg.batch_size, 1),
+                             ("--freeze-epochs", cfg.freeze_epochs, 0)):
+        if value is not None and value < low:
+            raise ThumbsError(f"{name} {value}: use {low} or more")
+    if cfg.batch_size == 1:
+        raise ThumbsError("--batch-size 1 trains nothing (batch norm learns from 2 images or more per batch, and "
+                          "a batch of one is left out): use 2 or more, e.g. 32")
+    for name, value, allowed in (("--crop", cfg.crop, CROPS), ("--augment", cfg.augment, AUGMENTS)):
+        if value not in allowed:
+            raise ThumbsError(f"{name} {value}: use one of {', '.join(allowed)}")
+
+
+def check_out(cfg: TrainConfig) -> None:
+    """A run folder inside the data folder would become a class of images (its report pictures included)."""
+    if cfg.out is None:
+        return
+    out, data = Path(cfg.out).resolve(), Path(cfg.data).resolve()
+    if out == data or data in out.parents:
+        raise ThumbsError(f"--out '{cfg.out}' is inside the data folder '{cfg.data}': the next training would read "
+                          "the run's files as images of a class; choose a folder outside it")
+
+
+def refuse_used_run_dir(path: Path) -> None:
+    """A new run never goes into a folder that holds files, so no run is ever replaced."""
+    if path.is_dir() and any(path.iterdir()):
+        hint = f"`thumbs train --resume {path / 'last.pt'}`" if (path / "last.pt").exists() else "another --out"
+        raise ThumbsError(f"run folder '{path}' is not empty: a new run would replace its files; continue that run "
+                          f"with {hint}, or choose another --out (an empty or new folder)")
+
+
+def check(cfg: TrainConfig) -> None:
+    """Everything a new run can refuse from its settings alone, torch-free: `thumbs train` runs it before PyTorch
+    is imported (which takes seconds), and the trainer runs it again for library callers."""
+    from thumbs.data.dataset import class_names
+
+    check_settings(cfg)
+    check_out(cfg)
+    if cfg.out is not None:
+        refuse_used_run_dir(Path(cfg.out))
+    class_names(cfg.data)  # the data folder exists and is a folder
 
 
 # `thumbs demo`: the whole product on generated data (training/demo.py), small enough for a laptop CPU

@@ -11,12 +11,13 @@ import time
 
 import pytest
 
-from tests.helpers import make_checkpoint
 from thumbs.live import loop as live
 from thumbs.live.collect import collect
 from thumbs.runtime.classifier import Classifier
 from thumbs.sources.readers import open_source
-from thumbs.training.export import export
+
+# No PyTorch at module level: every window runs in a child process that imports this module, and importing torch
+# there cost seconds per window. The models are made in the test process (onnx_model).
 
 pytestmark = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool")),
                                 reason="needs Xvfb and xdotool (apt install xvfb xdotool); .ci/run installs them")
@@ -100,8 +101,15 @@ def _live(model, video, data):
     return [p.parent.name for p in summary.saved], summary.frames, clf.classes
 
 
+def onnx_model(folder):
+    from tests.helpers import make_checkpoint
+    from thumbs.training.export import export
+
+    return export(make_checkpoint(folder / "best.pt"), log=lambda m: None).onnx_path
+
+
 def test_live_window_digit_saves_a_hard_example(display, tmp_path, live_video):
-    model = export(make_checkpoint(tmp_path / "best.pt"), log=lambda m: None).onnx_path
+    model = onnx_model(tmp_path)
     keys = press(display, "thumbs live", ["2", "q"])
     saved, frames, classes = in_child(display, _live, model, live_video, tmp_path / "data")
     keys.join()
@@ -136,7 +144,7 @@ def test_window_shows_the_scaled_up_canvas_without_a_toolbar(display):
 
 
 def test_live_window_quits_on_escape(display, tmp_path, live_video):
-    model = export(make_checkpoint(tmp_path / "best.pt"), log=lambda m: None).onnx_path
+    model = onnx_model(tmp_path)
     keys = press(display, "thumbs live", ["Escape"])
     saved, frames, _ = in_child(display, _live, model, live_video, tmp_path / "data")
     keys.join()

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.helpers import make_checkpoint, thumbs
+from tests.helpers import make_checkpoint, thumbs_in_process
 from thumbs.core.errors import SourceError
 from thumbs.sources import gstreamer
 from thumbs.sources import readers as sources
@@ -82,8 +82,9 @@ def test_gst_launch_frames_flow_into_live_events(tmp_path):
     ckpt = make_checkpoint(tmp_path / "best.pt")
     events = tmp_path / "events.jsonl"
     pipeline = "videotestsrc num-buffers=12 is-live=true ! video/x-raw,width=64,height=48,framerate=15/1 ! appsink"
-    result = thumbs("live", "--model", str(ckpt), "--source", pipeline, "--headless", "--events", str(events))
-    assert result.returncode == 0, result.stderr
+    result = thumbs_in_process("live", "--model", str(ckpt), "--source", pipeline, "--headless", "--events",
+                               str(events))  # in-process: gst-launch-1.0 is the child process here
+    assert result.exit_code == 0, result.stderr
     assert [json.loads(line)["frame"] for line in events.read_text().splitlines()] == list(range(12))
 
 

@@ -211,12 +211,13 @@ def _real_split(root: Path) -> tuple[Path, Path]:
 
 
 def test_pretrained_backbone_beats_scratch_on_real_photos(tmp_path):
+    """4 epochs measured 0.90 against 0.54 from scratch (6 epochs: 0.93 against 0.51, in 1.5 times as long)."""
     require(SHARED_WEIGHTS)
     train_dir, test_dir = _real_split(tmp_path)
     accuracy = {}
     for name, weights, norm in (("pretrained", str(SHARED_WEIGHTS), "inception"), ("scratch", "none", None)):
         cfg = train.TrainConfig(data=str(train_dir), arch="mobilenet_v2_x0_35", weights=weights, norm=norm,
-                                epochs=6, freeze_epochs=1, img_size=128, batch_size=32, out=str(tmp_path / name))
+                                epochs=4, freeze_epochs=1, img_size=128, batch_size=32, out=str(tmp_path / name))
         result = train.train(cfg, **QUIET)
         accuracy[name] = evaluate(result.best, test_dir).scores.accuracy
     print(accuracy)
@@ -379,14 +380,25 @@ def test_report_and_best_pt_agree_with_the_history_after_kill_and_resume(demo_da
     assert f"(best epoch {best_row['epoch']} of {len(history)}" in (resumed.run_dir / "report.md").read_text()
 
 
-@pytest.mark.parametrize("kw, averaged", [({}, True), ({"flip": False}, False), ({"flip_average": False}, False)])
-def test_flip_averaging_goes_into_the_contract_only_with_flips(demo_data, tmp_path, kw, averaged):
+@pytest.mark.parametrize("kw, averaged", [({}, True), ({"flip": False}, False), ({"flip_average": False}, False),
+                                         ({"flip": False, "flip_average": True}, False)])
+def test_flip_averaging_is_validated_only_with_flips(demo_data, tmp_path, kw, averaged):
     """Trained with mirrored images, the model reads a frame and its mirror alike (validation, export and
-    live run the same averaged model); with --no-flip (left/right gestures) it must not."""
-    result = train.train(_tiny(demo_data, tmp_path / "run", epochs=1, **kw), **QUIET)
+    live run the same averaged model); with --no-flip (left/right gestures) it must not. The rule, without a
+    training: the trainer's choice and the model it validates."""
+    trainer = train.Trainer(_tiny(demo_data, tmp_path / "run", epochs=1, **kw), run_dir=tmp_path / "run", **QUIET)
+    assert trainer.flip_average is averaged
+    assert isinstance(trainer.inference_model, models.FlipAverage) is averaged
+
+
+def test_flip_averaging_goes_into_the_contract(demo_data, tmp_path):
+    """One training carries the trainer's choice into best.pt; a checkpoint without it loads unaveraged."""
+    result = train.train(_tiny(demo_data, tmp_path / "run", epochs=1), **QUIET)
     ckpt = checkpoint.load(result.best)
-    assert ckpt.info.flip_average is averaged
-    assert isinstance(models.from_checkpoint(ckpt), models.FlipAverage) is averaged
+    assert ckpt.info.flip_average is True and ckpt.settings["flip_average"] is True
+    assert isinstance(models.from_checkpoint(ckpt), models.FlipAverage)
+    plain = checkpoint.load(helpers.make_checkpoint(tmp_path / "plain.pt", settings={"flip_average": False}))
+    assert plain.info.flip_average is False and not isinstance(models.from_checkpoint(plain), models.FlipAverage)
 
 
 # The trainer's parts and its figures (issue 20)

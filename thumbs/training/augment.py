@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 import torch
 from torch.nn import functional as F
 
+from thumbs.train_config import AUGMENTS
+
 LUMA = (0.299, 0.587, 0.114)
 # RGB <-> YIQ: a hue shift is a rotation of the I/Q plane
 _YIQ = ((0.299, 0.587, 0.114), (0.596, -0.274, -0.322), (0.211, -0.523, 0.312))
@@ -50,7 +52,6 @@ RECIPES = {
                      perspective_p=0.3, brightness=0.4, contrast=0.4, saturation=0.4, hue=0.05, grayscale_p=0.1,
                      blur_p=0.2, erase_p=0.25),
 }
-AUGMENTS = ("light", "strong")
 
 
 def recipe(name: str, flip: bool = True) -> Recipe:

@@ -27,12 +27,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch import nn
 
+from thumbs import train_config
 from thumbs.core import metrics, signals
 from thumbs.core.errors import DataError, Interrupted, ThumbsError
 from thumbs.core.files import check_writable_dir, write_atomic
 from thumbs.data import dataset
-from thumbs.runtime.preprocess import CROPS, canvas_size
-from thumbs.train_config import TrainConfig, field_names, flag
+from thumbs.runtime.preprocess import canvas_size
+from thumbs.train_config import TrainConfig, field_names, flag, refuse_used_run_dir
+from thumbs.train_config import check_settings as check_config
 from thumbs.training import augment, checkpoint, models, report, warm_start
 from thumbs.training.checkpoint import Checkpoint
 from thumbs.training.image_cache import LIMIT_ENV, ImageCache, default_dir, limit_bytes
@@ -42,7 +44,6 @@ __all__ = ["TrainConfig", "Trainer", "RunState", "EpochStats", "load_images", "i
            "train_step", "predict", "train", "resume"]
 
 IMBALANCE_WEIGHTING = 1.5  # above this max/min class ratio the loss is class-weighted
-MIN_IMG_SIZE, MAX_IMG_SIZE = 32, 1024  # above 1024 px a batch no longer fits in memory on common machines
 LOG_EVERY = 20  # batches between the progress bar's running figures (each reading waits for the GPU once)
 # what --resume may change, applied and said: how long, where, and the image cache; not what the run learns from
 RESUME_APPLIES = ("epochs", "device", "cache")
@@ -95,34 +96,6 @@ class EpochStats:
                 "images_per_s": self.images_per_s}
 
 
-def check_config(cfg: TrainConfig) -> None:
-    """Refuse settings that cannot work before any image is decoded."""
-    if not (math.isfinite(cfg.lr) and cfg.lr > 0):
-        raise ThumbsError(f"--lr {cfg.lr}: the learning rate must be a positive number, e.g. 1e-3")
-    if cfg.img_size is not None and not MIN_IMG_SIZE <= cfg.img_size <= MAX_IMG_SIZE:
-        raise ThumbsError(f"--img-size {cfg.img_size}: use {MIN_IMG_SIZE} to {MAX_IMG_SIZE} pixels (224 is usual)")
-    for name, value, low in (("--epochs", cfg.epochs, 1), ("--batch-size", cfg.batch_size, 1),
-                             ("--freeze-epochs", cfg.freeze_epochs, 0)):
-        if value is not None and value < low:
-            raise ThumbsError(f"{name} {value}: use {low} or more")
-    if cfg.batch_size == 1:
-        raise ThumbsError("--batch-size 1 trains nothing (batch norm learns from 2 images or more per batch, and "
-                          "a batch of one is left out): use 2 or more, e.g. 32")
-    for name, value, allowed in (("--crop", cfg.crop, CROPS), ("--augment", cfg.augment, augment.AUGMENTS)):
-        if value not in allowed:
-            raise ThumbsError(f"{name} {value}: use one of {', '.join(allowed)}")
-
-
-def check_out(cfg: TrainConfig) -> None:
-    """A run folder inside the data folder would become a class of images (its report pictures included)."""
-    if cfg.out is None:
-        return
-    out, data = Path(cfg.out).resolve(), Path(cfg.data).resolve()
-    if out == data or data in out.parents:
-        raise ThumbsError(f"--out '{cfg.out}' is inside the data folder '{cfg.data}': the next training would read "
-                          "the run's files as images of a class; choose a folder outside it")
-
-
 def new_run_dir(out: str | None) -> Path:
     """The folder for a new run: refuses one that already holds files, so no run is ever replaced."""
     if out is None:
@@ -133,10 +106,7 @@ def new_run_dir(out: str | None) -> Path:
             path = base.with_name(f"{base.name}-{n}")
         return path
     path = Path(out)
-    if path.is_dir() and any(path.iterdir()):
-        hint = f"`thumbs train --resume {path / 'last.pt'}`" if (path / "last.pt").exists() else "another --out"
-        raise ThumbsError(f"run folder '{path}' is not empty: a new run would replace its files; continue that run "
-                          f"with {hint}, or choose another --out (an empty or new folder)")
+    refuse_used_run_dir(path)
     return path
 
 
@@ -606,8 +576,7 @@ def train(cfg: TrainConfig, log: Callable[[str], None] = print,
           start: tuple[models.Normalized, str] | None = None, callbacks: Callbacks | None = None) -> TrainResult:
     """A new run in a new (or empty) folder; a folder left empty by a failure or Ctrl-C is removed. `start` and
     `callbacks`: see Trainer."""
-    check_config(cfg)
-    check_out(cfg)
+    train_config.check(cfg)
     run_dir = new_run_dir(cfg.out)
     created = not run_dir.exists()
     check_writable_dir(run_dir)
