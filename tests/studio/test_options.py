@@ -39,7 +39,9 @@ def test_missing_model_data_file_and_foreign_event_file_are_refused(tmp_path: Pa
     cases = [(StudioOptions(["a", "b"], data=tmp_path / "d", start_from=tmp_path / "nope.pt"), "does not exist"),
              (StudioOptions(["a", "b"], data=tmp_path / "file"), "is a file"),
              (StudioOptions(["a", "b"], data=tmp_path / "d", events=str(tmp_path / "notes.txt")), "not an event log"),
-             (StudioOptions(["a", "b"], data=tmp_path / "d", events=""), "give a file name")]
+             (StudioOptions(["a", "b"], data=tmp_path / "d", events=""), "give a file name"),
+             (StudioOptions(["a", "b"], data=tmp_path / "d", train={"crop": "sideways"}), "--crop sideways: use one"),
+             (StudioOptions(["a", "b"], data=tmp_path / "d", train={"batch_size": 1}), "--batch-size 1 trains")]
     for opts, said in cases:
         with pytest.raises(ThumbsError, match=said):
             check_paths(opts)

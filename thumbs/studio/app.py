@@ -34,6 +34,7 @@ from thumbs.sources.readers import Frame, FrameSource
 from thumbs.studio import panel
 from thumbs.studio.classify import NewestFrameClassifier
 from thumbs.studio.jobs import Job
+from thumbs.train_config import TrainConfig, check_settings
 
 TITLE = "thumbs studio"
 MAX_CLASSES = 9  # one digit key each
@@ -131,6 +132,7 @@ def check_paths(opts: StudioOptions) -> None:
         raise ThumbsError("--events '': give a file name, or - for stdout (an unset variable in a script?)")
     if opts.events and opts.events != "-":
         check_events(Path(opts.events))
+    check_settings(TrainConfig(**{**opts.train, "data": str(opts.data)}))  # the first training's, as train's
 
 
 class Studio:
