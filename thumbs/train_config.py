@@ -89,13 +89,15 @@ def refuse_used_run_dir(path: Path) -> None:
 def check(cfg: TrainConfig) -> None:
     """Everything a new run can refuse from its settings alone, torch-free: `thumbs train` runs it before PyTorch
     is imported (which takes seconds), and the trainer runs it again for library callers."""
-    from thumbs.data.dataset import class_names
+    from thumbs.data.dataset import class_images, class_names, no_images
 
     check_settings(cfg)
     check_out(cfg)
     if cfg.out is not None:
         refuse_used_run_dir(Path(cfg.out))
-    class_names(cfg.data)  # the data folder exists and is a folder
+    for name in class_names(cfg.data):  # the data folder exists, is a folder, and each class has images
+        if not class_images(cfg.data, name):
+            raise no_images(cfg.data, name)
 
 
 # `thumbs demo`: the whole product on generated data (training/demo.py), small enough for a laptop CPU

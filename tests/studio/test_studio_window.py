@@ -137,7 +137,7 @@ def test_offline_the_default_imagenet_download_says_what_train_says(display, cli
     """The studio's first training takes train's defaults (ResNet-18, ImageNet weights) and its errors."""
     synthetic.make_dataset(tmp_path / "dataset", per_class=25, seed=4, width=64, height=48, classes=("up", "down"))
     offline = {"TORCH_HOME": str(tmp_path / "empty-torch-cache"), "https_proxy": "http://127.0.0.1:9",
-               "HTTPS_PROXY": "http://127.0.0.1:9"}
+               "HTTPS_PROXY": "http://127.0.0.1:9", "no_proxy": "", "NO_PROXY": ""}  # no network, whatever the machine
     run = StudioRun(display, tmp_path, "--classes", "up,down", "--source", str(clip), env=offline)
     run.key("t")
     failed = run.wait_for("train_failed", fail_on="model_ready")

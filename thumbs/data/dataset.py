@@ -110,6 +110,11 @@ def class_names(root: str | Path) -> list[str]:
     return names
 
 
+def no_images(root: str | Path, label: str) -> DataError:
+    """The one wording of a class folder with no images (checked before training and while preparing it)."""
+    return DataError(f"class '{label}' in '{root}' has no images: record some or remove the folder")
+
+
 def class_images(root: str | Path, label: str) -> list[Path]:
     """Images of one class: the class folder's own and those one sub-folder (a session) down."""
     images = []

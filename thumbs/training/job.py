@@ -33,6 +33,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import IO, Any
 
+from thumbs import train_config
 from thumbs.core import signals
 from thumbs.core.errors import ThumbsError
 from thumbs.core.files import os_error_line
@@ -170,6 +171,8 @@ class Job:
         self.events.emit("epoch", epochs=trainer.cfg.epochs, **row)
 
     def run(self, spec: dict) -> int:
+        if spec["kind"] == "train" and spec.get("from") is None:  # refused settings cost no torch import
+            train_config.check(TrainConfig(**checked_config(spec.get("config", {}))))
         limit_resources(spec.get("threads"), spec.get("nice"))
         if spec["kind"] == "export":
             return self.export(spec.get("checkpoint"))

@@ -119,7 +119,7 @@ def prepare(root: str | Path, size: int, val_fraction: float = dataset.VAL_FRACT
         raise DataError(f"'{root}' has one class ({names[0]}): a classifier needs at least two class folders")
     for name in names:
         if not scanned.get(name):
-            raise DataError(f"class '{name}' in '{root}' has no images: record some or remove the folder")
+            raise dataset.no_images(root, name)
     samples = [s for s in dataset.samples(root, scanned) if s.label in names]
     parts = dataset.split(samples, val_fraction)
     skipped: list[Path] = []
