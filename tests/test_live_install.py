@@ -56,6 +56,9 @@ def test_collect_data_eval_and_doctor(live_python, demo_video, opset13_models, t
     assert "python            3.8." in run.stdout and "onnxruntime       1.11.0" in run.stdout
     assert "opset 13; onnxruntime 1.11.0 takes up to 16: ok" in run.stdout
     assert "pip install 'thumbs[train]'" in run.stdout
+    run = thumbs38(live_python, "studio", "--classes", "up,down", "--source", demo_video, cwd=tmp_path)
+    assert run.returncode == 1 and run.stderr.count("\n") == 1, run.stderr  # the studio loads; no display here
+    assert "no display" in run.stderr and "thumbs collect --headless" in run.stderr
     checkpoint = model.with_suffix(".pt")  # the checkpoint it was exported from: the live install has no PyTorch
     for args in (["eval", checkpoint, "--data", data], ["live", "--model", checkpoint, "--source", demo_video]):
         run = thumbs38(live_python, *args, cwd=tmp_path)

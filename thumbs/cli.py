@@ -539,7 +539,7 @@ def studio(
                          capture_dir, threshold, smooth, provider)
     check_paths(opts)
     with open_source(source, width, height, fps) as src:
-        window = Window(TITLE)
+        window = Window(TITLE, instead="record without a window with `thumbs collect --headless`")
         try:
             summary = Studio(src, opts, window, log=lambda m: err.print(m, highlight=False, markup=False)).run()
         finally:

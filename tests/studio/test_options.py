@@ -57,3 +57,14 @@ def test_class_folders_beyond_the_classes_are_named_at_the_start(tmp_path: Path)
     assert said == [f"note: {tmp_path / 'data'} also holds left: training learns those classes too (move their "
                     "folders out of it to leave them out)"]
     assert studio.state.message == said[0]
+
+
+def test_without_a_display_the_studio_says_what_to_do_instead(demo_video, monkeypatch):
+    """The studio has no --headless: the line points at the command that records without a window."""
+    from tests.helpers import thumbs_in_process
+
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    result = thumbs_in_process("studio", "--classes", "up,down", "--source", str(demo_video))
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == ["error: no display (DISPLAY is not set): record without a window "
+                                                  "with `thumbs collect --headless`, or over SSH use ssh -X"]

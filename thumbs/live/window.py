@@ -59,19 +59,20 @@ def x_server_answers() -> bool:
 
 
 class Window:
-    def __init__(self, title: str) -> None:
+    def __init__(self, title: str, instead: str = "run with --headless") -> None:
+        """`instead`: what else the command can do without a window (the studio has no headless mode)."""
         if not display_available():
-            raise ThumbsError("no display (DISPLAY is not set): run with --headless, or over SSH use ssh -X")
+            raise ThumbsError(f"no display (DISPLAY is not set): {instead}, or over SSH use ssh -X")
         if not x_server_answers():
             raise ThumbsError(f"no X server answers at DISPLAY={os.environ.get('DISPLAY')}: start one (or fix "
-                              "DISPLAY / xauth), or run with --headless")
+                              f"DISPLAY / xauth), or {instead}")
         self.title = title
         try:
             cv2.namedWindow(title, FLAGS)
         except cv2.error as e:
             raise ThumbsError(
                 f"this OpenCV cannot open windows ({e.err.strip()}); "
-                "install opencv-python instead of opencv-python-headless, or run with --headless"
+                f"install opencv-python instead of opencv-python-headless, or {instead}"
             ) from None
         self._shown = False
 
