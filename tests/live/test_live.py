@@ -348,3 +348,23 @@ def test_a_display_that_names_no_x_server_is_found_before_qt_aborts(monkeypatch)
     assert not x_server_answers()
     with pytest.raises(ThumbsError, match="no X server answers at DISPLAY=:93"):
         Window("t")
+
+
+def test_an_event_log_on_a_full_disk_is_one_line_naming_events(tmp_path):
+    """ENOSPC while writing a line: the error names --events (not "cannot write the output")."""
+    import errno
+
+    class Full:
+        def write(self, text: str) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def flush(self) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    writer = live.EventWriter(str(tmp_path / "e.jsonl"))
+    writer.stream = Full()
+    with pytest.raises(ThumbsError, match=r"^--events '.*e\.jsonl': cannot write it: .*; the events written so far"):
+        writer.emit({"event": "quit"})
