@@ -74,7 +74,6 @@ class LiveModel:
 class StudioSummary:
     session: str
     saved: dict[str, int] = field(default_factory=dict)
-    runs: list[str] = field(default_factory=list)  # runs whose model went live
     live: LiveModel | None = None
     frames: int = 0
     seconds: float = 0.0
@@ -102,6 +101,12 @@ class StudioSummary:
         if self.live:
             lines.append(f"next: `thumbs live --model {self.live.onnx}` runs it anywhere (a Jetson too)")
         return lines
+
+
+def _rate(previous: float | None, seconds: float) -> float:
+    """Frames per second, smoothed over the last ten or so (the first interval alone when there is none yet)."""
+    now = 1 / max(seconds, 1e-6)
+    return now if previous is None else 0.9 * previous + 0.1 * now
 
 
 def check_classes(classes: list[str]) -> list[str]:
@@ -235,21 +240,21 @@ class Studio:
 
     def _count_frame(self, seconds: float) -> None:
         self.summary.frames += 1
-        self.fps = 1 / max(seconds, 1e-6) if self.summary.frames == 1 else 0.9 * self.fps + 0.1 / max(seconds, 1e-6)
+        self.fps = _rate(self.fps if self.summary.frames > 1 else None, seconds)
         if self.job is not None and self.job.running and self.job.kind == "train":
             self.summary.training_frames += 1
             self.summary.training_seconds += seconds
 
     def _classify(self, frame: Frame) -> None:
         """Offer the frame to the live model's thread; each frame it classified since becomes a step."""
-        if self.classifying is None or self.smoother is None:
+        if self.classifying is None:
             return
         self.classifying.offer(frame)
         clf = self.classifying.classifier
         for classified, pred in self.classifying.results():
             now = time.perf_counter()
             if self.step is not None:
-                self.model_fps = 0.9 * self.model_fps + 0.1 / max(now - self.classified_at, 1e-6)
+                self.model_fps = _rate(self.model_fps if self.model_fps else None, now - self.classified_at)
             self.classified_at = now
             stable, score = self.smoother.update(pred.probs)
             self.step = Step(classified, pred, stable, score, self.model_fps, clf.classes, self.opts.threshold,
@@ -402,7 +407,6 @@ class Studio:
         if self.job is not None and self.job.kind == "train":
             self.state.training = [f"done: {model.headline} {model.accuracy:.0%}" if model.accuracy is not None
                                    else "done"]
-            self.summary.runs.append(str(event.get("run")))
         else:
             self.state.training = ["idle"]
         self._go_live(model)
