@@ -36,6 +36,7 @@ from thumbs.runtime.loader import TORCH_SUFFIXES, exported_path
 from thumbs.runtime.providers import short
 from thumbs.sources.readers import Frame, FrameSource, SourceSpec
 
+EMPTY_EVENTS = "--events '': give a file name, or - for stdout (an unset variable in a script?)"
 STAGES = ("wait", "preprocess", "inference", "draw")  # draw: every sink (overlay, window, events, video)
 
 
@@ -278,7 +279,7 @@ def check_outputs(opts: LiveOptions, spec: SourceSpec, model: Path | None = None
     """Every reason an output would fail or destroy a file (the model, its labels, its export, the source,
     each other), said before any file is opened."""
     if opts.events == "":
-        raise ThumbsError("--events '': give a file name, or - for stdout (an unset variable in a script?)")
+        raise ThumbsError(EMPTY_EVENTS)
     reads = [(p, "the source being read") for p in spec.paths]
     if spec.kind == "video":
         reads.append((Path(str(spec.value)), "the source being read"))

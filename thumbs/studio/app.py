@@ -23,7 +23,7 @@ from thumbs.data import captures, dataset
 from thumbs.data.dataset import Saver
 from thumbs.live.capture import CaptureOptions, CaptureSink
 from thumbs.live.collect import class_counts, class_sessions, suggestion
-from thumbs.live.loop import EventWriter, Step, check_events
+from thumbs.live.loop import EMPTY_EVENTS, EventWriter, Step, check_events
 from thumbs.live.overlay import draw_live
 from thumbs.live.review import review
 from thumbs.live.smoothing import Smoother
@@ -134,7 +134,7 @@ def check_paths(opts: StudioOptions) -> None:
     if opts.start_from is not None and not opts.start_from.is_file():
         raise ThumbsError(f"--from '{opts.start_from}' does not exist: give a run's best.pt (or an exported .onnx)")
     if opts.events == "":
-        raise ThumbsError("--events '': give a file name, or - for stdout (an unset variable in a script?)")
+        raise ThumbsError(EMPTY_EVENTS)
     if opts.events and opts.events != "-":
         check_events(Path(opts.events))
     check_settings(TrainConfig(**{**opts.train, "data": str(opts.data)}))  # the first training's, as train's
