@@ -134,7 +134,7 @@ def test_live_record_survives_sigkill_up_to_its_last_seconds(onnx_model, long_cl
     proc.wait(timeout=60)
     events.text()
     before = sum(t <= killed - 2.0 for t, _ in events.lines)  # frames handled 2 s or more before the kill
-    at_kill = sum(t <= killed for t, _ in events.lines)
+    at_kill = len(events.lines)  # every frame handled before the kill landed (a few may come after `killed`)
     safe = tmp_path / "v.mp4.partial.avi"
     played = count_frames(safe)
     print(f"{at_kill} frames handled before SIGKILL, {before} of them 2 s before it; {played} play")
