@@ -46,7 +46,7 @@ def plain_rate(cfg: train.TrainConfig, steps: int) -> float:
     data = TensorSet(prepared.train.images[:, :, margin:margin + size, margin:margin + size].contiguous(),
                      prepared.train.targets).to(device)
     autocast, scaler = train.autocast_for(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    optimizer = train.make_optimizer(model)
 
     def plain(n: int):
         for _ in range(n):

@@ -75,9 +75,9 @@ print(json.dumps([[r.exit_code, r.stderr, repr(r.exception)] for r in runs]))
 """
 
 
-def test_train_refuses_settings_before_pytorch_is_imported(tmp_path, demo_data):
-    """`thumbs train --data nowhere` took 10 s to say so: the refusal waited for `import torch`. Here PyTorch
-    cannot be imported at all, and every refusal still comes, as its one line."""
+def test_train_and_export_refuse_settings_before_pytorch_is_imported(tmp_path, demo_data):
+    """`thumbs train --data nowhere` took 10 s to say so (`thumbs export missing.pt` 5 s): the refusal waited for
+    `import torch`. Here PyTorch cannot be imported at all, and every refusal still comes, as its one line."""
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "last.pt").write_bytes(b"x")
     data = str(demo_data)
@@ -86,7 +86,10 @@ def test_train_refuses_settings_before_pytorch_is_imported(tmp_path, demo_data):
              (["train", "--data", data, "--augment", "wild"], "--augment wild: use one of light, strong"),
              (["train", "--data", data, "--batch-size", "1"], "--batch-size 1 trains nothing"),
              (["train", "--data", data, "--out", f"{data}/run"], "is inside the data folder"),
-             (["train", "--data", data, "--out", "run"], "continue that run with `thumbs train --resume run/last.pt`")]
+             (["train", "--data", data, "--out", "run"], "continue that run with `thumbs train --resume run/last.pt`"),
+             (["export", "missing.pt"], "checkpoint 'missing.pt' does not exist"),
+             (["export", "run/last.pt", "--opset", "19"], "--opset 19 is not supported: use 11-18"),
+             (["export", "run/last.pt", "--batch", "4"], "--batch '4': use dynamic or 1")]
     run = subprocess.run([sys.executable, "-c", NO_TORCH, json.dumps([args for args, _ in cases])],
                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert run.returncode == 0, run.stderr

@@ -20,7 +20,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from thumbs import export_config
 from thumbs.core.errors import SHOW_NAMES, Interrupted, ThumbsError
+from thumbs.export_config import BATCHES, DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
 from thumbs.train_config import DEMO_IMG_SIZE, DEMO_PER_CLASS, TrainConfig
 
 app = typer.Typer(
@@ -333,17 +335,19 @@ def export(
     checkpoint: Path = typer.Argument(..., help="A .pt checkpoint from `thumbs train` (e.g. runs/X/best.pt)."),
     out_path: Optional[Path] = typer.Option(None, "--out", "-o", help="Output .onnx or a folder (default: "
                                             "best.onnx beside best.pt); NAME.labels.txt is written beside it."),
-    opset: int = typer.Option(13, "--opset", help="ONNX opset, 11-18. Default 13: the newest that JetPack "
-                              "4.6's TensorRT 8.2 parses (its ONNX Runtime 1.11 takes 16); every architecture "
-                              "exports at it."),
+    opset: int = typer.Option(DEFAULT_OPSET, "--opset", help=f"ONNX opset, {MIN_OPSET}-{MAX_OPSET}. Default "
+                              f"{DEFAULT_OPSET}: the newest that JetPack 4.6's TensorRT 8.2 parses (its ONNX Runtime "
+                              "1.11 takes 16); every architecture exports at it."),
     fp16: bool = typer.Option(False, "--fp16", help="Half-precision weights (smaller; float32 input/output)."),
-    batch: str = typer.Option("dynamic", "--batch", help="dynamic or 1."),
+    batch: str = typer.Option(BATCHES[0], "--batch", help=f"{' or '.join(BATCHES)}."),
 ) -> None:
     """Write NAME.onnx + NAME.labels.txt and check that ONNX Runtime agrees with PyTorch."""
+    from thumbs.core.files import existing_file
+
+    export_config.check(opset, batch)  # these two before PyTorch loads: a mistake is refused at once
+    existing_file(checkpoint, "checkpoint")
     from thumbs.training.export import export as run_export
 
-    if batch not in ("dynamic", "1"):
-        raise ThumbsError(f"--batch '{batch}': use dynamic or 1")
     result = run_export(checkpoint, out_path, opset=opset, fp16=fp16, dynamic_batch=batch == "dynamic")
     out.print(f"wrote {result.onnx_path} and {result.labels_path} (opset {result.opset}); "
               f"max difference to PyTorch {result.max_diff:.1e}: [green]ok[/]")

@@ -19,9 +19,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @contextlib.contextmanager
 def virtual_display(size: str = "1280x800x24") -> Iterator[str]:
-    """An Xvfb display on a number it picks as free (-displayfd); yields ":N"."""
+    """An Xvfb display on a number it picks as free (-displayfd); yields ":N". -noreset: by default the server resets
+    when its last client leaves, and a window opening in that moment fails with "could not connect to display"."""
     read, write = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", size], pass_fds=(write,),
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-noreset", "-screen", "0", size], pass_fds=(write,),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.close(write)
     with os.fdopen(read) as pipe:

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import make_checkpoint
+from tests.helpers import make_checkpoint, thumbs_in_process
 from tests.studio.driver import StudioRun
 from thumbs.training import synthetic
 from thumbs.training.export import export
@@ -133,7 +130,7 @@ def test_ctrl_c_ends_the_studio_with_what_was_saved(display, clip, tmp_path):
     assert run.read()[-1]["event"] == "quit"
 
 
-def test_offline_the_default_imagenet_download_says_what_train_says(display, clip, tmp_path):
+def test_offline_the_default_imagenet_download_says_what_train_says(display, clip, tmp_path, monkeypatch):
     """The studio's first training takes train's defaults (ResNet-18, ImageNet weights) and its errors."""
     synthetic.make_dataset(tmp_path / "dataset", per_class=25, seed=4, width=64, height=48, classes=("up", "down"))
     offline = {"TORCH_HOME": str(tmp_path / "empty-torch-cache"), "https_proxy": "http://127.0.0.1:9",
@@ -143,9 +140,10 @@ def test_offline_the_default_imagenet_download_says_what_train_says(display, cli
     failed = run.wait_for("train_failed", fail_on="model_ready")
     run.key("q")
     assert run.finish()[0] == 0
-    train = subprocess.run([sys.executable, "-m", "thumbs", "train", "--data", "dataset"], cwd=tmp_path,
-                           capture_output=True, text=True, env={**os.environ, **offline}, timeout=120)
-    assert train.returncode == 1
+    for name, value in offline.items():
+        monkeypatch.setenv(name, value)
+    train = thumbs_in_process("train", "--data", "dataset", cwd=tmp_path)
+    assert train.exit_code == 1
     assert failed["started"] and "could not download ImageNet weights for resnet18" in failed["why"]
     assert failed["why"] in " ".join(train.stderr.split())  # the same line (rich may wrap the terminal's)
 

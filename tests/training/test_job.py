@@ -141,11 +141,11 @@ def test_a_warm_start_job_builds_the_run_as_thumbs_train_from_does(first_run, de
 def test_a_warm_start_that_changes_the_model_is_refused_in_the_line_thumbs_train_prints(first_run, demo_data,
                                                                                         tmp_path):
     best = first_run[1][-1]["checkpoint"]
-    cli = helpers.thumbs("train", "--from", best, "--arch", "resnet18", "--data", str(demo_data), "--out",
-                         str(tmp_path / "cli"))
+    cli = helpers.thumbs_in_process("train", "--from", best, "--arch", "resnet18", "--data", str(demo_data),
+                                    "--out", str(tmp_path / "cli"))
     code, events, _ = run_job({"kind": "train", "from": best, "config": {"arch": "resnet18",
                                                                           "data": str(demo_data)}}, tmp_path)
-    assert cli.returncode == code == 1 and [e["event"] for e in events] == ["failed"]
+    assert cli.exit_code == code == 1 and [e["event"] for e in events] == ["failed"]
     assert "--from keeps the model's arch" in events[0]["why"]
     assert f"error: {events[0]['why']}" in cli.stderr
 
@@ -170,21 +170,19 @@ def test_batch_events_come_at_most_five_a_second_however_fast_the_batches():
 
 # offline ImageNet: tests/studio/test_studio_window.py checks the same line through the studio, end to end
 @pytest.mark.parametrize("case", ["empty class folder", "bad settings"])
-def test_a_failed_job_says_the_line_thumbs_train_prints_and_exits_1(case, demo_data, tmp_path, monkeypatch):
-    data, config, env = demo_data, {"arch": "mobilenet_v2_x0_35", "weights": "none", "img_size": 32}, {}
+def test_a_failed_job_says_the_line_thumbs_train_prints_and_exits_1(case, demo_data, tmp_path):
+    data, config = demo_data, {"arch": "mobilenet_v2_x0_35", "weights": "none", "img_size": 32}
     if case == "empty class folder":
         data = tmp_path / "data"
         shutil.copytree(demo_data, data)
         (data / "ok").mkdir()
     else:
         config["crop"] = "sideways"
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)  # for the CLI below
-    cli = helpers.thumbs("train", "--data", str(data), "--out", str(tmp_path / "cli"),
-                         *[arg for k, v in config.items() for arg in (f"--{k.replace('_', '-')}", str(v))])
+    cli = helpers.thumbs_in_process("train", "--data", str(data), "--out", str(tmp_path / "cli"),
+                                    *[arg for k, v in config.items() for arg in (f"--{k.replace('_', '-')}", str(v))])
     code, events, child = run_job({"kind": "train", "config": {"data": str(data), "out": str(tmp_path / "job"),
-                                                               **config}}, tmp_path, env)
-    assert code == cli.returncode == 1 and [e["event"] for e in events][-1] == "failed", (events, child.stderr)
+                                                               **config}}, tmp_path)
+    assert code == cli.exit_code == 1 and [e["event"] for e in events][-1] == "failed", (events, child.stderr)
     why = events[-1]["why"]
     assert "\n" not in why and f"error: {why}" in cli.stderr, (why, cli.stderr)
     assert {"empty class folder": "has no images", "bad settings": "--crop sideways: use one of"}[case] in why
@@ -220,8 +218,8 @@ def test_a_signal_after_an_epoch_keeps_the_run_marked_partial_and_resume_finishe
     assert f"**Interrupted after epoch {k} of 50**" in report and f"`thumbs train --resume {run / 'last.pt'}`" in report
     if signum == signal.SIGTERM:
         return  # one resume is enough to show the mark clears
-    resumed = helpers.thumbs("train", "--resume", str(run / "last.pt"), "--epochs", str(k + 1))
-    assert resumed.returncode == 0, resumed.stderr
+    resumed = helpers.thumbs_in_process("train", "--resume", str(run / "last.pt"), "--epochs", str(k + 1))
+    assert resumed.exit_code == 0, resumed.output
     metrics, report = _marked(run)
     assert metrics["interrupted"] is False and metrics["epochs_done"] == metrics["epochs"] == k + 1
     assert "Interrupted" not in report and "partial" not in report
@@ -257,7 +255,7 @@ def test_an_export_job_writes_the_checked_onnx_and_says_what_the_model_scored(fi
 
 def test_an_export_job_of_a_missing_checkpoint_fails_as_thumbs_export_does(tmp_path):
     missing = tmp_path / "runs" / "best.pt"
-    cli = helpers.thumbs("export", str(missing))
+    cli = helpers.thumbs_in_process("export", str(missing))
     code, events, _ = run_job({"kind": "export", "checkpoint": str(missing)}, tmp_path)
-    assert code == cli.returncode == 1 and events[-1]["event"] == "failed"
+    assert code == cli.exit_code == 1 and events[-1]["event"] == "failed"
     assert f"error: {events[-1]['why']}" in cli.stderr

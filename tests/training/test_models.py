@@ -133,3 +133,18 @@ def test_flip_average_is_the_mean_of_a_frame_and_its_mirror_and_cannot_tell_them
         assert torch.allclose(out.softmax(1), expected, atol=1e-6)  # a softmax after it keeps the mean
         assert torch.allclose(averaged(x.flip(3)), out, atol=1e-5)
         assert not torch.allclose(model(x.flip(3)).softmax(1), model(x).softmax(1), atol=1e-3)  # the net alone can
+
+
+def test_flip_average_of_a_confidently_wrong_model_stays_a_finite_log_probability():
+    """Early in training from scratch a class's probability can fall below float32's smallest; the average of a
+    frame and its mirror is then still a finite log-probability, so the loss does not read as diverged."""
+
+    class Sure(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.tensor([[300.0, 0.0, -300.0]]).expand(len(x), 3) * (1 + x.mean())
+
+    out = models.FlipAverage(Sure())(torch.rand(2, 3, 8, 8))
+    assert torch.isfinite(out).all() and (out[:, 2] < -300).all()
+    assert torch.allclose(out.softmax(1), out.exp(), atol=1e-6)  # still log-probabilities
+    loss = torch.nn.functional.nll_loss(out, torch.tensor([2, 2]))
+    assert torch.isfinite(loss) and loss > 300

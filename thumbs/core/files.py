@@ -81,6 +81,15 @@ def read_regular(path: str | Path) -> bytes:
         return f.read()
 
 
+def existing_file(path: str | Path, what: str, missing: str = "") -> Path:
+    """`path`, or one line saying it is not there: torch-free, so a mistyped path is refused before PyTorch loads
+    (seconds)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ThumbsError(f"{what} '{path}' does not exist{missing}")
+    return path
+
+
 def ensure_dir(path: str | Path) -> Path:
     """Create a folder (and its parents), or say clearly why it cannot be."""
     path = Path(path)

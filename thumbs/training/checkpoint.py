@@ -18,7 +18,7 @@ import torchvision
 
 import thumbs
 from thumbs.core.errors import ThumbsError
-from thumbs.core.files import write_atomic
+from thumbs.core.files import existing_file, write_atomic
 from thumbs.core.model_info import FORMAT_VERSION, ModelInfo
 from thumbs.training.norms import norm_values
 
@@ -70,8 +70,7 @@ def save(path: str | Path, model: torch.nn.Module, *, arch: str, classes: list[s
 
 def read_torch_file(path: Path, what: str, missing: str, unreadable: str) -> Any:
     """torch.load without executing code from the file (weights_only), with one-line errors."""
-    if not path.is_file():
-        raise ThumbsError(f"{what} '{path}' does not exist{missing}")
+    existing_file(path, what, missing)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:

@@ -23,15 +23,14 @@ import torch
 from torch import nn
 
 import thumbs
+from thumbs import export_config
 from thumbs.core.errors import ThumbsError
 from thumbs.core.files import check_writable_dir, write_atomic
 from thumbs.core.model_info import file_sha256, labels_path
+from thumbs.export_config import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
 from thumbs.runtime.loader import SOURCE_SHA_KEY, exported_from, exported_path
 from thumbs.training import checkpoint, models
 
-DEFAULT_OPSET = 13  # the newest that JetPack 4.6's TensorRT 8.2 parses; every architecture exports at it
-MIN_OPSET = 11
-MAX_OPSET = 18  # the exporters here write 11-18 as asked; newer numbers would silently come out as 18
 TOLERANCE = {False: 1e-4, True: 2e-2}  # max |probability difference|, fp32 / fp16
 
 
@@ -167,12 +166,6 @@ def check_parity(model: nn.Module, onnx_bytes: bytes, size: int, batch: int) -> 
     return float(np.abs(expected - got).max())
 
 
-def _check_opset(opset: int) -> None:
-    if not MIN_OPSET <= opset <= MAX_OPSET:
-        raise ThumbsError(f"--opset {opset} is not supported: use {MIN_OPSET}-{MAX_OPSET} ({DEFAULT_OPSET}, the "
-                          "default, suits TensorRT 8.2 on JetPack 4.6 and every newer runtime)")
-
-
 def _check_finite(ckpt: checkpoint.Checkpoint, path: Path) -> None:
     broken = [k for k, v in ckpt.state_dict.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if broken:
@@ -228,7 +221,7 @@ def output_path(ckpt_path: Path, out: str | Path | None) -> Path:
 def export(ckpt_path: str | Path, out: str | Path | None = None, opset: int = DEFAULT_OPSET, fp16: bool = False,
            dynamic_batch: bool = True, log: Callable[[str], None] = print) -> ExportResult:
     ckpt_path = Path(ckpt_path)
-    _check_opset(opset)
+    export_config.check(opset)
     ckpt = checkpoint.load(ckpt_path)
     out_path = output_path(ckpt_path, out)
     check_target(out_path, ckpt_path)

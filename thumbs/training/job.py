@@ -36,7 +36,7 @@ from typing import IO, Any
 from thumbs import train_config
 from thumbs.core import signals
 from thumbs.core.errors import ThumbsError
-from thumbs.core.files import os_error_line
+from thumbs.core.files import existing_file, os_error_line
 from thumbs.core.model_info import labels_path
 from thumbs.train_config import TrainConfig
 
@@ -173,6 +173,8 @@ class Job:
     def run(self, spec: dict) -> int:
         if spec["kind"] == "train" and spec.get("from") is None:  # refused settings cost no torch import
             train_config.check(TrainConfig(**checked_config(spec.get("config", {}))))
+        if spec["kind"] == "export":  # a missing checkpoint, too
+            existing_file(_path(spec.get("checkpoint"), "checkpoint"), "checkpoint")
         limit_resources(spec.get("threads"), spec.get("nice"))
         if spec["kind"] == "export":
             return self.export(spec.get("checkpoint"))

@@ -54,14 +54,19 @@ class Normalized(nn.Module):
 class FlipAverage(nn.Module):
     """The mean of the class probabilities of a frame and of its mirror image, for classes a mirror does not
     change (trained with flips): the hand a person did not record is read like the one they did. Returns
-    log-probabilities, so a softmax after it (the exported graph's) gives that mean back."""
+    log-probabilities, so a softmax after it (the exported graph's) gives that mean back. Averaged in the log
+    domain: a probability below float32's smallest (a confidently wrong model early in training) stays a finite
+    log-probability instead of log(0) = -inf, which would read as a diverged loss. Max, Exp and Log only, ops
+    every ONNX opset and TensorRT parse."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return ((self.model(x).softmax(1) + self.model(x.flip(3)).softmax(1)) / 2).log()
+        a, b = self.model(x).log_softmax(1), self.model(x.flip(3)).log_softmax(1)
+        top = torch.maximum(a, b)
+        return top + (((a - top).exp() + (b - top).exp()) / 2).log()
 
 
 def get_arch(name: str) -> Arch:
