@@ -45,6 +45,8 @@ def test_collect_then_data_json(tmp_path, demo_video):
     (["data", "--data", "nowhere"], "data folder 'nowhere' does not exist"),
     (["train", "--data", "nowhere"], "data folder 'nowhere' does not exist"),
     (["export", "missing.pt"], "checkpoint 'missing.pt' does not exist"),
+    (["export", "."], "checkpoint '.' is a folder, not a file"),
+    (["live", "--model", ".", "--headless"], "model '.' is a folder, not a file (train one with `thumbs train`)"),
     (["live", "--model", "missing.onnx", "--headless"], "model 'missing.onnx' does not exist"),
     (["live", "--headless"], "no trained model found in runs/"),
     (["eval", "missing.pt"], "model 'missing.pt' does not exist"),
@@ -88,6 +90,8 @@ def test_train_and_export_refuse_settings_before_pytorch_is_imported(tmp_path, d
              (["train", "--data", data, "--out", f"{data}/run"], "is inside the data folder"),
              (["train", "--data", data, "--out", "run"], "continue that run with `thumbs train --resume run/last.pt`"),
              (["export", "missing.pt"], "checkpoint 'missing.pt' does not exist"),
+    (["export", "."], "checkpoint '.' is a folder, not a file"),
+    (["live", "--model", ".", "--headless"], "model '.' is a folder, not a file (train one with `thumbs train`)"),
              (["export", "run/last.pt", "--opset", "19"], "--opset 19 is not supported: use 11-18"),
              (["export", "run/last.pt", "--batch", "4"], "--batch '4': use dynamic or 1")]
     run = subprocess.run([sys.executable, "-c", NO_TORCH, json.dumps([args for args, _ in cases])],

@@ -81,12 +81,13 @@ def read_regular(path: str | Path) -> bytes:
         return f.read()
 
 
-def existing_file(path: str | Path, what: str, missing: str = "") -> Path:
-    """`path`, or one line saying it is not there: torch-free, so a mistyped path is refused before PyTorch loads
-    (seconds)."""
+def existing_file(path: str | Path, what: str, hint: str = "") -> Path:
+    """`path`, or one line saying it is not there or is a folder. Torch-free, so a mistyped path is refused
+    before PyTorch loads (seconds)."""
     path = Path(path)
     if not path.is_file():
-        raise ThumbsError(f"{what} '{path}' does not exist{missing}")
+        state = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise ThumbsError(f"{what} '{path}' {state}{hint}")
     return path
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from thumbs.core.backend import Backend
 from thumbs.core.errors import ThumbsError
+from thumbs.core.files import existing_file
 from thumbs.core.model_info import ModelInfo, check_labels, file_sha256
 from thumbs.runtime.providers import choose_session
 
@@ -66,10 +67,7 @@ def load_model(path: str | Path, provider: str | None = None, fp16: bool = True,
                log: Callable[[str], None] = print) -> Backend:
     """The backend for a model file, chosen by its suffix; `log` hears what the user must know while it loads
     (a TensorRT engine being built, which can take minutes) and which provider runs it, and why."""
-    path = Path(path)
-    if not path.is_file():
-        what = "is a folder, not a model file" if path.is_dir() else "does not exist"
-        raise ThumbsError(f"model '{path}' {what} (train one with `thumbs train`)")
+    path = existing_file(path, "model", " (train one with `thumbs train`)")
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
         raise ThumbsError(f"model '{path}': expected an .onnx file or a .pt checkpoint")

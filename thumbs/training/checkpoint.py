@@ -68,9 +68,9 @@ def save(path: str | Path, model: torch.nn.Module, *, arch: str, classes: list[s
     return write_atomic(path, buf.getvalue())
 
 
-def read_torch_file(path: Path, what: str, missing: str, unreadable: str) -> Any:
+def read_torch_file(path: Path, what: str, hint: str, unreadable: str) -> Any:
     """torch.load without executing code from the file (weights_only), with one-line errors."""
-    existing_file(path, what, missing)
+    existing_file(path, what, hint)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
