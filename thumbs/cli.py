@@ -399,18 +399,18 @@ def live(
     from thumbs.live.loop import LiveOptions, check_outputs
     from thumbs.live.loop import run as run_live
     from thumbs.runtime.classifier import Classifier
-    from thumbs.runtime.loader import TORCH_SUFFIXES, newest_model
+    from thumbs.runtime.loader import TORCH_SUFFIXES, existing_model, newest_model
     from thumbs.sources.readers import open_source, parse_source
 
     log = (lambda m: err.print(m, highlight=False)) if events == "-" else _log
-    path = model or newest_model()
+    path = existing_model(model) if model else newest_model()
     opts = LiveOptions(threshold, smooth, headless, events, str(record) if record else None, max_frames, str(data))
     if capture:
         from thumbs.live.capture import CaptureOptions
 
         opts.capture = CaptureOptions(capture, capture_every, capture_max, capture_sample)
     check_outputs(opts, parse_source(source), path)  # before the model is exported, loaded or built
-    if path.suffix.lower() in TORCH_SUFFIXES and path.is_file():
+    if path.suffix.lower() in TORCH_SUFFIXES:
         path = _exported_once(path, log)
     clf = Classifier.load(path, provider, fp16=not fp32, log=log)
     log(f"model {clf.path} ({', '.join(clf.classes)}; {clf.img_size}px) on {clf.provider}")

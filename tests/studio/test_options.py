@@ -37,6 +37,7 @@ def test_missing_model_data_file_and_foreign_event_file_are_refused(tmp_path: Pa
     (tmp_path / "notes.txt").write_text("not events")
     (tmp_path / "file").write_text("x")
     cases = [(StudioOptions(["a", "b"], data=tmp_path / "d", start_from=tmp_path / "nope.pt"), "does not exist"),
+             (StudioOptions(["a", "b"], data=tmp_path / "d", start_from=tmp_path), "is a folder, not a file: give"),
              (StudioOptions(["a", "b"], data=tmp_path / "file"), "is a file"),
              (StudioOptions(["a", "b"], data=tmp_path / "d", events=str(tmp_path / "notes.txt")), "not an event log"),
              (StudioOptions(["a", "b"], data=tmp_path / "d", events=""), "give a file name"),

@@ -63,11 +63,16 @@ def _torch_backend(path: Path, provider: str | None, fp16: bool, log: Callable[[
 LOADERS = {".onnx": OnnxBackend, **{suffix: _torch_backend for suffix in TORCH_SUFFIXES}}
 
 
+def existing_model(path: str | Path) -> Path:
+    """The model file, or one line saying it is missing or a folder: before anything derives names from it."""
+    return existing_file(path, "model", " (train one with `thumbs train`)")
+
+
 def load_model(path: str | Path, provider: str | None = None, fp16: bool = True,
                log: Callable[[str], None] = print) -> Backend:
     """The backend for a model file, chosen by its suffix; `log` hears what the user must know while it loads
     (a TensorRT engine being built, which can take minutes) and which provider runs it, and why."""
-    path = existing_file(path, "model", " (train one with `thumbs train`)")
+    path = existing_model(path)
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
         raise ThumbsError(f"model '{path}': expected an .onnx file or a .pt checkpoint")

@@ -19,6 +19,7 @@ import numpy as np
 
 from thumbs.core import signals
 from thumbs.core.errors import ThumbsError
+from thumbs.core.files import existing_file
 from thumbs.data import captures, dataset
 from thumbs.data.dataset import Saver
 from thumbs.live.capture import CaptureOptions, CaptureSink
@@ -131,8 +132,8 @@ def check_paths(opts: StudioOptions) -> None:
     if queue == data or data in queue.parents:
         raise ThumbsError(f"--captures '{opts.captures}' is inside the data folder '{opts.data}': its frames would "
                           "train as a class before anyone labels them; choose a folder beside it")
-    if opts.start_from is not None and not opts.start_from.is_file():
-        raise ThumbsError(f"--from '{opts.start_from}' does not exist: give a run's best.pt (or an exported .onnx)")
+    if opts.start_from is not None:
+        existing_file(opts.start_from, "--from", ": give a run's best.pt (or an exported .onnx)")
     if opts.events == "":
         raise ThumbsError(EMPTY_EVENTS)
     if opts.events and opts.events != "-":
