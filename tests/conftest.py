@@ -125,7 +125,7 @@ OPSET13_SIZES = {"alexnet": 224}
 @pytest.fixture(scope="session")
 def opset13_models(tmp_path_factory) -> dict[str, Path]:
     """The default export (opset 13, what the Nano's TensorRT 8.2 parses) of every architecture, untrained, as
-    `thumbs export` writes it; a PyTorch reference output beside each."""
+    `thumbs export` writes it from a default training (flip-averaged); a PyTorch reference output beside each."""
     return made_once(tmp_path_factory, "opset13", _export_opset13)
 
 
@@ -139,7 +139,7 @@ def _export_opset13(root: Path) -> dict[str, Path]:
     exported = {}
     for arch in models.ARCHS:
         size = OPSET13_SIZES.get(arch, 64)
-        ckpt = make_checkpoint(root / arch / "best.pt", arch, size)
+        ckpt = make_checkpoint(root / arch / "best.pt", arch, size, settings={"flip_average": True})
         result = export.export(ckpt, log=lambda m: None)
         assert result.opset == 13, f"{arch} exported at opset {result.opset}, not 13"
         x = np.random.default_rng(0).random((2, 3, size, size), dtype=np.float32)

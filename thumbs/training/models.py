@@ -56,8 +56,8 @@ class FlipAverage(nn.Module):
     change (trained with flips): the hand a person did not record is read like the one they did. Returns
     log-probabilities, so a softmax after it (the exported graph's) gives that mean back. Averaged in the log
     domain: a probability below float32's smallest (a confidently wrong model early in training) stays a finite
-    log-probability instead of log(0) = -inf, which would read as a diverged loss. Max, Exp and Log only, ops
-    every ONNX opset and TensorRT parse."""
+    log-probability instead of log(0) = -inf, which would read as a diverged loss. LogSoftmax, Max, Exp and Log:
+    ops of every ONNX opset, which TensorRT 8.2 parses."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
