@@ -20,9 +20,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Union
 
 Arg = Union[str, bytes]
 SLOW_REFUSAL_S = 2.0
@@ -31,12 +32,12 @@ SLOW_REFUSAL_S = 2.0
 @dataclass
 class Case:
     name: str
-    argv: List[Arg]
+    argv: list[Arg]
     expect: str = "error"  # error: must refuse; any: refuse cleanly or succeed
-    timeout: Optional[float] = None
+    timeout: float | None = None
 
 
-def sha_tree(root: Path) -> Dict[str, str]:
+def sha_tree(root: Path) -> dict[str, str]:
     """Hash every regular file under root, so a case that changes or loses an input is caught."""
     hashes = {}
     for dirpath, _dirs, files in os.walk(root):
@@ -87,7 +88,7 @@ def error_line(err: str) -> str:
     return lines[0][:160] if lines else ""
 
 
-def verdict(case: Case, rc: Optional[int], secs: float, err: str, lost: List[str], left: List[str]) -> str:
+def verdict(case: Case, rc: int | None, secs: float, err: str, lost: list[str], left: list[str]) -> str:
     problems = []
     if rc is None:
         problems.append("HANG")
@@ -121,21 +122,24 @@ def make_fixtures(py: str, code: str, root: Path) -> Path:
         rc, secs, _out, err = thumbs(py, code, argv, root, 600)
         if rc != 0:
             sys.exit(f"fixture step {argv[0]} failed ({rc}): {err[-400:]}")
-    (fx / "captures").mkdir()
+    return add_extras(fx)
+
+
+def add_extras(fx: Path) -> Path:
+    """The small inputs the cases point at besides the product's own: a capture queue, a labels CSV, text."""
+    (fx / "captures").mkdir(exist_ok=True)
     shutil.copy(fx / "dataset" / "up" / sorted(os.listdir(fx / "dataset" / "up"))[0], fx / "captures" / "a.jpg")
     (fx / "labels.csv").write_text("file,label\na.jpg,up\n")
     (fx / "events.jsonl").write_text("")
     (fx / "notes.txt").write_text("just some text, not a model\n")
-    sd = fx / "run" / "state.pt"
-    shutil.copy(fx / "run" / "best.pt", sd)
     return fx
 
 
-def hostile(fx: Path, hdir: Path, ext: str, kind: str) -> Dict[str, Arg]:
+def hostile(fx: Path, hdir: Path, ext: str, kind: str) -> dict[str, Arg]:
     """The hostile stand-ins for one path option: ext is the expected suffix, kind 'in' or 'out'."""
     hdir.mkdir(parents=True, exist_ok=True)
     tag = ext.strip(".") or "dir"
-    p: Dict[str, Arg] = {}
+    p: dict[str, Arg] = {}
     p["missing"] = str(hdir / f"missing{ext}")
     d = hdir / f"adir{ext}"
     d.mkdir(exist_ok=True)
@@ -178,8 +182,8 @@ def hostile(fx: Path, hdir: Path, ext: str, kind: str) -> Dict[str, Arg]:
     return p
 
 
-def path_cases(fx: Path, hroot: Path, cmd: str, base: List[Arg], opt: Optional[str], ext: str, kind: str,
-               expect_for: Optional[Dict[str, str]] = None) -> List[Case]:
+def path_cases(fx: Path, hroot: Path, cmd: str, base: list[Arg], opt: str | None, ext: str, kind: str,
+               expect_for: dict[str, str] | None = None) -> list[Case]:
     """One case per hostile stand-in for option opt of cmd (opt None: the positional argument first)."""
     cases = []
     for name, value in hostile(fx, hroot / f"{cmd}{opt or '_arg'}", ext, kind).items():
@@ -189,17 +193,17 @@ def path_cases(fx: Path, hroot: Path, cmd: str, base: List[Arg], opt: Optional[s
     return cases
 
 
-def numeric_cases(cmd: str, base: List[Arg], opt: str, values: Sequence[str], any_ok: Sequence[str] = ()) -> List[Case]:
+def numeric_cases(cmd: str, base: list[Arg], opt: str, values: Sequence[str], any_ok: Sequence[str] = ()) -> list[Case]:
     return [Case(f"{cmd} {opt}={v}", [cmd] + base + [opt, v], "any" if v in any_ok else "error") for v in values]
 
 
 BAD_NUMBERS = ["0", "-1", "nan", "inf", "1e9", "abc", ""]
 
 
-def build_cases(fx: Path, h: Path) -> List[Case]:
+def build_cases(fx: Path, h: Path) -> list[Case]:
     ds, clip, pt, onnx = str(fx / "dataset"), str(fx / "clips" / "live.mp4"), str(fx / "run" / "best.pt"), \
         str(fx / "run" / "best.onnx")
-    cases: List[Case] = []
+    cases: list[Case] = []
     # collect
     cb = ["--label", "up", "--source", clip, "--headless", "--count", "2"]
     cases += path_cases(fx, h, "collect", cb, "--data", "", "out",
@@ -327,7 +331,8 @@ def build_cases(fx: Path, h: Path) -> List[Case]:
     cases.append(Case("review no-window", ["review", str(fx / "captures"), "--data", "rd"]))
     for name, body in [("bad-header", "a,b\na.jpg,up\n"), ("slash-label", "file,label\na.jpg,../x\n"),
                        ("empty-label", "file,label\na.jpg,\n"), ("unknown-file", "file,label\nzz.jpg,up\n"),
-                       ("path-file", "file,label\n../../etc/passwd,up\n"), ("dup", "file,label\na.jpg,up\na.jpg,down\n"),
+                       ("path-file", "file,label\n../../etc/passwd,up\n"),
+                       ("dup", "file,label\na.jpg,up\na.jpg,down\n"),
                        ("binary", "\x00\xff\xfe")]:
         csvp = h / f"labels_{name}.csv"
         csvp.parent.mkdir(parents=True, exist_ok=True)
@@ -343,9 +348,34 @@ def build_cases(fx: Path, h: Path) -> List[Case]:
                ("empty", ""), ("existing-fixtures", str(fx))]]
     cases += [Case(f"demo --epochs={v}", ["demo", "--out", "o", "--epochs", v]) for v in ["0", "-1", "abc", ""]]
     cases += [Case(f"demo --img-size={v}", ["demo", "--out", "o", "--img-size", v]) for v in ["0", "nan", "9999"]]
+    # real inputs under a name that is not UTF-8 (an old camera's Latin-1 name): must work or refuse cleanly
+    nb = os.fsencode(str(h)) + b"/nonutf8_\xff"
+    os.makedirs(nb, exist_ok=True)
+    for src, name in [(clip, b"clip.mp4"), (onnx, b"model.onnx"), (pt, b"model.pt"),
+                      (str(fx / "run" / "best.labels.txt"), b"model.labels.txt")]:
+        shutil.copy(os.fsencode(src), nb + b"/" + name)
+    shutil.copytree(os.fsencode(ds), nb + b"/dataset", dirs_exist_ok=True)
+    shutil.copy(os.path.join(ds, "up", sorted(os.listdir(os.path.join(ds, "up")))[0]),
+                nb + b"/dataset/up/\xe9t\xe9.jpg")
+    cases += [Case("non-utf8 live --source", ["live", "--model", onnx, "--source", nb + b"/clip.mp4"] + lb, "any"),
+              Case("non-utf8 live --model onnx", ["live", "--model", nb + b"/model.onnx", "--source", clip] + lb,
+                   "any"),
+              Case("non-utf8 live --model pt", ["live", "--model", nb + b"/model.pt", "--source", clip] + lb, "any"),
+              Case("non-utf8 collect --source", ["collect", "--label", "up", "--source", nb + b"/clip.mp4",
+                                                 "--headless", "--count", "2", "--data", "o"], "any"),
+              Case("non-utf8 data --data", ["data", "--data", nb + b"/dataset"], "any"),
+              Case("non-utf8 eval onnx", ["eval", nb + b"/model.onnx", "--data", nb + b"/dataset"], "any"),
+              Case("non-utf8 export", ["export", nb + b"/model.pt", "--out", "o.onnx"], "any"),
+              Case("non-utf8 train --data", ["train"] + tb + ["--data", nb + b"/dataset", "--out", "o"], "any"),
+              Case("non-utf8 live --record", ["live", "--model", onnx, "--source", clip] + lb +
+                   ["--record", b"v\xff.mp4"], "any"),
+              Case("non-utf8 live --capture", ["live", "--model", onnx, "--source", clip] + lb +
+                   ["--capture", b"c\xff"], "any"),
+              Case("non-utf8 doctor --model", ["doctor", "--no-cameras", "--model", nb + b"/model.onnx"], "any")]
     # studio (no DISPLAY: every run must refuse, and cleanly)
     sb = ["--source", clip]
-    for name, cl in [("empty", ""), ("one", "up"), ("dup", "up,up"), ("slash", "a/b,c"), ("ten", ",".join("abcdefghij")),
+    for name, cl in [("empty", ""), ("one", "up"), ("dup", "up,up"), ("slash", "a/b,c"),
+                     ("ten", ",".join("abcdefghij")),
                      ("unicode", "👍,👎"), ("blank-item", "up,,down"), ("dotdot", "..,up")]:
         cases.append(Case(f"studio --classes={name}", ["studio", "--classes", cl, "--data", "sd"] + sb))
     for opt, ext in [("--data", ""), ("--from", ".pt"), ("--events", ".jsonl"), ("--captures", "")]:
@@ -359,7 +389,7 @@ def build_cases(fx: Path, h: Path) -> List[Case]:
     return cases
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-k", default="", help="Only cases whose name contains this.")
     ap.add_argument("--timeout", type=float, default=60.0)
@@ -370,7 +400,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = ap.parse_args(argv)
     root = Path(args.keep or tempfile.mkdtemp(prefix="probe_cli_")).resolve()
     root.mkdir(parents=True, exist_ok=True)
-    fx = root / "fx" if (root / "fx" / "run" / "best.onnx").exists() else make_fixtures(args.python, args.code, root)
+    fx = add_extras(root / "fx") if (root / "fx" / "run" / "best.onnx").exists() else \
+        make_fixtures(args.python, args.code, root)
     cases = [c for c in build_cases(fx, root / "hostile") if args.k in c.name]
     before = sha_tree(fx)
     failed = 0
@@ -382,12 +413,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         pre = set().union(*(listing(w) for w in watched))
         rc, secs, _out, err = thumbs(args.python, args.code, case.argv, work, case.timeout or args.timeout)
         after = sha_tree(fx)
-        lost = [p for p, hsh in before.items() if after.get(p) != hsh]
+        lost = [p for p, hsh in before.items() if after.get(p) != hsh
+                and not (case.argv[0] == "review" and rc == 0 and "/captures/" in p)]  # review moves its queue
         left = sorted(set().union(*(listing(w) for w in watched)) - pre) if rc not in (0, None) else []
         v = verdict(case, rc, secs, err, lost, left)
-        if lost:  # put the fixtures back so later cases start from the same inputs
-            shutil.rmtree(fx)
-            fx = make_fixtures(args.python, args.code, root) if not (root / "fx").exists() else fx
+        if sha_tree(fx) != before:  # put the inputs back so later cases start from the same ones
+            add_extras(fx)
+            if sha_tree(fx) != before:
+                shutil.rmtree(fx)
+                fx = make_fixtures(args.python, args.code, root)
             before = sha_tree(fx)
         if v != "ok":
             failed += 1
