@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import errno
 import os
+from pathlib import Path
 
 import pytest
 
@@ -66,3 +67,22 @@ def test_the_whole_demo_runs_at_a_tiny_size(tmp_path):
     video.release()
     assert frames > 0 and len(events) >= frames
     assert 0.0 <= result.frame_accuracy <= 1.0 and 0.0 <= result.val_accuracy <= 1.0 and result.fps > 0
+    assert (result.run_dir / demo.MARKER).is_file() and result.record.parent == result.events.parent == result.run_dir
+
+
+def test_the_demo_replaces_its_own_run_and_refuses_one_a_person_trained_there(tmp_path):
+    """`thumbs demo-data --out X; thumbs train --data X/dataset --out X/run; thumbs demo --out X` deleted that
+    person's run: the demo now replaces only a run folder it marked, and refuses before writing anything."""
+    out = tmp_path / "demo"
+    demo.make_demo_data(out, per_class=2)
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    (out / "run").mkdir()
+    (out / "run" / "best.pt").write_bytes(b"a person's model")
+    with pytest.raises(ThumbsError, match="holds a run the demo did not write"):
+        demo.run_demo(out, epochs=1, per_class=2)
+    assert (out / "run" / "best.pt").read_bytes() == b"a person's model"
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == sorted(before + [Path("run"), Path("run/best.pt")])
+    (out / "run" / demo.MARKER).write_bytes(demo.RUN_MARKER)
+    demo.clear_own_run(out / "run")
+    assert not (out / "run").exists()
+    demo.clear_own_run(out / "run")  # nothing there: nothing to do

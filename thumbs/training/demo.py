@@ -16,6 +16,7 @@ from thumbs.train_config import DEMO_BATCH_SIZE, DEMO_IMG_SIZE, DEMO_PER_CLASS, 
 from thumbs.training import synthetic
 
 MARKER = ".thumbs-demo"  # marks a folder demo-data wrote, so a second run may write there again
+RUN_MARKER = b"written by `thumbs demo`: its run, video and events, replaced by the next demo\n"
 
 
 def claim_demo_dir(out_dir: Path) -> Path:
@@ -43,6 +44,17 @@ def make_demo_data(out_dir: str | Path, per_class: int = DEMO_PER_CLASS, seed: i
     return {"dataset": data, "collect clip": clip, "live clip": live, "ground truth": synthetic.truth_path(live)}
 
 
+def clear_own_run(run_dir: Path) -> None:
+    """The demo replaces only a run folder it marked as its own: one a person trained into (`thumbs train --out
+    demo-run/run`) is refused, never deleted."""
+    if not run_dir.exists():
+        return
+    if not (run_dir / MARKER).is_file():
+        raise ThumbsError(f"'{run_dir}' holds a run the demo did not write: move it elsewhere, or give the demo "
+                          "another --out")
+    shutil.rmtree(run_dir)
+
+
 @dataclass
 class DemoResult:
     run_dir: Path
@@ -64,25 +76,28 @@ def run_demo(out_dir: str | Path = "demo-run", arch: str = TrainConfig.arch, epo
     from thumbs.training import export, train
 
     out_dir = Path(out_dir)
+    run_dir = out_dir / "run"  # everything the demo makes from the data: model, report, video, events
+    clear_own_run(run_dir)
     log("1/5 generating synthetic data and clips")
     paths = make_demo_data(out_dir, per_class=per_class, seed=seed)
-    shutil.rmtree(out_dir / "run", ignore_errors=True)  # this demo's own earlier run (the folder is marked)
     log("2/5 collecting frames from a clip (headless, every 0.5 s), as `thumbs collect` does from a camera")
     with sources.open_source(str(paths["collect clip"])) as src:
         got = collect(src, "up", paths["dataset"], interval=0.5)
     log(f"    saved {len(got.saved)} frames to {paths['dataset'] / 'up'}")
     log(f"3/5 training {arch} from random initialisation (offline demo: no pretrained download)")
     cfg = TrainConfig(data=str(paths["dataset"]), arch=arch, weights="none", epochs=epochs, img_size=img_size,
-                      batch_size=DEMO_BATCH_SIZE, out=str(out_dir / "run"), seed=seed)
-    trained = train.train(cfg, log=log)
+                      batch_size=DEMO_BATCH_SIZE, out=str(run_dir), seed=seed)
+    try:
+        trained = train.train(cfg, log=log)
+    finally:  # also a stopped run is the demo's own, for the next demo to replace
+        if run_dir.is_dir():
+            write_atomic(run_dir / MARKER, RUN_MARKER)
     log("4/5 exporting to ONNX")
     exported = export.export(trained.best)
     log(f"    {exported.onnx_path} (max difference to PyTorch {exported.max_diff:.1e})")
     log("5/5 live on the held-out clip, headless")
     clf = Classifier.load(exported.onnx_path, log=log)
-    record, events = out_dir / "live.mp4", out_dir / "events.jsonl"
-    for own in (record, events):  # this demo's own earlier outputs (the folder is marked): live never replaces
-        own.unlink(missing_ok=True)
+    record, events = run_dir / "live.mp4", run_dir / "events.jsonl"
     opts = live.LiveOptions(headless=True, events=str(events), record=str(record), keep_labels=True)  # to score
     with sources.open_source(str(paths["live clip"])) as src:
         summary = live.run(src, clf, opts)
