@@ -59,6 +59,16 @@ def test_bad_input_gives_one_clear_line_and_exit_1(tmp_path, args, message):
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+def test_a_symlink_loop_given_as_a_path_is_one_line_not_a_traceback(tmp_path, demo_data):
+    (tmp_path / "loop").symlink_to("loop")
+    for args in (["train", "--data", str(demo_data), "--out", "loop"], ["studio", "--classes", "up,down", "--data",
+                                                                          "loop"]):
+        result = thumbs_in_process(*args, cwd=tmp_path)
+        assert result.exit_code == 1 and result.stdout == "", result.output
+        assert result.stderr.strip() == (f"error: Symlink loop from '{tmp_path / 'loop'}': a link leads back to "
+                                         "itself; give the real path")
+
+
 def test_the_real_command_ends_bad_input_with_one_line_on_stderr_and_exit_1(tmp_path):
     """The cases above run in-process; this one as a user runs it: the entry point's own exit code and stderr."""
     result = thumbs("data", "--data", "nowhere", cwd=tmp_path)

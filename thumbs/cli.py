@@ -67,6 +67,12 @@ def friendly(fn: F) -> F:
 
                 err.print(f"[bold red]error:[/] {escape(os_error_line(e))}", highlight=False, soft_wrap=True)
                 raise typer.Exit(1) from None
+            except RuntimeError as e:  # Path.resolve() before Python 3.13 says a link loop so, not as an OSError
+                if not str(e).startswith("Symlink loop"):
+                    raise
+                err.print(f"[bold red]error:[/] {escape(str(e))}: a link leads back to itself; give the real path",
+                          highlight=False, soft_wrap=True)
+                raise typer.Exit(1) from None
             if signals.requested():  # it came during the last write: all is written, still say it
                 _stopped(signals.requested(), "after the work was finished and saved")
         return result
