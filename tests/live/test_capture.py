@@ -189,13 +189,15 @@ def test_a_record_that_cannot_be_written_takes_its_frame_back(tmp_path, model, m
     assert summary.frames == 3 and not list(folder.glob("*.jpg")) and summary.captured.stopped
 
 
-def test_an_unwritable_folder_is_a_warning_and_live_runs(tmp_path, model, capsys):
+def test_an_unwritable_folder_is_refused_before_live_runs(tmp_path, model):
+    """(It was a warning, and live ran keeping nothing; a disk that fills later still is: the test above.)"""
     blocker = tmp_path / "file"
     blocker.write_text("x")
     opts = live.LiveOptions(headless=True, capture=capture.CaptureOptions(blocker / "captured", 0.0, 10))
-    summary = live.run(Source(4), ScriptedClassifier([LOW], model), opts)
-    assert summary.frames == 4 and summary.captured.count == 0
-    assert capsys.readouterr().err.count("warning") == 1
+    taken: list[int] = []
+    with pytest.raises(WriteError, match="is a file, not a folder"):
+        live.run(Source(4, before=taken.append), ScriptedClassifier([LOW], model), opts)
+    assert taken == []  # not a frame was read
 
 
 def test_ctrl_c_during_capture_leaves_whole_frames_and_records(tmp_path, model):
@@ -231,3 +233,25 @@ def test_live_capture_from_the_command_line(tmp_path):
     assert [Path(r["source_path"]).name for r in kept] == ["f0.jpg", "f1.jpg", "f2.jpg", "f3.jpg"]
     assert {r["model"] for r in kept} == {file_sha256(model)}
     assert not [r for r in kept if "sample" in r["why"]]  # --capture-sample 0: unsure frames only
+
+
+def test_a_capture_folder_that_cannot_be_one_is_refused_before_live_starts(tmp_path, monkeypatch):
+    """A file, a FIFO or a device where the folder should be, or an unwritable place, was a warning once live
+    ran (exit 0, nothing kept); it is refused with the other outputs, before anything is opened."""
+    from tests.helpers import refuse_writes_in
+    from thumbs.core.errors import ThumbsError
+
+    spec = SourceSpec("video", str(tmp_path / "clip.mp4"))
+    (tmp_path / "afile").write_text("x")
+    os.mkfifo(tmp_path / "fifo")
+    for name in ("afile", "fifo"):
+        opts = live.LiveOptions(headless=True, capture=capture.CaptureOptions(tmp_path / name))
+        with pytest.raises(ThumbsError, match=f"--capture '{tmp_path / name}' is a file, not a folder"):
+            live.check_outputs(opts, spec)
+    (tmp_path / "locked").mkdir()
+    refuse_writes_in(monkeypatch, tmp_path / "locked")
+    opts = live.LiveOptions(headless=True, capture=capture.CaptureOptions(tmp_path / "locked" / "new"))
+    with pytest.raises(WriteError, match="--capture cannot write .*permission denied"):
+        live.check_outputs(opts, spec)
+    live.check_outputs(live.LiveOptions(headless=True, capture=capture.CaptureOptions(tmp_path / "new")), spec)
+    assert not (tmp_path / "new").exists()  # checked, not made: live makes it when it keeps a frame

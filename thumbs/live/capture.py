@@ -118,6 +118,15 @@ class CaptureReport:
         return lines
 
 
+def check_folder(folder: Path) -> None:
+    """Refused before live starts: a file (or FIFO, or device) where the folder should be, or a place where
+    nothing can be written. A folder that fails later (a full disk) only stops capturing: live goes on."""
+    if folder.exists() and not folder.is_dir():
+        raise ThumbsError(f"--capture '{folder}' is a file, not a folder: give a folder for the unsure frames "
+                          "(it is made if missing)")
+    check_writable_dir(folder, "--capture", create=False)
+
+
 class CaptureSink:
     """A live sink: sees every step, keeps the unsure frames (see the module docstring)."""
 
