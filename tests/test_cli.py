@@ -99,9 +99,11 @@ def test_train_and_export_refuse_settings_before_pytorch_is_imported(tmp_path, d
              (["train", "--data", data, "--batch-size", "1"], "--batch-size 1 trains nothing"),
              (["train", "--data", data, "--out", f"{data}/run"], "is inside the data folder"),
              (["train", "--data", data, "--out", "run"], "continue that run with `thumbs train --resume run/last.pt`"),
+             (["train", "--data", data, "--weights", "missing.pth"], "weights file 'missing.pth' does not exist"),
+             (["train", "--data", data, "--resume", "missing.pt"], "checkpoint 'missing.pt' does not exist"),
+             (["train", "--data", data, "--from", "run"], "checkpoint 'run' is a folder, not a file"),
              (["export", "missing.pt"], "checkpoint 'missing.pt' does not exist"),
-    (["export", "."], "checkpoint '.' is a folder, not a file"),
-    (["live", "--model", ".", "--headless"], "model '.' is a folder, not a file (train one with `thumbs train`)"),
+             (["export", "."], "checkpoint '.' is a folder, not a file"),
              (["export", "run/last.pt", "--opset", "19"], "--opset 19 is not supported: use 11-18"),
              (["export", "run/last.pt", "--batch", "4"], "--batch '4': use dynamic or 1")]
     run = subprocess.run([sys.executable, "-c", NO_TORCH, json.dumps([args for args, _ in cases])],

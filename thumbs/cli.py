@@ -271,6 +271,7 @@ def train(
     import warnings
 
     from thumbs import train_config
+    from thumbs.core.files import existing_file
 
     settings = {"data": str(data), "arch": arch, "weights": weights, "norm": norm, "epochs": epochs,
                 "freeze_epochs": freeze_epochs, "batch_size": batch_size, "lr": lr, "img_size": img_size,
@@ -281,6 +282,9 @@ def train(
                           "model on new data; give one of them")
     if not (resume or start_from):  # a new run's settings are refused before PyTorch is imported (seconds)
         train_config.check(TrainConfig(**{TRAIN_FIELDS.get(k, k): v for k, v in settings.items()}))
+    for given_path in (resume, start_from):  # so is a checkpoint that is not there
+        if given_path is not None:
+            existing_file(given_path, "checkpoint")
 
     from thumbs.core import metrics
     from thumbs.training import train as training

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from thumbs.core.errors import ThumbsError
 
+WEIGHTS_HINT = " (use --weights imagenet, none, or a .pth path)"  # after a --weights file that is not there
 AUGMENTS = ("light", "strong")  # training augmentation strengths: training/augment.py's recipes
 MIN_IMG_SIZE, MAX_IMG_SIZE = 32, 1024  # above 1024 px a batch no longer fits in memory on common machines
 
@@ -50,6 +51,7 @@ def flag(name: str, value: object = None) -> str:
 
 def check_settings(cfg: TrainConfig) -> None:
     """Refuse settings that cannot work before any image is decoded."""
+    from thumbs.core.files import existing_file
     from thumbs.runtime.preprocess import CROPS
 
     if not (math.isfinite(cfg.lr) and cfg.lr > 0):
@@ -66,6 +68,8 @@ def check_settings(cfg: TrainConfig) -> None:
     for name, value, allowed in (("--crop", cfg.crop, CROPS), ("--augment", cfg.augment, AUGMENTS)):
         if value not in allowed:
             raise ThumbsError(f"{name} {value}: use one of {', '.join(allowed)}")
+    if cfg.weights not in ("imagenet", "none"):
+        existing_file(cfg.weights, "weights file", WEIGHTS_HINT)
 
 
 def check_out(cfg: TrainConfig) -> None:

@@ -13,6 +13,7 @@ from torch import nn
 from torchvision import models
 
 from thumbs.core.errors import ThumbsError
+from thumbs.train_config import WEIGHTS_HINT
 from thumbs.training import checkpoint
 from thumbs.training.checkpoint import Checkpoint
 from thumbs.training.norms import custom_norm, norm_values
@@ -173,8 +174,7 @@ def _unwrap(content, arch: Arch, path: Path, log: Callable[[str], None]) -> tupl
 def load_backbone(net: nn.Module, arch: Arch, path: Path, log: Callable[[str], None] = print) -> str | None:
     """Load a state dict file into `net`: every backbone tensor must fit, head tensors are ignored.
     Returns the normalisation the file declares, if any."""
-    content = checkpoint.read_torch_file(path, "weights file", " (use --weights imagenet, none, or a .pth path)",
-                              "is not a PyTorch state dict")
+    content = checkpoint.read_torch_file(path, "weights file", WEIGHTS_HINT, "is not a PyTorch state dict")
     state, norm = _unwrap(content, arch, path, log)
     if not isinstance(state, dict):
         raise ThumbsError(f"weights file '{path}' holds a {type(state).__name__}, not a state dict")
