@@ -47,6 +47,7 @@ def test_collect_then_data_json(tmp_path, demo_video):
     (["export", "missing.pt"], "checkpoint 'missing.pt' does not exist"),
     (["export", "."], "checkpoint '.' is a folder, not a file"),
     (["live", "--model", ".", "--headless"], "model '.' is a folder, not a file (train one with `thumbs train`)"),
+    (["doctor", "--no-cameras", "--model", "missing.onnx"], "model 'missing.onnx' does not exist"),
     (["live", "--model", "missing.onnx", "--headless"], "model 'missing.onnx' does not exist"),
     (["live", "--headless"], "no trained model found in runs/"),
     (["eval", "missing.pt"], "model 'missing.pt' does not exist"),

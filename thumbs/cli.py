@@ -477,7 +477,10 @@ def doctor(
 ) -> None:
     """Show what this machine can do: OpenCV build, display, ONNX Runtime providers, GPU, Jetson, cameras."""
     from thumbs.doctor import report
+    from thumbs.runtime.loader import existing_model
 
+    if model is not None:  # a model that is not there is a mistake to say, not a row to report
+        existing_model(model)
     table = Table(show_header=False, box=None)
     for key, value in report(cameras, model):
         table.add_row(f"[bold]{key}", escape(value))  # values hold [brackets], e.g. pip install 'thumbs[train]'

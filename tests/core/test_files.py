@@ -94,3 +94,14 @@ def test_an_os_error_is_one_line_naming_the_path_and_the_fix():
     assert files.os_error_line(long) == f"'{'x' * 300}': the name is too long: choose a shorter path"
     full = files.os_error_line(OSError(errno.ENOSPC, "No space left on device"))
     assert full.startswith("cannot write the output: no space left on the device")
+
+
+def test_existing_file_names_what_is_there_instead(tmp_path):
+    (tmp_path / "model.onnx").write_bytes(b"x")
+    os.mkfifo(tmp_path / "fifo.onnx")
+    assert files.existing_file(tmp_path / "model.onnx", "model") == tmp_path / "model.onnx"
+    for name, state in (("missing.onnx", "does not exist"), (".", "is a folder, not a file"),
+                        ("fifo.onnx", "is not a regular file (a FIFO, socket or device)")):
+        with pytest.raises(ThumbsError) as e:
+            files.existing_file(tmp_path / name, "model", ": train one")
+        assert str(e.value) == f"model '{tmp_path / name}' {state}: train one"

@@ -82,11 +82,12 @@ def read_regular(path: str | Path) -> bytes:
 
 
 def existing_file(path: str | Path, what: str, hint: str = "") -> Path:
-    """`path`, or one line saying it is not there or is a folder. Torch-free, so a mistyped path is refused
-    before PyTorch loads (seconds)."""
+    """`path`, or one line saying it is not there, is a folder, or is no regular file (reading a FIFO would wait
+    for ever). Torch-free, so a mistyped path is refused before PyTorch loads (seconds)."""
     path = Path(path)
     if not path.is_file():
-        state = "is a folder, not a file" if path.is_dir() else "does not exist"
+        state = ("is a folder, not a file" if path.is_dir() else
+                 "is not a regular file (a FIFO, socket or device)" if path.exists() else "does not exist")
         raise ThumbsError(f"{what} '{path}' {state}{hint}")
     return path
 
