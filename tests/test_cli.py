@@ -98,6 +98,7 @@ def test_train_and_export_refuse_settings_before_pytorch_is_imported(tmp_path, d
              (["train", "--data", data, "--crop", "middle"], "--crop middle: use one of center, full"),
              (["train", "--data", data, "--augment", "wild"], "--augment wild: use one of light, strong"),
              (["train", "--data", data, "--batch-size", "1"], "--batch-size 1 trains nothing"),
+             (["train", "--data", data, "--lr", "1e9"], "--lr 1e+09: too large to train"),
              (["train", "--data", data, "--out", f"{data}/run"], "is inside the data folder"),
              (["train", "--data", data, "--out", "run"], "continue that run with `thumbs train --resume run/last.pt`"),
              (["train", "--data", data, "--weights", "missing.pth"], "weights file 'missing.pth' does not exist"),

@@ -11,6 +11,7 @@ from thumbs.core.errors import ThumbsError
 
 WEIGHTS_HINT = " (use --weights imagenet, none, or a .pth path)"  # after a --weights file that is not there
 AUGMENTS = ("light", "strong")  # training augmentation strengths: training/augment.py's recipes
+MAX_LR = 1.0  # AdamW moves every weight by about lr a step: above 1, more than a trained weight's size
 MIN_IMG_SIZE, MAX_IMG_SIZE = 32, 1024  # above 1024 px a batch no longer fits in memory on common machines
 
 
@@ -56,6 +57,9 @@ def check_settings(cfg: TrainConfig) -> None:
 
     if not (math.isfinite(cfg.lr) and cfg.lr > 0):
         raise ThumbsError(f"--lr {cfg.lr}: the learning rate must be a positive number, e.g. 1e-3")
+    if cfg.lr > MAX_LR:
+        raise ThumbsError(f"--lr {cfg.lr:g}: too large to train (each step would move every weight by about that "
+                          f"much): use at most {MAX_LR:g}; 1e-3 is usual")
     if cfg.img_size is not None and not MIN_IMG_SIZE <= cfg.img_size <= MAX_IMG_SIZE:
         raise ThumbsError(f"--img-size {cfg.img_size}: use {MIN_IMG_SIZE} to {MAX_IMG_SIZE} pixels (224 is usual)")
     for name, value, low in (("--epochs", cfg.epochs, 1), ("--batch-size", cfg.batch_size, 1),
