@@ -1,13 +1,13 @@
 """Hostile probe of every `thumbs` command's path, number and text options, run as real subprocesses.
 
-Each case is one command line run with `python -m thumbs` against the code on PYTHONPATH (default /work/main),
+Each case is one command line run with `python -m thumbs` against the code on PYTHONPATH (default: this checkout),
 DISPLAY unset, in a fresh folder, with a time limit. A case passes when the command ends with exit 0/1/2
 (1/2 only for an `error` case), no traceback, a non-empty stderr when it refuses, no input file changed or lost
 (sha256 of the fixtures before/after), no leftover file after a refusal, and a refusal within 2 s (slower means
 it imported torch, or did work, before checking). One row per case: case, exit code, seconds, first line of
 stderr that says the error, verdict.
 
-Usage: PYTHONPATH=/work/main python scripts/probe_cli.py [-k SUBSTRING] [--timeout 60] [--code /work/main]"""
+Usage: python scripts/probe_cli.py [-k SUBSTRING] [--timeout 60] [--code CHECKOUT] [--python PYTHON]"""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from typing import Union
 
 Arg = Union[str, bytes]
 SLOW_REFUSAL_S = 2.0
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -393,8 +394,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-k", default="", help="Only cases whose name contains this.")
     ap.add_argument("--timeout", type=float, default=60.0)
-    ap.add_argument("--code", default=os.environ.get("PYTHONPATH", "/work/main") or "/work/main")
-    ap.add_argument("--python", default="/work/main/.venv/bin/python")
+    ap.add_argument("--code", default=os.environ.get("PYTHONPATH") or str(ROOT))
+    ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--keep", help="Make the fixtures here once and reuse them (faster reruns).")
     ap.add_argument("--failures-only", action="store_true")
     args = ap.parse_args(argv)
