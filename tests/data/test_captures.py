@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import thumbs
+from tests.helpers import fifo, thumbs
 from thumbs.core.errors import DataError
 from thumbs.core.files import encode_jpeg
 from thumbs.data import captures, dataset
@@ -76,6 +76,37 @@ def test_a_bad_row_is_one_error_and_nothing_moves(tmp_path, rows, header, messag
     with pytest.raises(DataError, match=message):
         captures.apply_labels(folder, data, write_csv(tmp_path / "l.csv", rows, header))
     assert tree(folder, data) == before
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("fifo", r"--labels '.*l\.csv' is not a regular file \(a FIFO, socket or device\): give a CSV file"),
+    ("binary", r"--labels '.*l\.csv' is not UTF-8 text \(byte 0xff at offset 1\): save it as a UTF-8 CSV"),
+    ("huge-field", r"--labels '.*l\.csv' is not a readable CSV \(field larger than field limit"),
+])
+def test_a_labels_file_that_is_no_csv_text_is_one_error_and_nothing_moves(tmp_path, kind, message):
+    """A FIFO is refused at once (not waited on for ever), bytes that are not text and a CSV the csv module
+    refuses are one line naming the file, not a traceback."""
+    folder, data = tmp_path / "cap", make_data(tmp_path / "data")
+    make_capture(folder)
+    path = tmp_path / "l.csv"
+    if kind == "fifo":
+        fifo(path)
+    else:
+        path.write_bytes(b"\x00\xff\xfe" if kind == "binary" else b"file,label\n" + b"a" * 200_000 + b",up\n")
+    before = tree(folder, data)
+    with pytest.raises(DataError, match=message):
+        captures.apply_labels(folder, data, path)
+    assert tree(folder, data) == before
+
+
+def test_review_cli_says_one_line_for_a_binary_labels_file(tmp_path):
+    folder, data = tmp_path / "cap", make_data(tmp_path / "data")
+    make_capture(folder, 1)
+    (tmp_path / "bin.csv").write_bytes(b"\x00\xff\xfe")
+    got = thumbs("review", str(folder), "--data", str(data), "--labels", str(tmp_path / "bin.csv"))
+    assert got.returncode == 1 and got.stderr.splitlines() == [
+        f"error: --labels '{tmp_path / 'bin.csv'}' is not UTF-8 text (byte 0xff at offset 1): save it as a UTF-8 "
+        "CSV with the header `file,label`"]
 
 
 def test_a_stopped_review_continues_where_it_stopped_and_undo_goes_back(tmp_path):

@@ -2,13 +2,17 @@ from __future__ import annotations
 
 import errno
 import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import thumbs
 from thumbs.core import files
 from thumbs.core.errors import ThumbsError
-from thumbs.training import demo
+from thumbs.training import demo, synthetic
 
 
 def test_demo_data_never_touches_a_folder_it_did_not_write(tmp_path):
@@ -86,3 +90,35 @@ def test_the_demo_replaces_its_own_run_and_refuses_one_a_person_trained_there(tm
     demo.clear_own_run(out / "run")
     assert not (out / "run").exists()
     demo.clear_own_run(out / "run")  # nothing there: nothing to do
+
+
+NOT_UTF8 = os.fsdecode(b"bad\xff")  # an old camera's Latin-1 name, as Python keeps it (surrogate escapes)
+
+
+def test_a_place_opencv_cannot_write_is_refused_before_the_first_image(tmp_path):
+    bad = tmp_path / NOT_UTF8
+    with pytest.raises(ThumbsError, match=rf"^--out '{re.escape(str(bad))}': its name is not UTF-8 text, which "
+                                          "OpenCV cannot write .*; choose a name of plain letters and digits$"):
+        synthetic.make_dataset(bad / "dataset", per_class=1)
+    assert not bad.exists()
+
+
+def test_a_video_path_that_is_not_utf8_is_refused_not_a_crash(tmp_path):
+    """In a child process: unchecked, OpenCV's segmentation fault would end the test run itself."""
+    code = ("import sys\nfrom thumbs.core.errors import ThumbsError\nfrom thumbs.training import synthetic\n"
+            "try:\n    synthetic.make_video(sys.argv[1], segments=[('up', 2)])\n"
+            "except ThumbsError as e:\n    sys.exit(3 if str(e).startswith(\"--out '\") else 4)\n")
+    bad = os.fsencode(tmp_path) + b"/clips\xff"
+    got = subprocess.run([sys.executable, "-c", code, bad + b"/up.mp4"], capture_output=True, timeout=120)
+    assert got.returncode == 3, got.stderr[-300:]
+    assert not os.path.exists(bad)
+
+
+@pytest.mark.parametrize("command", ["demo-data", "demo"])
+def test_demo_out_that_is_not_utf8_is_one_line_and_no_data(tmp_path, command):
+    """`--out $'bad\\xff'` crashed demo-data with SIGSEGV, half its data written."""
+    got = thumbs(command, "--out", NOT_UTF8, *(["--per-class", "2"] if command == "demo-data" else []), cwd=tmp_path)
+    assert got.returncode == 1 and got.stderr.splitlines() == [
+        "error: --out 'bad\\xff': its name is not UTF-8 text, which OpenCV cannot write (the demo videos go "
+        "there); choose a name of plain letters and digits"]
+    assert not (tmp_path / NOT_UTF8).exists()

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import onnx
 import pytest
@@ -152,6 +155,20 @@ def test_two_exports_into_one_folder_never_replace_each_other(tmp_path):
     assert first.onnx_path.read_bytes() == before
     again = export.export(tmp_path / "base1" / "best.pt", tmp_path / "models", opset=12)  # the same source: updated
     assert again.opset == 12 and Classifier.load(again.onnx_path).classes == CLASSES
+
+
+def test_a_checkpoint_in_a_folder_whose_name_is_not_utf8_exports_once_and_is_known_again(tmp_path):
+    """An old camera's Latin-1 folder: the source path is recorded as \\xff (protobuf takes only UTF-8), the
+    export is reused while it matches, and a retrained checkpoint there replaces its own export."""
+    ckpt = make_checkpoint(Path(os.fsdecode(os.fsencode(tmp_path) + b"/nonutf8_\xff")) / "best.pt")
+    said: list[str] = []
+    onnx_path = export.export_once(ckpt, said.append)
+    meta = {p.key: p.value for p in onnx.load_model_from_string(onnx_path.read_bytes()).metadata_props}
+    assert meta["thumbs.source"] == f"{tmp_path}/nonutf8_\\xff/best.pt"
+    assert export.export_once(ckpt, said.append) == onnx_path and len(said) == 1  # reused, not exported again
+    assert Classifier.load(onnx_path, provider="cpu", log=said.append).classes == CLASSES
+    make_checkpoint(ckpt, seed=1)  # retrained in place: new content, same path
+    assert export.export(ckpt).onnx_path == onnx_path
 
 
 @pytest.mark.parametrize("name", ["model.onnx", "model.labels.txt"])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import io
 import json
 import os
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from thumbs.core import signals
 from thumbs.core.errors import DataError
-from thumbs.core.files import ensure_dir, write_atomic, write_error, write_new
+from thumbs.core.files import NotRegularFile, ensure_dir, read_regular, write_atomic, write_error, write_new
 from thumbs.core.metrics import CAPTURE_PREFIX
 from thumbs.data.dataset import SESSION_RE, class_names, validate_label
 
@@ -195,15 +196,25 @@ def undo(folder: Path, data: Path) -> Decision | None:
 
 
 def read_labels_csv(path: Path) -> list[tuple[str, str]]:
-    """Rows of a `file,label` CSV."""
+    """Rows of a `file,label` CSV. Read with read_regular, so a FIFO is refused instead of waited on for ever."""
     try:
-        with open(path, newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            if reader.fieldnames is None or [h.strip() for h in reader.fieldnames[:2]] != ["file", "label"]:
-                raise DataError(f"--labels '{path}': the first line must be the header `file,label`")
-            return [((row.get("file") or "").strip(), (row.get("label") or "").strip()) for row in reader]
+        text = read_regular(path).decode("utf-8")
+    except NotRegularFile:
+        raise DataError(f"--labels '{path}' is not a regular file (a FIFO, socket or device): give a CSV file "
+                        "with the header `file,label`") from None
     except OSError as e:
         raise DataError(f"--labels '{path}': cannot read it ({e.strerror})") from None
+    except UnicodeDecodeError as e:
+        raise DataError(f"--labels '{path}' is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}):"
+                        " save it as a UTF-8 CSV with the header `file,label`") from None
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        if reader.fieldnames is None or [h.strip() for h in reader.fieldnames[:2]] != ["file", "label"]:
+            raise DataError(f"--labels '{path}': the first line must be the header `file,label`")
+        return [((row.get("file") or "").strip(), (row.get("label") or "").strip()) for row in reader]
+    except (csv.Error, ValueError) as e:
+        raise DataError(f"--labels '{path}' is not a readable CSV ({e}): save it as text with the header "
+                        "`file,label` and one `name.jpg,class` a line") from None
 
 
 def check_labels(rows: list[tuple[str, str]], items: list[Waiting], classes: list[str], path: Path) -> None:

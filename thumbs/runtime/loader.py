@@ -15,7 +15,7 @@ import numpy as np
 
 from thumbs.core.backend import Backend
 from thumbs.core.errors import ThumbsError
-from thumbs.core.files import existing_file
+from thumbs.core.files import existing_file, read_regular
 from thumbs.core.model_info import ModelInfo, check_labels, file_sha256
 from thumbs.runtime.providers import choose_session
 
@@ -96,7 +96,8 @@ def exported_from(onnx_path: Path, checkpoint: Path) -> bool:
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         options.log_severity_level = 3
-        session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        # bytes, not the path: a name that is not UTF-8 cannot reach ONNX Runtime, and a FIFO must not block
+        session = ort.InferenceSession(read_regular(onnx_path), options, providers=["CPUExecutionProvider"])
         recorded = session.get_modelmeta().custom_metadata_map.get(SOURCE_SHA_KEY)
     except Exception:  # an unreadable or foreign file is simply not this checkpoint's export
         return False

@@ -36,6 +36,7 @@ def make_demo_data(out_dir: str | Path, per_class: int = DEMO_PER_CLASS, seed: i
     """A training set, a clip to `collect` from, and a held-out live clip with ground truth."""
     if per_class < 1:
         raise ThumbsError(f"--per-class {per_class}: use 1 or more images per class")
+    synthetic.check_out(Path(out_dir))  # before the folder is claimed: nothing is written for a name OpenCV fails on
     out_dir = claim_demo_dir(Path(out_dir))
     data = out_dir / "dataset"
     synthetic.make_dataset(data, per_class=per_class, seed=seed)

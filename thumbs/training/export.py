@@ -11,6 +11,7 @@ import copy
 import io
 import logging
 import os
+import re
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -24,7 +25,7 @@ from torch import nn
 
 import thumbs
 from thumbs import export_config
-from thumbs.core.errors import ThumbsError
+from thumbs.core.errors import SHOW_NAMES, ThumbsError
 from thumbs.core.files import check_writable_dir, write_atomic
 from thumbs.core.model_info import file_sha256, labels_path
 from thumbs.export_config import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
@@ -151,7 +152,23 @@ def file_opset(proto: onnx.ModelProto) -> int:
 
 def metadata(ckpt: checkpoint.Checkpoint, source: Path) -> dict[str, str]:
     return {**ckpt.info.to_metadata(), SOURCE_SHA_KEY: file_sha256(source), "thumbs.arch": ckpt.info.arch,
-            "thumbs.source": str(source), "thumbs.version": thumbs.__version__}
+            "thumbs.source": path_text(source), "thumbs.version": thumbs.__version__}
+
+
+_SHOWN_BYTE = re.compile(r"\\x([89a-f][0-9a-f])")
+
+
+def path_text(path: Path) -> str:
+    """A path as valid UTF-8 for ONNX metadata: protobuf refuses the surrogate escapes Python keeps for a name
+    that is not UTF-8 (an old camera's Latin-1 folder), so each such byte is written as \\xNN, as error lines
+    show it. Any UTF-8 path is stored unchanged; text_paths reads both back."""
+    return str(path).encode("utf-8", SHOW_NAMES).decode("utf-8")
+
+
+def text_paths(text: str) -> set[Path]:
+    """The paths a recorded "thumbs.source" may name: as written, and with each \\xNN read back as its byte
+    (the two differ only for a name that holds a literal backslash, so both are tried)."""
+    return {Path(text), Path(_SHOWN_BYTE.sub(lambda m: chr(0xDC00 + int(m.group(1), 16)), text))}
 
 
 def check_parity(model: nn.Module, onnx_bytes: bytes, size: int, batch: int) -> float:
@@ -189,8 +206,8 @@ def check_target(out_path: Path, ckpt_path: Path) -> None:
     if not (out_path.exists() or out_path.is_symlink() or labels.exists() or labels.is_symlink()):
         return
     sha, source = _source_of(out_path) if out_path.is_file() else (None, None)
-    ours = sha is not None and (sha == file_sha256(ckpt_path)
-                                or (source is not None and Path(source).resolve() == ckpt_path.resolve()))
+    ours = sha is not None and (sha == file_sha256(ckpt_path) or (
+        source is not None and ckpt_path.resolve() in {p.resolve() for p in text_paths(source)}))
     if not ours:
         taken = out_path if out_path.exists() or out_path.is_symlink() else labels
         what = f"an export of '{source}'" if source else "a file that is not an export of this checkpoint"

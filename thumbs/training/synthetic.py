@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from thumbs.core.errors import ThumbsError
-from thumbs.core.files import encode_jpeg, ensure_dir, write_atomic, write_error, write_new
+from thumbs.core.files import encode_jpeg, ensure_dir, is_utf8, write_atomic, write_error, write_new
 
 CLASSES = ("up", "down", "none")
 SKIN = np.array([[224, 172, 105], [198, 134, 66], [141, 85, 36], [255, 219, 172], [241, 194, 125],
@@ -152,9 +152,22 @@ def render(rng: np.random.Generator, label: str, width: int = 160, height: int =
     return finish(rng, img)
 
 
+def check_out(path: str | Path) -> None:
+    """Refuse a place whose name is not UTF-8 before anything is written: OpenCV crashes the process (a
+    segmentation fault) on such a video path, which would leave a half-written demo folder behind. The same
+    rule and words as `live --record`; names the folder to rename (the --out of demo and demo-data)."""
+    path = Path(path)
+    for part in reversed((path, *path.parents)):  # from the top down: the first name that is not UTF-8
+        if not is_utf8(part.name):
+            raise ThumbsError(f"--out '{part}': its name is not UTF-8 text, which OpenCV cannot write (the demo "
+                              "videos go there); choose a name of plain letters and digits")
+
+
 def make_dataset(root: str | Path, per_class: int = 120, seed: int = 0, width: int = 160, height: int = 120,
                  classes: Sequence[str] = CLASSES) -> dict[str, int]:
-    """Write `per_class` images into root/<class>/ (existing files are left alone); returns counts."""
+    """Write `per_class` images into root/<class>/ (existing files are left alone); returns counts. A root
+    OpenCV cannot write videos beside is refused first (check_out), so the demo never leaves half its data."""
+    check_out(root)
     rng = np.random.default_rng(seed)
     root = Path(root)
     counts = {}
@@ -192,6 +205,7 @@ def make_video(path: str | Path, segments: Sequence[tuple[str, int]] = DEFAULT_S
                width: int = 320, height: int = 240, fps: float = 15.0) -> Path:
     """Write an mp4 and `<stem>.truth.json` beside it (the label of every frame, in order)."""
     path = Path(path)
+    check_out(path)
     ensure_dir(path.parent)
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
