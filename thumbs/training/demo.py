@@ -70,17 +70,18 @@ class DemoResult:
 def run_demo(out_dir: str | Path = "demo-run", arch: str = TrainConfig.arch, epochs: int = TrainConfig.epochs,
              img_size: int = DEMO_IMG_SIZE, per_class: int = DEMO_PER_CLASS, seed: int = 0,
              log: Callable[[str], None] = print) -> DemoResult:
+    out_dir = Path(out_dir)
+    run_dir = out_dir / "run"  # everything the demo makes from the data: model, report, video, events
+    clear_own_run(run_dir)
+    log("1/5 generating synthetic data and clips")
+    paths = make_demo_data(out_dir, per_class=per_class, seed=seed)  # refuses a bad --out before torch loads
+
     from thumbs.live import loop as live
     from thumbs.live.collect import collect
     from thumbs.runtime.classifier import Classifier
     from thumbs.sources import readers as sources
     from thumbs.training import export, train
 
-    out_dir = Path(out_dir)
-    run_dir = out_dir / "run"  # everything the demo makes from the data: model, report, video, events
-    clear_own_run(run_dir)
-    log("1/5 generating synthetic data and clips")
-    paths = make_demo_data(out_dir, per_class=per_class, seed=seed)
     log("2/5 collecting frames from a clip (headless, every 0.5 s), as `thumbs collect` does from a camera")
     with sources.open_source(str(paths["collect clip"])) as src:
         got = collect(src, "up", paths["dataset"], interval=0.5)
