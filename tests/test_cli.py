@@ -360,3 +360,14 @@ def test_a_display_with_no_x_server_is_one_line_not_a_qt_abort(onnx_model, demo_
     result = subprocess.run([sys.executable, "-m", "thumbs.cli", "live", "--model", str(onnx_model), "--source",
                              str(demo_video)], capture_output=True, text=True, env=env, timeout=120)
     _one_line_error(result, "no X server answers at DISPLAY=:93")
+
+
+@pytest.mark.parametrize("args", [["collect", "--label", "up", "--headless", "--data", ""], ["train", "--out", ""],
+                                  ["demo-data", "--out", ""], ["export", ""], ["live", "--headless", "--record", ""],
+                                  ["studio", "--classes", "up,down", "--captures", ""]])
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(tmp_path, args):
+    """Typer reads '' as Path('.'): `collect --data ''` saved into ./up/ and `demo --out ''` wrote the whole demo
+    into the current folder."""
+    result = thumbs_in_process(*args, cwd=tmp_path)
+    assert result.exit_code == 2 and "an empty path: give a file or folder name" in result.output
+    assert list(tmp_path.iterdir()) == []

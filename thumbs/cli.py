@@ -88,13 +88,23 @@ def _stopped(signum: Optional[int], note: str) -> None:
     raise typer.Exit(signals.exit_code(signum))
 
 
+def _path(value: str) -> Path:
+    """A path as typed. Typer would read an empty one as '.', and a command would write into the current folder."""
+    if not value:
+        raise typer.BadParameter("an empty path: give a file or folder name")
+    return Path(value)
+
+
+PATH = {"parser": _path, "metavar": "<path>"}  # every path option (arguments take parser=_path): '' is refused
+
+
 @app.command()
 @friendly
 def collect(
     label: str = typer.Option(..., "--label", "-l", help="Class to record, e.g. up, down, none."),
     source: str = typer.Option("0", "--source", "-s", help="Camera index, video file, image folder/glob, URL "
                                "or GStreamer pipeline."),
-    data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Data folder (one sub-folder per class)."),
+    data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Data folder (one sub-folder per class).", **PATH),
     count: Optional[int] = typer.Option(None, "--count", "-n", min=1, help="Stop after saving N frames."),
     interval: Optional[float] = typer.Option(None, "--interval", min=0.0,
                                              help="Save automatically every SEC seconds."),
@@ -133,7 +143,7 @@ def collect(
 @app.command()
 @friendly
 def data(
-    data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Data folder (one sub-folder per class)."),
+    data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Data folder (one sub-folder per class).", **PATH),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
 ) -> None:
     """Count images per class, show the train/val split, and warn about what will hurt training."""
@@ -166,7 +176,7 @@ def data(
 @app.command("demo-data")
 @friendly
 def demo_data(
-    out_dir: Path = typer.Option(Path("demo-run"), "--out", "-o", help="Where to write dataset/ and videos."),
+    out_dir: Path = typer.Option(Path("demo-run"), "--out", "-o", help="Where to write dataset/ and videos.", **PATH),
     per_class: int = typer.Option(DEMO_PER_CLASS, "--per-class", min=1, help="Images per class."),
     seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="Random seed (0 to 2^32-1): the same seed "
                              "gives the same data."),
@@ -242,7 +252,8 @@ CACHE_OPTION = typer.Option(TrainConfig.cache, "--cache/--no-cache", help="Keep 
 @friendly
 def train(
     ctx: typer.Context,
-    data: Path = typer.Option(Path(TrainConfig.data), "--data", "-d", help="Data folder (one sub-folder per class)."),
+    data: Path = typer.Option(Path(TrainConfig.data), "--data", "-d", **PATH,
+                              help="Data folder (one sub-folder per class)."),
     arch: str = ARCH_OPTION,
     weights: str = WEIGHTS_OPTION,
     norm: Optional[str] = NORM_OPTION,
@@ -253,7 +264,7 @@ def train(
     img_size: Optional[int] = IMG_SIZE_OPTION,
     device: str = DEVICE_OPTION,
     out_dir: Optional[Path] = typer.Option(TrainConfig.out, "--out", "-o", help="Run folder (default "
-                                           "runs/<timestamp>)."),
+                                           "runs/<timestamp>).", **PATH),
     seed: int = SEED_OPTION,
     crop: str = CROP_OPTION,
     augment: str = AUGMENT_OPTION,
@@ -261,11 +272,12 @@ def train(
     flip_average: bool = FLIP_AVERAGE_OPTION,
     cache: bool = CACHE_OPTION,
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue a run from its last.pt, with its own "
-                                          "settings (--epochs, --device and --cache may change)."),
+                                          "settings (--epochs, --device and --cache may change).", **PATH),
     start_from: Optional[Path] = typer.Option(None, "--from", help="Retrain a model (RUN/best.pt) on the grown "
                                               "data set: keeps its architecture, size, crop, normalisation, flips "
                                               "and class rows; a short schedule (2 epochs at half its lr). "
-                                              "Unlike --weights, which takes only the backbone for a new model."),
+                                              "Unlike --weights, which takes only the backbone for a new model.",
+                                              **PATH),
 ) -> None:
     """Fine-tune a pretrained network on the class folders; writes best.pt, last.pt, report.md, curves.png."""
     import warnings
@@ -316,8 +328,8 @@ def train(
 @app.command("eval")
 @friendly
 def eval_(
-    model: Path = typer.Argument(..., help="A .pt checkpoint or an .onnx model."),
-    data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Class-folder data set to score on."),
+    model: Path = typer.Argument(..., help="A .pt checkpoint or an .onnx model.", parser=_path),
+    data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Class-folder data set to score on.", **PATH),
     provider: str = typer.Option("auto", "--provider", "-p", help="auto, tensorrt, cuda or cpu (a .pt runs in "
                                  "PyTorch: auto, cuda or cpu)."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
@@ -342,9 +354,10 @@ def eval_(
 @app.command()
 @friendly
 def export(
-    checkpoint: Path = typer.Argument(..., help="A .pt checkpoint from `thumbs train` (e.g. runs/X/best.pt)."),
+    checkpoint: Path = typer.Argument(..., parser=_path,
+                                      help="A .pt checkpoint from `thumbs train` (e.g. runs/X/best.pt)."),
     out_path: Optional[Path] = typer.Option(None, "--out", "-o", help="Output .onnx or a folder (default: "
-                                            "best.onnx beside best.pt); NAME.labels.txt is written beside it."),
+                                            "best.onnx beside best.pt); NAME.labels.txt is written beside it.", **PATH),
     opset: int = typer.Option(DEFAULT_OPSET, "--opset", help=f"ONNX opset, {MIN_OPSET}-{MAX_OPSET}. Default "
                               f"{DEFAULT_OPSET}: the newest that JetPack 4.6's TensorRT 8.2 parses (its ONNX Runtime "
                               "1.11 takes 16); every architecture exports at it."),
@@ -377,7 +390,7 @@ def _exported_once(checkpoint: Path, log: Callable[[str], None]) -> Path:
 @friendly
 def live(
     model: Optional[Path] = typer.Option(None, "--model", "-m", help="An .onnx model or .pt checkpoint "
-                                         "(default: the newest run's)."),
+                                         "(default: the newest run's).", **PATH),
     source: str = typer.Option("0", "--source", "-s", help="Camera index, video file, image folder, URL or "
                                "GStreamer pipeline."),
     provider: str = typer.Option("auto", "--provider", "-p", help="auto, tensorrt, cuda or cpu."),
@@ -387,16 +400,16 @@ def live(
     headless: bool = typer.Option(False, "--headless", help="No window."),
     events: Optional[str] = typer.Option(None, "--events", help="Write JSON Lines events to PATH, or - for stdout."),
     record: Optional[Path] = typer.Option(None, "--record", help="Write the annotated video to PATH "
-                                          "(.mp4/.avi; small frames are recorded scaled up, as shown)."),
+                                          "(.mp4/.avi; small frames are recorded scaled up, as shown).", **PATH),
     max_frames: Optional[int] = typer.Option(None, "--max-frames", min=1, help="Stop after N frames."),
-    data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Where digit keys save hard examples."),
+    data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Where digit keys save hard examples.", **PATH),
     fp32: bool = typer.Option(False, "--fp32", help="TensorRT in FP32 instead of FP16."),
     width: Optional[int] = typer.Option(None, "--width", min=1),
     height: Optional[int] = typer.Option(None, "--height", min=1),
     fps: Optional[float] = typer.Option(None, "--fps", min=0.0, max=MAX_FPS),
     capture: Optional[Path] = typer.Option(None, "--capture", help="Keep the frames the model is unsure of "
                                            "(below --threshold, top two close, or a label flicker) and a sample "
-                                           "spread over time in DIR, to label with `thumbs review DIR`."),
+                                           "spread over time in DIR, to label with `thumbs review DIR`.", **PATH),
     capture_every: float = typer.Option(1.0, "--capture-every", min=0.0, help="Seconds of video between kept "
                                         "frames; 0 keeps every frame that qualifies."),
     capture_sample: float = typer.Option(1.0, "--capture-sample", min=0.0, help="Also keep a frame of each "
@@ -444,11 +457,11 @@ def live(
 @app.command()
 @friendly
 def review(
-    folder: Path = typer.Argument(..., help="The folder `thumbs live --capture` kept frames in."),
+    folder: Path = typer.Argument(..., help="The folder `thumbs live --capture` kept frames in.", parser=_path),
     data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Data folder the labelled frames move into "
-                              "(DATA/<class>/capture-<session>/)."),
+                              "(DATA/<class>/capture-<session>/).", **PATH),
     labels: Optional[Path] = typer.Option(None, "--labels", help="Label from a CSV with a `file,label` header "
-                                          "(- discards) instead of the window; every row is checked first."),
+                                          "(- discards) instead of the window; every row is checked first.", **PATH),
     list_only: bool = typer.Option(False, "--list", help="Print the frames waiting for a label."),
 ) -> None:
     """Label the frames live --capture kept (1-9 class, Enter/space accept the guess, x discard, u undo, q quit)."""
@@ -473,7 +486,7 @@ def review(
 def doctor(
     cameras: bool = typer.Option(True, "--cameras/--no-cameras", help="Try to open cameras 0-3."),
     model: Optional[Path] = typer.Option(None, "--model", "-m", help="An .onnx model: does its opset suit this "
-                                         "ONNX Runtime/TensorRT, and which provider would live use?"),
+                                         "ONNX Runtime/TensorRT, and which provider would live use?", **PATH),
 ) -> None:
     """Show what this machine can do: OpenCV build, display, ONNX Runtime providers, GPU, Jetson, cameras."""
     from thumbs.doctor import report
@@ -490,7 +503,8 @@ def doctor(
 @app.command("demo")
 @friendly
 def demo_cmd(
-    out_dir: Path = typer.Option(Path("demo-run"), "--out", "-o", help="Folder for everything the demo writes."),
+    out_dir: Path = typer.Option(Path("demo-run"), "--out", "-o", **PATH,
+                                 help="Folder for everything the demo writes."),
     arch: str = typer.Option(TrainConfig.arch, "--arch", "-a", help="Architecture to train."),
     epochs: int = typer.Option(TrainConfig.epochs, "--epochs", "-e", min=1),
     img_size: int = typer.Option(DEMO_IMG_SIZE, "--img-size", min=32, max=1024),
@@ -512,14 +526,14 @@ def studio(
     classes: str = typer.Option(..., "--classes", help="The classes, in key order (1-9), e.g. up,down,none."),
     source: str = typer.Option("0", "--source", "-s", help="Camera index, video file or image folder (played "
                                "over and over, as a camera), URL or GStreamer pipeline."),
-    data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Data folder (one sub-folder per class)."),
+    data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Data folder (one sub-folder per class).", **PATH),
     start_from: Optional[Path] = typer.Option(None, "--from", help="Start with this model live: a run's best.pt "
-                                              "(t retrains it on the grown data) or an .onnx."),
+                                              "(t retrains it on the grown data) or an .onnx.", **PATH),
     events: Optional[str] = typer.Option(None, "--events", help="Write JSON Lines events to PATH, or - for stdout."),
     interval: float = typer.Option(0.2, "--interval", min=0.01, help="Seconds between the saves of an automatic "
                                    "burst (a)."),
     capture_dir: Path = typer.Option(Path("captures"), "--captures", help="The review queue that c fills with the "
-                                     "frames the live model is unsure of, and r labels."),
+                                     "frames the live model is unsure of, and r labels.", **PATH),
     threshold: float = typer.Option(0.6, "--threshold", "-t", min=0.0, max=1.0),
     smooth: int = typer.Option(5, "--smooth", min=1, max=MAX_SMOOTH),
     provider: str = typer.Option("auto", "--provider", "-p", help="auto, tensorrt, cuda or cpu."),
