@@ -25,8 +25,8 @@ from thumbs.core.errors import ThumbsError
 from thumbs.core.files import check_writable_dir, ensure_dir
 from thumbs.core.model_info import labels_path
 from thumbs.data.dataset import Saver
+from thumbs.live import capture
 from thumbs.live.capture import CaptureOptions, CaptureReport, CaptureSink
-from thumbs.live.capture import check_folder as check_capture_folder
 from thumbs.live.latency import LatencyHistogram
 from thumbs.live.overlay import draw_live
 from thumbs.live.recorder import Recorder, check_record, safe_copy
@@ -301,7 +301,7 @@ def check_outputs(opts: LiveOptions, spec: SourceSpec, model: Path | None = None
     if events:
         check_events(events)
     if opts.capture:
-        check_capture_folder(Path(opts.capture.folder))
+        capture.check_folder(Path(opts.capture.folder))
 
 
 def check_events(path: Path) -> None:

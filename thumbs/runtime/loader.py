@@ -64,7 +64,8 @@ LOADERS = {".onnx": OnnxBackend, **{suffix: _torch_backend for suffix in TORCH_S
 
 
 def existing_model(path: str | Path) -> Path:
-    """The model file, or one line saying it is missing or a folder: before anything derives names from it."""
+    """The model file, or one line saying what is there instead (nothing, a folder, a FIFO): before anything
+    derives names from it."""
     return existing_file(path, "model", " (train one with `thumbs train`)")
 
 

@@ -171,13 +171,14 @@ class Job:
         self.events.emit("epoch", epochs=trainer.cfg.epochs, **row)
 
     def run(self, spec: dict) -> int:
-        if spec["kind"] == "train" and spec.get("from") is None:  # refused settings cost no torch import
-            train_config.check(TrainConfig(**checked_config(spec.get("config", {}))))
-        if spec["kind"] == "export":  # a missing checkpoint, too
-            existing_file(_path(spec.get("checkpoint"), "checkpoint"), "checkpoint")
-        limit_resources(spec.get("threads"), spec.get("nice"))
+        # refused settings and a missing checkpoint cost no torch import
         if spec["kind"] == "export":
-            return self.export(spec.get("checkpoint"))
+            ckpt_path = existing_file(_path(spec.get("checkpoint"), "checkpoint"), "checkpoint")
+            limit_resources(spec.get("threads"), spec.get("nice"))
+            return self.export(ckpt_path)
+        if spec.get("from") is None:
+            train_config.check(TrainConfig(**checked_config(spec.get("config", {}))))
+        limit_resources(spec.get("threads"), spec.get("nice"))
         return self.train(spec)
 
     def train(self, spec: dict) -> int:
@@ -203,10 +204,9 @@ class Job:
         self.ready(result.best, result.run_dir, result.scores.accuracy, headline, result.notes)
         return 0
 
-    def export(self, path: object) -> int:
+    def export(self, ckpt_path: Path) -> int:
         from thumbs.training import checkpoint
 
-        ckpt_path = _path(path, "checkpoint")
         ckpt = checkpoint.load(ckpt_path)
         self.finished_run = ckpt_path.parent
         accuracy = ckpt.metrics.get("accuracy")
