@@ -198,8 +198,8 @@ def test_a_flip_averaged_model_exports_with_the_mirror_inside_the_graph(trained,
     assert out.max_diff < 1e-4
     clf = Classifier.load(out.onnx_path)
     assert clf.info.flip_average
-    x = np.zeros((2, 3, 48, 48), dtype=np.float32)
-    x[0, :, :, :16], x[1, 0, 10:30, 30:] = 1.0, 0.8  # bright on one side: its mirror is another image
+    x = np.zeros((2, 3, clf.img_size, clf.img_size), dtype=np.float32)
+    x[0, :, :, :16], x[1, 0, 10:30, 25:] = 1.0, 0.8  # bright on one side: its mirror is another image
     assert np.allclose(clf.predict_batch(x), clf.predict_batch(x[..., ::-1].copy()), atol=1e-5)
     net = models.from_checkpoint(ckpt).model
     with torch.no_grad():
