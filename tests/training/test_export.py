@@ -27,12 +27,6 @@ def test_export_matches_pytorch_for_every_architecture(opset13_models, arch):
     assert np.abs(Classifier.load(path, provider="cpu", log=lambda m: None).predict_batch(x) - reference).max() < 1e-4
 
 
-def test_alexnet_pool_at_a_size_other_than_224_exports_at_opset_13(tmp_path):
-    ckpt = make_checkpoint(tmp_path / "best.pt", "alexnet", size=96)  # 2x2 features pooled to 6x6
-    result = export.export(ckpt)
-    assert result.opset == 13 and result.max_diff < 1e-4
-
-
 def test_metadata_round_trip(tmp_path):
     ckpt = make_checkpoint(tmp_path / "best.pt", size=72, classes=["a", "b"])
     result = export.export(ckpt, tmp_path / "out" / "gesture.onnx")
