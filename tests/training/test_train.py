@@ -27,7 +27,7 @@ QUIET = {"log": lambda m: None}
 
 
 def _cfg(data, out, **kw) -> train.TrainConfig:
-    base = dict(data=str(data), arch="mobilenet_v3_small", weights="none", epochs=2, img_size=48, batch_size=16,
+    base = dict(data=str(data), arch="mobilenet_v3_small", weights="none", epochs=2, img_size=32, batch_size=16,
                 out=str(out))
     return train.TrainConfig(**{**base, **kw})
 
@@ -38,11 +38,11 @@ def test_run_folder_checkpoint_and_report(demo_data, tmp_path):
     assert {"best.pt", "last.pt", "metrics.json", "report.md", "curves.png"} <= files
     ckpt = checkpoint.load(result.best)
     assert ckpt.info.arch == "mobilenet_v3_small" and ckpt.info.classes == ["down", "none", "up"]
-    assert ckpt.info.img_size == 48 and ckpt.info.mean == (0.485, 0.456, 0.406)
+    assert ckpt.info.img_size == 32 and ckpt.info.mean == (0.485, 0.456, 0.406)
     assert {"torch", "torchvision", "thumbs"} <= set(ckpt.versions)
     assert ckpt.metrics["accuracy"] == result.scores.accuracy
     model = models.from_checkpoint(ckpt)
-    assert model(torch.rand(1, 3, 48, 48)).shape == (1, 3)
+    assert model(torch.rand(1, 3, 32, 32)).shape == (1, 3)
     history = json.loads((result.run_dir / "metrics.json").read_text())["history"]
     assert [h["epoch"] for h in history] == [1, 2]
     report = (result.run_dir / "report.md").read_text()
@@ -254,10 +254,6 @@ def test_sessions_give_a_new_session_headline_and_a_report_to_act_on(tmp_path):
 
 # Nothing lost, nothing silent (issue 10)
 
-def _tiny(data, out, **kw) -> train.TrainConfig:
-    return _cfg(data, out, **{"img_size": 32, **kw})
-
-
 def _temp_files(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*.tmp")]
 
@@ -268,13 +264,13 @@ def test_a_run_folder_that_holds_files_is_never_replaced(demo_data, tmp_path):
     (run / "best.pt").write_bytes(b"an earlier model")
     (run / "last.pt").write_bytes(b"an earlier checkpoint")
     with pytest.raises(ThumbsError, match=r"is not empty.*--resume .*last.pt.*another --out"):
-        train.train(_tiny(demo_data, run), **QUIET)
+        train.train(_cfg(demo_data, run), **QUIET)
     assert (run / "best.pt").read_bytes() == b"an earlier model"
     (tmp_path / "afile").write_text("x")
     with pytest.raises(ThumbsError, match="cannot create folder .*afile"):
-        train.train(_tiny(demo_data, tmp_path / "afile"), **QUIET)
+        train.train(_cfg(demo_data, tmp_path / "afile"), **QUIET)
     with pytest.raises(ThumbsError, match="a part of that path is a file"):
-        train.train(_tiny(demo_data, tmp_path / "afile" / "run"), **QUIET)
+        train.train(_cfg(demo_data, tmp_path / "afile" / "run"), **QUIET)
 
 
 @pytest.mark.parametrize("change, words", [({"lr": -1.0}, "--lr -1.0"), ({"lr": 0.0}, "--lr 0.0"),
@@ -285,7 +281,7 @@ def test_a_run_folder_that_holds_files_is_never_replaced(demo_data, tmp_path):
                                            ({"augment": "wild"}, "--augment wild: use one of light, strong")])
 def test_settings_that_cannot_work_are_refused_up_front(demo_data, tmp_path, change, words):
     with pytest.raises(ThumbsError, match=words):
-        train.train(_tiny(demo_data, tmp_path / "run", **change), **QUIET)
+        train.train(_cfg(demo_data, tmp_path / "run", **change), **QUIET)
     assert not (tmp_path / "run").exists()
 
 
@@ -295,7 +291,7 @@ def test_ctrl_c_in_the_first_epoch_leaves_no_empty_run_folder(demo_data, tmp_pat
 
     monkeypatch.setattr(train.Trainer, "train_epoch", interrupted)
     with pytest.raises(KeyboardInterrupt, match="nothing was saved"):
-        train.train(_tiny(demo_data, tmp_path / "run"), **QUIET)
+        train.train(_cfg(demo_data, tmp_path / "run"), **QUIET)
     assert not (tmp_path / "run").exists()
 
 
@@ -307,7 +303,7 @@ def test_ctrl_c_while_the_first_last_pt_is_written_keeps_it(demo_data, tmp_path,
         return original(path, *a, **k)
 
     monkeypatch.setattr(checkpoint, "save", signal_during_save)
-    result = train.train(_tiny(demo_data, tmp_path / "run", epochs=3), **QUIET)
+    result = train.train(_cfg(demo_data, tmp_path / "run", epochs=3), **QUIET)
     assert result.interrupted and len(result.history) == 1
     assert checkpoint.load(result.last).epoch == 0 and checkpoint.load(result.best).epoch == 0
     assert json.loads((result.run_dir / "metrics.json").read_text())["best_epoch"] == 1
@@ -331,7 +327,7 @@ def test_a_diverged_run_stops_and_saves_no_nan_model(demo_data, tmp_path, monkey
     monkeypatch.setattr(nn.CrossEntropyLoss, "forward", nan_in_second_epoch)
     with pytest.raises(ThumbsError, match=r"training loss became nan in epoch 2.*smaller --lr.*kept .*last.pt "
                                           r"\(epoch 1\)"):
-        train.train(_tiny(demo_data, tmp_path / "run", epochs=3), **QUIET)
+        train.train(_cfg(demo_data, tmp_path / "run", epochs=3), **QUIET)
     state = checkpoint.load(tmp_path / "run" / "best.pt").state_dict
     assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
 
@@ -348,7 +344,7 @@ def test_disk_full_during_training_says_what_was_kept(demo_data, tmp_path, monke
 
     monkeypatch.setattr(files.os, "fsync", full_after_first_epoch)
     with pytest.raises(ThumbsError, match=r"cannot write .*last.pt': no space left.*kept .*last.pt \(epoch 1\)"):
-        train.train(_tiny(demo_data, tmp_path / "run", epochs=2), **QUIET)
+        train.train(_cfg(demo_data, tmp_path / "run", epochs=2), **QUIET)
     assert checkpoint.load(tmp_path / "run" / "last.pt").epoch == 0 and _temp_files(tmp_path) == []
 
 
@@ -370,7 +366,7 @@ def test_report_and_best_pt_agree_with_the_history_after_kill_and_resume(demo_da
 
     monkeypatch.setattr(checkpoint, "save", killed_between_the_epoch_2_files)
     with pytest.raises(_Killed):
-        train.train(_tiny(demo_data, tmp_path / "run", epochs=3), **QUIET)
+        train.train(_cfg(demo_data, tmp_path / "run", epochs=3), **QUIET)
     monkeypatch.setattr(checkpoint, "save", real_save)
     resumed = train.resume(tmp_path / "run" / "last.pt", **QUIET)
     history = resumed.history
@@ -387,14 +383,14 @@ def test_flip_averaging_is_validated_only_with_flips(demo_data, tmp_path, kw, av
     """Trained with mirrored images, the model reads a frame and its mirror alike (validation, export and
     live run the same averaged model); with --no-flip (left/right gestures) it must not. The rule, without a
     training: the trainer's choice and the model it validates."""
-    trainer = train.Trainer(_tiny(demo_data, tmp_path / "run", epochs=1, **kw), run_dir=tmp_path / "run", **QUIET)
+    trainer = train.Trainer(_cfg(demo_data, tmp_path / "run", epochs=1, **kw), run_dir=tmp_path / "run", **QUIET)
     assert trainer.flip_average is averaged
     assert isinstance(trainer.inference_model, models.FlipAverage) is averaged
 
 
 def test_flip_averaging_goes_into_the_contract(demo_data, tmp_path):
     """One training carries the trainer's choice into best.pt; a checkpoint without it loads unaveraged."""
-    result = train.train(_tiny(demo_data, tmp_path / "run", epochs=1), **QUIET)
+    result = train.train(_cfg(demo_data, tmp_path / "run", epochs=1), **QUIET)
     ckpt = checkpoint.load(result.best)
     assert ckpt.info.flip_average is True and ckpt.settings["flip_average"] is True
     assert isinstance(models.from_checkpoint(ckpt), models.FlipAverage)
@@ -430,7 +426,7 @@ def test_the_counted_images_are_the_images_seen(demo_data, tmp_path, monkeypatch
             yield x, y
 
     monkeypatch.setattr(train.Trainer, "train_batches", counted)
-    trainer = train.Trainer(_tiny(demo_data, tmp_path / "run", batch_size=7), run_dir=tmp_path / "run", **QUIET)
+    trainer = train.Trainer(_cfg(demo_data, tmp_path / "run", batch_size=7), run_dir=tmp_path / "run", **QUIET)
     row = trainer.train_epoch(trainer._stage_optimizer("full", 0, 0), "full", 0)
     n = len(trainer.train_data)
     assert row["images"] == sum(seen) == n - (n % 7 == 1) and min(seen) >= 2
@@ -463,7 +459,7 @@ def test_a_resume_inside_the_head_stage_keeps_the_backbone_frozen(demo_data, tmp
     torch.save(train.models.ARCHS["mobilenet_v3_small"].build(weights=None).state_dict(), src)
     original = train.Trainer.train_epoch
     _ctrl_c_in_the_second_epoch(monkeypatch)
-    first = train.train(_tiny(demo_data, tmp_path / "run", weights=str(src), epochs=3, freeze_epochs=2), **QUIET)
+    first = train.train(_cfg(demo_data, tmp_path / "run", weights=str(src), epochs=3, freeze_epochs=2), **QUIET)
     monkeypatch.setattr(train.Trainer, "train_epoch", original)
     before = checkpoint.load(first.last)
     assert first.interrupted and before.stage == "head" and before.optimizer
@@ -486,7 +482,7 @@ def test_a_resume_inside_the_head_stage_keeps_the_backbone_frozen(demo_data, tmp
 def one_epoch_run(demo_data, tmp_path_factory):
     """A finished 1-epoch run (of 2 planned would be resumable; this one needs --epochs to continue)."""
     out = tmp_path_factory.mktemp("resumable") / "run"
-    return train.train(_tiny(demo_data, out, epochs=1), **QUIET)
+    return train.train(_cfg(demo_data, out, epochs=1), **QUIET)
 
 
 def _copy_run(result, tmp_path: Path) -> Path:
@@ -550,11 +546,11 @@ def test_batch_size_1_and_a_run_folder_inside_the_data_are_refused_before_any_im
                                                                                           monkeypatch):
     monkeypatch.setattr(train, "prepare", lambda *a, **k: pytest.fail("images were read"))
     with pytest.raises(ThumbsError, match="--batch-size 1 trains nothing"):
-        train.train(_tiny(demo_data, tmp_path / "run", batch_size=1), **QUIET)
+        train.train(_cfg(demo_data, tmp_path / "run", batch_size=1), **QUIET)
     data = tmp_path / "d"
     shutil.copytree(demo_data, data)
     with pytest.raises(ThumbsError, match="is inside the data folder"):
-        train.train(_tiny(data, data / "new-class"), **QUIET)
+        train.train(_cfg(data, data / "new-class"), **QUIET)
     assert not (data / "new-class").exists() and not (tmp_path / "run").exists()
 
 
