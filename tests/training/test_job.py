@@ -171,14 +171,13 @@ def test_a_warm_start_that_changes_the_model_is_refused_in_the_line_thumbs_train
 
 def test_batch_events_come_at_most_five_a_second_however_fast_the_batches():
     collected = Collected()
-    sent = collected.sent
     watcher, trainer = job.Job(collected), SimpleNamespace(cfg=SimpleNamespace(epochs=3))
     for done in range(1, 501):
         watcher.on_batch_end(trainer, 0, done, 500)
-    assert sent == [{"event": "batch", "epoch": 1, "epochs": 3, "batch": 1, "batches": 500}]
+    assert collected.sent == [{"event": "batch", "epoch": 1, "epochs": 3, "batch": 1, "batches": 500}]
     time.sleep(1.0 / job.BATCH_EVENTS_PER_S)
     watcher.on_batch_end(trainer, 1, 1, 500)
-    assert len(sent) == 2 and sent[1]["epoch"] == 2
+    assert len(collected.sent) == 2 and collected.sent[1]["epoch"] == 2
 
 
 # offline ImageNet: tests/studio/test_studio_window.py checks the same line through the studio, end to end
