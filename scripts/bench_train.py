@@ -39,9 +39,8 @@ def plain_rate(cfg: train.TrainConfig, steps: int) -> float:
     device, size = train.resolve_device(cfg.device), cfg.img_size or models.get_arch(cfg.arch).img_size
     prepared = train.load_images(cfg, size, quiet)
     model, _ = train.initial_model(cfg, prepared.classes, quiet)
-    model.to(device)
-    if device.type == "cuda":
-        model.to(memory_format=torch.channels_last)
+    layout = models.memory_format(cfg.arch, size, device)
+    model.to(device, memory_format=layout)
     margin = (canvas_size(size) - size) // 2
     data = TensorSet(prepared.train.images[:, :, margin:margin + size, margin:margin + size].contiguous(),
                      prepared.train.targets).to(device)
@@ -52,9 +51,7 @@ def plain_rate(cfg: train.TrainConfig, steps: int) -> float:
         for _ in range(n):
             idx = torch.randint(0, len(data), (cfg.batch_size,), device=data.images.device)
             x = data.images[idx].to(device, non_blocking=True).float().div_(255)
-            if device.type == "cuda":
-                x = x.contiguous(memory_format=torch.channels_last)
-            yield x, data.targets[idx].to(device, non_blocking=True)
+            yield x.contiguous(memory_format=layout), data.targets[idx].to(device, non_blocking=True)
 
     model.train()
     train.train_one_epoch(model, nn.CrossEntropyLoss(), optimizer, plain(2), autocast, scaler)  # warm-up, untimed

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
+from torch import nn
 
 from thumbs.training import train
 from thumbs.training.training_data import training_batches
@@ -74,3 +76,15 @@ def test_a_stopped_run_is_marked_partial_until_a_resume_finishes_it(demo_data, t
     metrics, report = json.loads((run / "metrics.json").read_text()), (run / "report.md").read_text()
     assert not resumed.interrupted and rows == [2, 3]
     assert (metrics["interrupted"], metrics["epochs_done"]) == (False, 3) and "Interrupted" not in report
+
+
+@pytest.mark.parametrize(("arch", "channels_last"), [("mobilenet_v2_x0_35", True), ("resnet18", False)])
+def test_the_trainer_trains_and_validates_in_the_architectures_layout(demo_data, tmp_path, arch, channels_last):
+    """The weights and every batch, training and validation, in models.memory_format's layout: a batch in the
+    other layout would be converted at every convolution, costing what the layout saves."""
+    trainer = train.Trainer(_cfg(demo_data, tmp_path / "run", arch=arch), **QUIET)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    conv = next(m for m in trainer.model.modules() if isinstance(m, nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=layout)
+    for x in (next(iter(trainer.train_batches()))[0], next(iter(trainer.val_images()))):
+        assert x.is_contiguous(memory_format=layout) and x.is_contiguous() != channels_last

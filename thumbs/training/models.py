@@ -26,12 +26,16 @@ class Arch:
     head: str  # dotted path of the layer that is replaced for N classes
     torchvision_weights: bool = True  # whether torchvision can download ImageNet weights for it
     img_size: int = 224
+    # On a CPU, training runs channels_last from this image size up (None: never), where oneDNN measured faster
+    # that way (scripts/bench_first_step.py, fp32, 224 px: MobileNets 1.4-1.6x, SqueezeNet 1.4x, ResNet-18 1.1x
+    # but 0.93x at 40-64 px, AlexNet 1.0x). A CUDA GPU always trains channels_last (its tensor cores).
+    cpu_channels_last_from: int | None = 0
 
 
 ARCHS: dict[str, Arch] = {a.name: a for a in (
-    Arch("alexnet", models.alexnet, "classifier.6"),
+    Arch("alexnet", models.alexnet, "classifier.6", cpu_channels_last_from=None),
     Arch("squeezenet1_1", models.squeezenet1_1, "classifier.1"),
-    Arch("resnet18", models.resnet18, "fc"),
+    Arch("resnet18", models.resnet18, "fc", cpu_channels_last_from=96),
     Arch("mobilenet_v3_small", models.mobilenet_v3_small, "classifier.3"),
     Arch("mobilenet_v2", models.mobilenet_v2, "classifier.1"),
     Arch("mobilenet_v2_x0_35", functools.partial(models.mobilenet_v2, width_mult=0.35), "classifier.1",
@@ -74,6 +78,14 @@ def get_arch(name: str) -> Arch:
     if name not in ARCHS:
         raise ThumbsError(f"unknown architecture '{name}': choose one of {', '.join(ARCHS)}")
     return ARCHS[name]
+
+
+def memory_format(arch_name: str, img_size: int, device: torch.device) -> torch.memory_format:
+    """The layout a network trains in on `device`: the one rule for the model's weights and its batches."""
+    start = get_arch(arch_name).cpu_channels_last_from
+    if device.type == "cuda" or (start is not None and img_size >= start):
+        return torch.channels_last
+    return torch.contiguous_format
 
 
 def _replace_head(net: nn.Module, path: str, num_classes: int) -> nn.Module:

@@ -322,9 +322,8 @@ class Trainer:
 
     def _place_data(self) -> None:
         """Model and images on the training device; augmentation and shuffling seeded there."""
-        self.model.to(self.device)
-        if self.device.type == "cuda":
-            self.model.to(memory_format=torch.channels_last)
+        self.memory_format = models.memory_format(self.cfg.arch, self.size, self.device)
+        self.model.to(self.device, memory_format=self.memory_format)
         # what is validated: the trained weights run as live will run them (flip-averaged or not)
         self.inference_model = models.FlipAverage(self.model) if self.flip_average else self.model
         self.train_data: TensorSet = self.prepared.train.to(self.device)
@@ -337,7 +336,13 @@ class Trainer:
 
     def train_batches(self) -> Iterable[tuple[torch.Tensor, torch.Tensor]]:
         """One epoch of shuffled, augmented training batches on the device."""
-        return batches(self.train_data, self.cfg.batch_size, self.device, self.augment, self.shuffle)
+        return batches(self.train_data, self.cfg.batch_size, self.device, self.augment, self.shuffle,
+                       self.memory_format)
+
+    def val_images(self) -> Iterable[torch.Tensor]:
+        """The validation images in order, as live sees them, in batches on the device."""
+        return (x for x, _ in batches(self.val_data, self.cfg.batch_size, self.device,
+                                      memory_format=self.memory_format))
 
     def train_epoch(self, optimizer: torch.optim.Optimizer, stage: str, epoch: int) -> dict:
         models.backbone_train_mode(self.model, self.cfg.arch, frozen=stage == "head")
@@ -363,8 +368,7 @@ class Trainer:
 
     def validate(self) -> tuple[float, list[int], list[int], list[float]]:
         """Loss, true and predicted classes and the prediction's probability, in validation-set order."""
-        images = (x for x, _ in batches(self.val_data, self.cfg.batch_size, self.device))
-        log_probs = predict(self.inference_model, images, self.autocast)
+        log_probs = predict(self.inference_model, self.val_images(), self.autocast)
         targets = self.val_data.targets.cpu()
         loss = float(nn.functional.nll_loss(log_probs, targets))
         confidence, predicted = log_probs.exp().max(1)

@@ -54,9 +54,11 @@ def training_batches(n: int, batch_size: int) -> int:
 
 
 def batches(data: TensorSet, batch_size: int, device: torch.device, augment: BatchAugment | None = None,
-            generator: torch.Generator | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+            generator: torch.Generator | None = None, memory_format: torch.memory_format = torch.contiguous_format
+            ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Float [0, 1] image batches and targets on `device`: shuffled and augmented for training (a last
-    batch of one image is left out there, as batch norm cannot train on it), in order for validation."""
+    batch of one image is left out there, as batch norm cannot train on it), in order for validation; in the
+    model's `memory_format` (models.memory_format)."""
     n = len(data)
     order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
     for idx in order.split(batch_size):
@@ -65,9 +67,7 @@ def batches(data: TensorSet, batch_size: int, device: torch.device, augment: Bat
         idx = idx.to(data.images.device)
         x = data.images[idx].to(device, non_blocking=True)
         x = augment(x) if augment is not None else x.float().div_(255)
-        if device.type == "cuda":
-            x = x.contiguous(memory_format=torch.channels_last)
-        yield x, data.targets[idx].to(device, non_blocking=True)
+        yield x.contiguous(memory_format=memory_format), data.targets[idx].to(device, non_blocking=True)
 
 
 @dataclass
