@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -18,8 +19,13 @@ T = TypeVar("T")
 # tests' networks are tiny: a second thread's hand-over costs more than it gives, and on a busy machine (or with
 # pytest -n 2 beside another worker) OpenMP's threads wait on each other: a training step measured 5-20x slower.
 os.environ["OMP_NUM_THREADS"] = "1"
+# glibc's malloc hands freed tensors back to the OS and faults them in again at the next step: the trained model's
+# training took 2.6 million page faults and 7.6 s of system time, 0.2 million and 2.7 s with these (4 GiB: never).
+# Read at a process's start: pytest-xdist's workers and every subprocess get them, this first process does not.
+for _name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"):
+    os.environ.setdefault(_name, str(4 << 30))
 
-from tests import live_venv  # noqa: E402
+from tests import live_venv, trained_model  # noqa: E402
 from thumbs.training import synthetic  # noqa: E402
 
 # Ctrl-C tests need Python's own SIGINT handler, also when pytest was started with SIGINT ignored (a
@@ -49,12 +55,18 @@ def demo_data(tmp_path_factory) -> Path:
     return root
 
 
+def run_folder(tmp_path_factory) -> Path:
+    """The folder of this test run that every pytest-xdist worker shares (pytest-N/, holding one per worker)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 def made_once(tmp_path_factory, name: str, make: Callable[[Path], T]) -> T:
     """`make(folder)` once per test run. Under pytest-xdist every worker has its own session fixtures: the first
     worker that asks makes it in the run's shared temporary folder, the others wait for it and read it back."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return make(tmp_path_factory.mktemp(name))
-    shared = tmp_path_factory.getbasetemp().parent  # pytest-N/, holding one folder per worker
+    shared = run_folder(tmp_path_factory)
     done = shared / f"{name}.pickle"
     with FileLock(f"{done}.lock"):
         if done.exists():
@@ -72,25 +84,16 @@ def require(path: Path) -> Path:
     return path
 
 
-def _train_resnet18(root: Path):
-    from thumbs.training import train
-
-    data, held_out = root / "train", root / "held_out"
-    synthetic.make_dataset(data, per_class=300, seed=11, width=80, height=60)
-    synthetic.make_dataset(held_out, per_class=60, seed=12, width=80, height=60)
-    cfg = train.TrainConfig(data=str(data), arch="resnet18", weights="none", epochs=8, img_size=40,
-                            batch_size=32, out=str(root / "run"))
-    return train.train(cfg, log=lambda m: None), held_out
-
-
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory):
-    """A ResNet-18 trained from scratch on generated thumbs at 40 px, shared by the training, export and live tests.
-    Returns the TrainResult and a held-out data set. Measured (seed 11 here, 5 beside it): validation 0.71 (0.70),
-    held-out 0.71 (0.69), direction 0.92 (0.94), live clip 0.99 (1.00) per frame, stable 0.81 (0.92); at 48 px
-    0.74, 0.73, 0.94, 0.90 in 1.3 times as long. 6 epochs, 240 images a class, 32 px, lr 2e-3, or a MobileNet or
-    SqueezeNet from scratch fell below the tests' bars."""
-    return made_once(tmp_path_factory, "trained", _train_resnet18)
+    """A ResNet-18 trained from scratch on generated thumbs at 40 px (tests/trained_model.py), shared by the
+    training, export and live tests: the TrainResult and a held-out data set. Trained in a process of its own
+    that starts when the tests are collected (pytest_collection_finish); started here if that did not run."""
+    folder = run_folder(tmp_path_factory) / "trained"
+    with FileLock(f"{folder}.lock"):
+        if not folder.exists():
+            STARTED.append(trained_model.start(folder))
+    return trained_model.wait(folder)
 
 
 @pytest.fixture(scope="session")
@@ -164,14 +167,37 @@ def display():
 
 
 # Session fixtures that cost most, in the order their tests run first.
-COSTLY_FIRST = ("trained", "opset13_models", "live_python")
+COSTLY_FIRST = ("opset13_models", "live_python")
+STARTED: list[subprocess.Popen] = []  # the trained model's process, when this process started it
 
 
 def pytest_collection_modifyitems(items) -> None:
     """The tests of the costliest shared fixtures run first. Under pytest-xdist (-n 2, load scheduling) they are
     then in the first worker's first batch, so that worker makes each fixture once while the other runs the rest,
-    instead of waiting for it (made_once) or making it again."""
-    def rank(item) -> int:
-        return next((i for i, name in enumerate(COSTLY_FIRST) if name in item.fixturenames), len(COSTLY_FIRST))
+    instead of waiting for it (made_once) or making it again. The trained model's tests run last: it trains in
+    its own process meanwhile, on whatever core the tests leave idle."""
+    def rank(item) -> tuple[bool, int]:
+        costly = next((i for i, name in enumerate(COSTLY_FIRST) if name in item.fixturenames), len(COSTLY_FIRST))
+        return "trained" in item.fixturenames, costly
 
     items.sort(key=rank)  # stable: the rest keep their order
+
+
+def pytest_collection_finish(session) -> None:
+    """Start training the `trained` fixture's model as soon as a selected test is known to need it."""
+    if session.config.option.collectonly or not any("trained" in i.fixturenames for i in session.items):
+        return
+    folder = run_folder(session.config._tmp_path_factory) / "trained"
+    with FileLock(f"{folder}.lock"):  # pytest-xdist: the first worker starts it, the others find it started
+        if not folder.exists():
+            STARTED.append(trained_model.start(folder))
+
+
+def pytest_unconfigure(config) -> None:
+    """A pytest-xdist worker can run out of tests while another still waits for the model: it waits too, as the
+    process stops when the one that started it is gone."""
+    for proc in STARTED:
+        try:
+            proc.wait(trained_model.WAIT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
