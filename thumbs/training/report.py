@@ -59,13 +59,14 @@ def misclassified_png(wrong: list[Wrong], path: Path) -> Path | None:
 
 
 def curves_png(history: list[dict], path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Loss and accuracy per epoch. A bare Figure (no pyplot state, no backend switch) with fixed margins: every
+    run draws one, and tight_layout's measuring pass took half of its 0.2 s."""
+    from matplotlib.figure import Figure
 
     epochs = [h["epoch"] for h in history]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    fig = Figure(figsize=(10, 4))
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.92, wspace=0.18)
+    ax_loss, ax_acc = fig.subplots(1, 2)
     for ax, key, title in ((ax_loss, "loss", "loss"), (ax_acc, "acc", "accuracy")):
         ax.plot(epochs, [h[f"train_{key}"] for h in history], "o-", label="train")
         ax.plot(epochs, [h[f"val_{key}"] for h in history], "o-", label="validation")
@@ -74,10 +75,8 @@ def curves_png(history: list[dict], path: Path) -> Path:
         ax.grid(alpha=0.3)
         ax.legend()
     ax_acc.set_ylim(0, 1.02)
-    fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
     return write_atomic(path, buf.getvalue())
 
 
