@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import pickle
 import signal
-import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -92,7 +91,7 @@ def trained(tmp_path_factory):
     folder = run_folder(tmp_path_factory) / "trained"
     with FileLock(f"{folder}.lock"):
         if not folder.exists():
-            STARTED.append(trained_model.start(folder))
+            trained_model.start(folder)
     return trained_model.wait(folder)
 
 
@@ -168,7 +167,6 @@ def display():
 
 # Session fixtures that cost most, in the order their tests run first.
 COSTLY_FIRST = ("opset13_models", "live_python")
-STARTED: list[subprocess.Popen] = []  # the trained model's process, when this process started it
 
 
 def pytest_collection_modifyitems(items) -> None:
@@ -190,14 +188,4 @@ def pytest_collection_finish(session) -> None:
     folder = run_folder(session.config._tmp_path_factory) / "trained"
     with FileLock(f"{folder}.lock"):  # pytest-xdist: the first worker starts it, the others find it started
         if not folder.exists():
-            STARTED.append(trained_model.start(folder))
-
-
-def pytest_unconfigure(config) -> None:
-    """A pytest-xdist worker can run out of tests while another still waits for the model: it waits too, as the
-    process stops when the one that started it is gone."""
-    for proc in STARTED:
-        try:
-            proc.wait(trained_model.WAIT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            trained_model.start(folder)

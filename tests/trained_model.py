@@ -3,7 +3,7 @@
 It is the suite's costliest item (about 85 s of one core), and most tests leave a core idle at times (a window
 waiting for its clip, a child process starting): so conftest starts this process as soon as the tests are
 collected, the tests that need the model run last, and the fixture reads the result from the run's folder.
-`python -m tests.trained_model FOLDER` trains into FOLDER; it stops when pytest is gone."""
+`python -m tests.trained_model FOLDER` trains into FOLDER; it stops when the test run is over (-x, Ctrl-C)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pathlib import Path
 from thumbs.training import synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULT, FAILED, LOG = "result.pickle", "failed", "train.log"
+RESULT, FAILED, LOG, PID = "result.pickle", "failed", "train.log", "pid"
 WAIT_S = 1200  # the longest a test waits for the model: several times its training on a slow machine
 
 
@@ -41,13 +41,17 @@ def train_resnet18(root: Path, stop_when=lambda: False):
     return train.train(cfg, log=lambda m: None, callbacks={"on_batch_end": [check]}), held_out
 
 
-def start(folder: Path) -> subprocess.Popen:
-    """The training process, one thread (conftest's OMP_NUM_THREADS), writing into `folder`."""
+def start(folder: Path) -> None:
+    """The training process, one thread (conftest's OMP_NUM_THREADS), writing into `folder`. It follows the test
+    run, not the process that starts it: that pytest-xdist worker may run out of tests while another one still
+    waits for the model. So it has a session of its own (the terminal's Ctrl-C ends the run, which ends it)."""
     folder.mkdir(parents=True, exist_ok=True)
+    run = os.getppid() if os.environ.get("PYTEST_XDIST_WORKER") else os.getpid()  # the controller, or pytest
     with open(folder / LOG, "wb") as log:
-        return subprocess.Popen([sys.executable, "-m", "tests.trained_model", str(folder)], cwd=ROOT,
-                                stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, "PYTHONPATH": str(ROOT), "THUMBS_TEST_PARENT": str(os.getpid())})
+        proc = subprocess.Popen([sys.executable, "-m", "tests.trained_model", str(folder), str(run)], cwd=ROOT,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                env={**os.environ, "PYTHONPATH": str(ROOT)})
+    (folder / PID).write_text(str(proc.pid))
 
 
 def wait(folder: Path, timeout: float = WAIT_S):
@@ -56,20 +60,25 @@ def wait(folder: Path, timeout: float = WAIT_S):
     while time.monotonic() < deadline:
         if (folder / RESULT).exists():
             return pickle.loads((folder / RESULT).read_bytes())
-        if (folder / FAILED).exists():
-            raise AssertionError(f"training the test model failed:\n{(folder / LOG).read_text()[-3000:]}")
+        if (folder / FAILED).exists() or not running(int((folder / PID).read_text())):
+            time.sleep(0.5)  # a result written just before the process ended
+            if not (folder / RESULT).exists():
+                raise AssertionError(f"training the test model failed:\n{(folder / LOG).read_text()[-3000:]}")
         time.sleep(0.2)
     raise AssertionError(f"the test model was not trained within {timeout:.0f} s; its log: {folder / LOG}")
 
 
-def _orphaned() -> bool:
-    """pytest (the process that started this one) has ended: its worker, or the whole run, is gone."""
-    return os.getppid() != int(os.environ.get("THUMBS_TEST_PARENT", os.getppid()))
-
-
-def main(folder: Path) -> int:
+def running(pid: int) -> bool:
+    """Whether `pid` is a live process: ended ones, unreaped (zombies) included, are not (Linux's /proc)."""
     try:
-        result, held_out = train_resnet18(folder, _orphaned)
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def main(folder: Path, run: int) -> int:
+    try:
+        result, held_out = train_resnet18(folder, lambda: not running(run))
         if result.interrupted:
             raise RuntimeError("the training was stopped before its last epoch")
     except BaseException:  # Ctrl-C included: the waiting tests fail with this log instead of timing out
@@ -83,4 +92,4 @@ def main(folder: Path) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1])))
+    sys.exit(main(Path(sys.argv[1]), int(sys.argv[2])))
