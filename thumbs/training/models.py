@@ -27,8 +27,8 @@ class Arch:
     torchvision_weights: bool = True  # whether torchvision can download ImageNet weights for it
     img_size: int = 224
     # On a CPU, training runs channels_last from this image size up (None: never), where oneDNN measured faster
-    # that way (scripts/bench_first_step.py, fp32, 224 px: MobileNets 1.4-1.6x, SqueezeNet 1.4x, ResNet-18 1.1x
-    # but 0.93x at 40-64 px, AlexNet 1.0x). A CUDA GPU always trains channels_last (its tensor cores).
+    # that way (scripts/bench_first_step.py --device cpu, 224 px: MobileNets 1.4-1.6x, SqueezeNet 1.5x, ResNet-18
+    # 1.1x but 0.93-0.98x at 40-64 px, AlexNet 1.0x). A CUDA GPU always trains channels_last (its tensor cores).
     cpu_channels_last_from: int | None = 0
 
 
