@@ -89,9 +89,7 @@ def trained(tmp_path_factory):
     training, export and live tests: the TrainResult and a held-out data set. Trained in a process of its own
     that starts when the tests are collected (pytest_collection_finish); started here if that did not run."""
     folder = run_folder(tmp_path_factory) / "trained"
-    with FileLock(f"{folder}.lock"):
-        if not folder.exists():
-            trained_model.start(folder)
+    trained_model.start_once(folder)
     return trained_model.wait(folder)
 
 
@@ -185,7 +183,4 @@ def pytest_collection_finish(session) -> None:
     """Start training the `trained` fixture's model as soon as a selected test is known to need it."""
     if session.config.option.collectonly or not any("trained" in i.fixturenames for i in session.items):
         return
-    folder = run_folder(session.config._tmp_path_factory) / "trained"
-    with FileLock(f"{folder}.lock"):  # pytest-xdist: the first worker starts it, the others find it started
-        if not folder.exists():
-            trained_model.start(folder)
+    trained_model.start_once(run_folder(session.config._tmp_path_factory) / "trained")
