@@ -16,6 +16,10 @@ from thumbs.core.files import read_regular
 FORMAT_VERSION = 2  # 1: flat keys, no crop policy (read as "center")
 META_KEY = "thumbs.info"  # ONNX metadata: the whole ModelInfo as JSON
 INPUT = "float32 NCHW RGB in [0, 1]; normalisation and softmax are inside the graph"
+# What the model is fed, and so which front end live must run before it (thumbs/hands for the last two):
+# "frame": the frame's crop (`crop`); "hand": the square crop around each hand found (hands.inputs.hand_crop);
+# "landmarks": each hand's normalised landmarks (hands.inputs.landmark_features), a float32 vector per hand.
+INPUTS = ("frame", "hand", "landmarks")
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class ModelInfo:
     crop: str = "center"  # preprocess.CROPS: which part of a frame the model sees
     arch: str = ""
     flip_average: bool = False  # the graph averages each frame with its mirror image (models.FlipAverage)
+    input: str = "frame"  # INPUTS: what the model is fed (a hand model needs the hand front end)
     version: int = field(default=FORMAT_VERSION)
 
     def to_dict(self) -> dict:
@@ -37,11 +42,15 @@ class ModelInfo:
     def from_dict(cls, d: dict) -> ModelInfo:
         """Reads this version and the flat keys of version-1 checkpoints and ONNX files."""
         try:
-            return cls(classes=[str(c) for c in d["classes"]], img_size=int(d["img_size"]),
+            info = cls(classes=[str(c) for c in d["classes"]], img_size=int(d["img_size"]),
                        norm=str(d.get("norm", "")), mean=tuple(float(v) for v in d["mean"]),
                        std=tuple(float(v) for v in d["std"]), crop=str(d.get("crop") or "center"),
                        arch=str(d.get("arch", "")), flip_average=bool(d.get("flip_average", False)),
-                       version=int(d.get("version", 1)))
+                       input=str(d.get("input") or "frame"), version=int(d.get("version", 1)))
+            if info.input not in INPUTS:
+                raise ValueError(f"input '{info.input}' is not one this thumbs knows ({', '.join(INPUTS)}): "
+                                 "update thumbs")
+            return info
         except (KeyError, TypeError, ValueError) as e:
             raise ValueError(f"incomplete model description ({type(e).__name__}: {e})") from None
 
