@@ -82,3 +82,25 @@ def test_a_fixed_batch_onnx_is_scored_in_batches_of_its_own_size(tmp_path, demo_
                      demo_data)
     assert fixed.scores.count == dynamic.scores.count == 120
     assert fixed.scores.to_dict() == dynamic.scores.to_dict()
+
+
+def test_the_pt_loader_is_registered_by_training_and_thumbs_eval_imports_it(tmp_path, demo_data):
+    """The runtime names no training: a fresh process has the runtime's one line for a .pt until thumbs.training
+    is imported (which loads no PyTorch yet), and `thumbs eval best.pt` as a user runs it does that itself."""
+    import subprocess
+    import sys
+
+    from tests.helpers import thumbs
+
+    ckpt = make_checkpoint(tmp_path / "best.pt", size=32)
+    code = ("import sys\nfrom thumbs.core.errors import ThumbsError\nfrom thumbs.runtime import loader\n"
+            f"try:\n    loader.load_model({str(ckpt)!r})\nexcept ThumbsError as e:\n    print(e)\n"
+            "import thumbs.training\nprint(loader.LOADERS['.pt'].__module__, 'torch' in sys.modules)\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == [f"'{ckpt}' is a PyTorch checkpoint and its loader comes with thumbs.training: "
+                                       "import it first (`thumbs eval` does), or export the checkpoint to .onnx",
+                                       "thumbs.training False"]
+    run = thumbs("eval", str(ckpt), "--data", str(demo_data), "--json")
+    assert run.returncode == 0, run.stderr
+    assert '"provider": "PyTorch CPU' in run.stdout and '"count": 120' in run.stdout

@@ -1,5 +1,6 @@
 """The import graph, read from the source: the live install never loads torch or thumbs.training when its modules
-load, and no module imports one that imports it back, lazy imports (inside functions) included."""
+load; no module imports one that imports it back; and no import runs into a layer above or beside the importer's
+(tests/layout.py LAYERS); lazy imports (inside functions) included."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.layout import ROOT, all_modules, live_modules, needs_training
+import pytest
+
+from tests.layout import LAYERS, ROOT, all_modules, below, layer, live_modules, may_import, needs_training
 
 
 def imports(path: Path, module: str, lazy: bool) -> set[str]:
@@ -30,8 +33,11 @@ def imports(path: Path, module: str, lazy: bool) -> set[str]:
 
 
 def graph(lazy: bool) -> dict[str, set[str]]:
+    """Module -> the modules of the tree (and training-only packages) it imports. An import of its own package
+    (`from thumbs.training import models` in thumbs.training.export) is no edge: the package is loaded first."""
     modules = all_modules()
-    return {m: {d for d in imports(p, m, lazy) if d in modules or needs_training(d)} for m, p in modules.items()}
+    return {m: {d for d in imports(p, m, lazy) if (d in modules or needs_training(d)) and not m.startswith(d + ".")}
+            for m, p in modules.items()}
 
 
 def closure(g: dict[str, set[str]], start: str) -> set[str]:
@@ -95,3 +101,26 @@ def test_the_rule_is_the_tree():
     assert not any(m.startswith("thumbs.training") for m in live)
     assert set(all_modules()) - set(live) == {m for m in all_modules() if m.startswith("thumbs.training")}
     assert all(p.is_relative_to(ROOT / "thumbs") for p in live.values())
+
+
+def arrows_up(g: dict[str, set[str]]) -> list[str]:
+    """Every import from a module into a layer above or beside its own (tests/layout.py LAYERS)."""
+    return sorted(f"{m} -> {d}" for m, deps in g.items() for d in deps
+                  if d.startswith("thumbs") and not may_import(m, d))
+
+
+def test_no_arrow_up_lazy_imports_included():
+    up = arrows_up(graph(lazy=True))
+    assert not up, "imports into a layer above or beside (tests/layout.py LAYERS): " + "; ".join(up)
+
+
+def test_every_module_has_a_layer_and_an_arrow_up_is_seen():
+    assert {layer(m) for m in all_modules()} <= set(LAYERS)
+    assert below("training") >= {"settings", "data", "runtime", "core"} and "live" not in below("training")
+    assert arrows_up({"thumbs.runtime.loader": {"thumbs.training.torch_backend", "thumbs.core.errors"},
+                      "thumbs.training.demo": {"thumbs.live.loop", "thumbs.training.export"},
+                      "thumbs.data.dataset": {"thumbs.runtime.preprocess"}}) == \
+        ["thumbs.data.dataset -> thumbs.runtime.preprocess", "thumbs.runtime.loader -> thumbs.training.torch_backend",
+         "thumbs.training.demo -> thumbs.live.loop"]
+    with pytest.raises(KeyError, match="thumbs.newpackage.x is in no layer"):
+        layer("thumbs.newpackage.x")

@@ -64,6 +64,7 @@ def test_collect_data_eval_and_doctor(live_python, demo_video, opset13_models, t
         run = thumbs38(live_python, *args, cwd=tmp_path)
         assert run.returncode == 1 and run.stderr.count("\n") == 1, run.stderr
         assert f"'{checkpoint}' is a PyTorch checkpoint" in run.stderr and "pip install 'thumbs[train]'" in run.stderr
+        assert args[0] != "eval" or "PyTorch is not installed" in run.stderr  # the runtime's line, through training
 
 
 @pytest.mark.parametrize("arch", models.ARCHS)

@@ -182,7 +182,7 @@ def demo_data(
                              "gives the same data."),
 ) -> None:
     """Generate the synthetic demo data set (up/down/none) and demo videos with ground truth."""
-    from thumbs.training.demo import make_demo_data
+    from thumbs.demo import make_demo_data
 
     paths = make_demo_data(out_dir, per_class=per_class, seed=seed)
     for name, path in paths.items():
@@ -510,7 +510,7 @@ def demo_cmd(
     img_size: int = typer.Option(DEMO_IMG_SIZE, "--img-size", min=32, max=1024),
 ) -> None:
     """Run the whole product on synthetic data: generate, collect, train, export, live (headless)."""
-    from thumbs.training.demo import run_demo
+    from thumbs.demo import run_demo
 
     result = run_demo(out_dir, arch=arch, epochs=epochs, img_size=img_size, log=_log)
     out.print(f"[bold green]demo done[/]: validation accuracy {result.val_accuracy:.1%}, "

@@ -39,6 +39,8 @@ def evaluate(model_path: str | Path, data_root: str | Path, provider: str | None
              log: Callable[[str], None] = print) -> EvalResult:
     """Each image preprocessed with the model's own size and crop policy, as live does. `provider` as live takes
     it; `log` hears the loader (a TensorRT engine build takes minutes: the user must see why nothing moves)."""
+    import thumbs.training  # noqa: F401  (registers the .pt loader; PyTorch loads only for a .pt)
+
     predictor = load_model(model_path, provider, log=log)
     scanned = dataset.scan(data_root)
     unknown = {name: len(paths) for name, paths in scanned.items() if name not in predictor.classes}

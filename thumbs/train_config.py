@@ -108,7 +108,7 @@ def check(cfg: TrainConfig) -> None:
             raise no_images(cfg.data, name)
 
 
-# `thumbs demo`: the whole product on generated data (training/demo.py), small enough for a laptop CPU
+# `thumbs demo`: the whole product on generated data (thumbs/demo.py), small enough for a laptop CPU
 DEMO_PER_CLASS = 300  # generated images per class
 DEMO_IMG_SIZE = 48  # pixels: the generated thumbs are simple shapes
 DEMO_BATCH_SIZE = 16

@@ -10,7 +10,7 @@ import pytest
 
 from thumbs.core.errors import ThumbsError
 from thumbs.core.files import read_image
-from thumbs.data import dataset
+from thumbs.data import coverage, dataset
 from thumbs.data.dataset import Saver
 from thumbs.live import collect as collect_module
 from thumbs.live.collect import collect, parse_size
@@ -80,16 +80,16 @@ def test_a_second_session_is_counted_and_the_hint_moves_on(tmp_path, demo_video)
             result = collect(src, "up", tmp_path, count=25)
     assert result.sessions == {"up": 2} and result.counts == {"up": 50}
     assert result.hint().startswith("session 3 of 'up': vary position")
-    assert collect_module.suggestion("up", 30, 1).startswith("next session of 'up' (another day, room or light)")
+    assert coverage.suggestion("up", 30, 1).startswith("next session of 'up' (another day, room or light)")
 
 
 def test_the_no_gesture_class_is_guided_to_every_kind_of_no_gesture():
     """Across people, a model errs on kinds of 'none' it never saw: the hints for it name them in turn."""
-    first = collect_module.suggestion("none", 5, 1)
+    first = coverage.suggestion("none", 5, 1)
     assert "empty scene" in first and "hand shapes" in first and "moving the hand" not in first
-    hints = [collect_module.suggestion("None", 100, n) for n in range(1, 4)]
+    hints = [coverage.suggestion("None", 100, n) for n in range(1, 4)]
     assert "empty scene" in hints[0] and "no gesture" in hints[1] and "fist" in hints[2]
-    assert "empty scene" not in collect_module.suggestion("up", 100, 1)
+    assert "empty scene" not in coverage.suggestion("up", 100, 1)
 
 
 def test_nothing_usable_saves_no_folder_and_fails(tmp_path):

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import thumbs
+from thumbs import demo
 from thumbs.core import files
 from thumbs.core.errors import ThumbsError
-from thumbs.training import demo, synthetic
+from thumbs.training import synthetic
 
 
 def test_demo_data_never_touches_a_folder_it_did_not_write(tmp_path):

@@ -22,6 +22,9 @@ def _read_umask() -> int:
     return mask
 
 
+IMAGE_EXTS = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".webp", ".tif", ".tiff"}  # what read_image takes
+# Image types OpenCV cannot decode: named as not read where they are found, never passed over silently.
+UNREAD_EXTS = {".gif", ".heic", ".heif"}
 FILE_MODE = 0o666 & ~_read_umask()  # what open() would give a new file; mkstemp alone gives 0o600
 
 _REASONS = {

@@ -7,9 +7,8 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from thumbs.core.files import decode_image
+from thumbs.core.files import UNREAD_EXTS, decode_image
 from thumbs.data import dataset
-from thumbs.sources.readers import UNREAD_EXTS
 
 MIN_PER_CLASS = 20
 MAX_IMBALANCE = 3.0

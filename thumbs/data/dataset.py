@@ -22,9 +22,8 @@ import cv2
 import numpy as np
 
 from thumbs.core.errors import DataError
-from thumbs.core.files import encode_jpeg, is_utf8, write_new
+from thumbs.core.files import IMAGE_EXTS, encode_jpeg, is_utf8, write_new
 from thumbs.core.metrics import CAPTURE_PREFIX
-from thumbs.sources.readers import IMAGE_EXTS
 
 LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 SESSION_RE = re.compile(r"(s\d{8}-\d{6}-[0-9a-f]{4})_(\d+)")

@@ -10,8 +10,7 @@ from pathlib import Path
 
 from thumbs.core import signals
 from thumbs.core.errors import ThumbsError
-from thumbs.data import dataset
-from thumbs.data.datacheck import MIN_PER_CLASS as MIN_FRAMES
+from thumbs.data.coverage import class_counts, class_sessions, suggestion
 from thumbs.data.dataset import Saver
 from thumbs.live.overlay import draw_collect
 from thumbs.live.window import Window
@@ -19,15 +18,6 @@ from thumbs.sources.readers import Frame, FrameSource
 
 AUTO_INTERVAL = 0.25  # seconds between automatic saves when `a` is pressed without --interval
 MAX_SIDE = 8192  # --size limit: a larger frame would not fit a training batch in memory anyway
-# What to change from one recording session to the next, in this order: the model should meet every one.
-VARY = ("distance: some nearer, some farther from the camera", "position: the hand left, right, high and low in "
-        "the frame", "lighting: another lamp, daylight or a dimmer room", "background: another room or wall",
-        "the other hand")
-# The same for the class of "no gesture": across people, the frames a model gets wrong are the kinds of 'none'
-# it never saw (an empty room when it learnt fists and palms, and the other way round; README "How good is it").
-BACKGROUND_VARY = ("the empty scene: nobody in view", "you in view with no gesture: hands down, resting, moving",
-                   "other hand shapes: open palm, fist, pointing, waving", "lighting: another lamp, daylight or a "
-                   "dimmer room", "background: another room or wall")
 
 
 @dataclass
@@ -57,29 +47,6 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
     if w > MAX_SIDE or h > MAX_SIDE:
         raise ThumbsError(f"--size '{text}' is too large: at most {MAX_SIDE}x{MAX_SIDE}")
     return w, h
-
-
-def class_counts(data_root: Path) -> dict[str, int]:
-    root = Path(data_root)
-    return {k: len(v) for k, v in dataset.scan(root).items()} if root.is_dir() else {}
-
-
-def class_sessions(data_root: Path) -> dict[str, int]:
-    root = Path(data_root)
-    return dataset.sessions_per_class(dataset.samples(root)) if root.is_dir() else {}
-
-
-def suggestion(label: str, frames: int, sessions: int) -> str:
-    """One line on what to record next for `label`, so the data covers what the model will meet live."""
-    background = label.lower() in dataset.BACKGROUND_NAMES
-    vary = BACKGROUND_VARY if background else VARY
-    if frames < MIN_FRAMES:
-        what = ("a mix of the empty scene, you with no gesture and other hand shapes (palm, fist, pointing)"
-                if background else "moving the hand a little")
-        return f"keep going: {MIN_FRAMES}+ frames of '{label}' (100+ is better), {what}"
-    if sessions <= 1:
-        return f"next session of '{label}' (another day, room or light); vary {vary[0]}"
-    return f"session {sessions + 1} of '{label}': vary {vary[(sessions - 1) % len(vary)]}"
 
 
 def collect(source: FrameSource, label: str, data_root: str | Path = "dataset", *, count: int | None = None,

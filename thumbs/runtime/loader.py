@@ -1,13 +1,16 @@
-"""One loader for every model file and the ONNX Runtime backend. Needs only onnxruntime, OpenCV and numpy:
-a .pt is read by `thumbs.training.torch_backend`, imported only then.
+"""One loader for every model file and the ONNX Runtime backend. Needs only onnxruntime, OpenCV and numpy.
+The runtime knows no training: a .pt loader joins the suffix table when `thumbs.training` is imported (it
+registers one that loads PyTorch on the first .pt); until then a .pt gets the one line that says what is missing.
 
 A backend is any object with `info` (ModelInfo), `classes`, `img_size`, `crop`, `provider` and `why` (what
 runs it, and why that), `path` and `predict_batch(float32 NCHW in [0, 1]) -> probabilities (N, classes)`.
 A new kind (a TensorRT engine, a Triton endpoint) is one new class with those members and one entry in
-`load_model`'s suffix table."""
+`load_model`'s suffix table (`register_loader`)."""
 
 from __future__ import annotations
 
+import importlib.util
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Callable
 
@@ -51,16 +54,25 @@ class OnnxBackend(Backend):
         return np.concatenate(pieces)
 
 
-def _torch_backend(path: Path, provider: str | None, fp16: bool, log: Callable[[str], None]) -> Backend:
-    try:
-        from thumbs.training.torch_backend import TorchBackend
-    except ImportError:
+Loader = Callable[[Path, "str | None", bool, Callable[[str], None]], Backend]
+
+
+def needs_pytorch(path: Path, provider: str | None = None, fp16: bool = True,
+                  log: Callable[[str], None] = print) -> Backend:
+    """The .pt entry while no training install registered its loader: the one line that says what is missing."""
+    if importlib.util.find_spec("torch") is None:
         raise ThumbsError(f"'{path}' is a PyTorch checkpoint and PyTorch is not installed: "
-                          "pip install 'thumbs[train]', or export it to .onnx on a machine that has it") from None
-    return TorchBackend(path, provider)
+                          "pip install 'thumbs[train]', or export it to .onnx on a machine that has it")
+    raise ThumbsError(f"'{path}' is a PyTorch checkpoint and its loader comes with thumbs.training: import it "
+                      "first (`thumbs eval` does), or export the checkpoint to .onnx")
 
 
-LOADERS = {".onnx": OnnxBackend, **{suffix: _torch_backend for suffix in TORCH_SUFFIXES}}
+LOADERS: dict[str, Loader] = {".onnx": OnnxBackend, **{suffix: needs_pytorch for suffix in TORCH_SUFFIXES}}
+
+
+def register_loader(suffixes: Iterable[str], loader: Loader) -> None:
+    """A model kind from a package above the runtime (training's .pt): the runtime never imports it."""
+    LOADERS.update({suffix.lower(): loader for suffix in suffixes})
 
 
 def existing_model(path: str | Path) -> Path:

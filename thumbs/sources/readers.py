@@ -21,12 +21,9 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from thumbs.core.errors import SourceError  # noqa: E402
-from thumbs.core.files import is_utf8, read_image  # noqa: E402
+from thumbs.core.files import IMAGE_EXTS, is_utf8, read_image  # noqa: E402
 from thumbs.sources.gstreamer import GstLaunchCapture  # noqa: E402
 
-IMAGE_EXTS = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".webp", ".tif", ".tiff"}
-# Image types OpenCV cannot decode: named as not read where they are found, never passed over silently.
-UNREAD_EXTS = {".gif", ".heic", ".heif"}
 MAX_CAMERA_INDEX = 2**31 - 1  # OpenCV takes a C int
 URL_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://", "rtmp://", "udp://", "tcp://")
 FOLDER_FPS = 30.0  # timestamps for image folders, which have no clock of their own

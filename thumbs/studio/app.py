@@ -21,9 +21,9 @@ from thumbs.core import signals
 from thumbs.core.errors import ThumbsError
 from thumbs.core.files import existing_file
 from thumbs.data import captures, dataset
+from thumbs.data.coverage import class_counts, class_sessions, suggestion
 from thumbs.data.dataset import Saver
 from thumbs.live.capture import CaptureOptions, CaptureSink
-from thumbs.live.collect import class_counts, class_sessions, suggestion
 from thumbs.live.loop import EMPTY_EVENTS, EventWriter, Step, check_events
 from thumbs.live.overlay import draw_live
 from thumbs.live.review import review

@@ -1,3 +1,27 @@
 """The training install (needs torch, Python 3.9+): models, data on the training device, the trainer,
-checkpoints, reports, ONNX export, the PyTorch backend and the demo. Nothing outside this package imports it at
-module level: the live install (everything else under thumbs/) stays torch-free, and Python 3.8 code."""
+checkpoints, reports, ONNX export and the PyTorch backend. Nothing outside this package imports it at module level:
+the live install (everything else under thumbs/) stays torch-free, and Python 3.8 code.
+
+Importing it registers the .pt loader in the runtime's suffix table (the runtime never imports training). This
+file stays light and Python 3.8 code: `thumbs eval` imports it on the live install too, where a .pt then gets the
+runtime's line "PyTorch is not installed"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from thumbs.core.backend import Backend
+from thumbs.runtime.loader import TORCH_SUFFIXES, needs_pytorch, register_loader
+
+
+def _torch_backend(path: Path, provider: str | None, fp16: bool, log: Callable[[str], None]) -> Backend:
+    """PyTorch loads with the first .pt, not with this package."""
+    try:
+        from thumbs.training.torch_backend import TorchBackend
+    except ImportError:
+        return needs_pytorch(path)
+    return TorchBackend(path, provider)
+
+
+register_loader(TORCH_SUFFIXES, _torch_backend)

@@ -1,19 +1,21 @@
 """The embedded default: the whole product run end to end on synthetic data, no camera needed.
 
 generate data -> collect from a clip -> train -> export -> live on a held-out clip (headless, with
---record and --events) -> frame accuracy against the clip's ground truth."""
+--record and --events) -> frame accuracy against the clip's ground truth.
+
+A command like `evaluate`: it wires the live install (collect, the live loop) and the training install (synthetic
+data, train, export) through their public functions; neither of them imports the other."""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from thumbs.core.errors import ThumbsError
 from thumbs.core.files import check_writable_dir, write_atomic
 from thumbs.train_config import DEMO_BATCH_SIZE, DEMO_IMG_SIZE, DEMO_PER_CLASS, TrainConfig
-from thumbs.training import synthetic
 
 MARKER = ".thumbs-demo"  # marks a folder demo-data wrote, so a second run may write there again
 RUN_MARKER = b"written by `thumbs demo`: its run, video and events, replaced by the next demo\n"
@@ -36,6 +38,8 @@ def make_demo_data(out_dir: str | Path, per_class: int = DEMO_PER_CLASS, seed: i
     """A training set, a clip to `collect` from, and a held-out live clip with ground truth."""
     if per_class < 1:
         raise ThumbsError(f"--per-class {per_class}: use 1 or more images per class")
+    from thumbs.training import synthetic
+
     synthetic.check_out(Path(out_dir))  # before the folder is claimed: nothing is written for a name OpenCV fails on
     out_dir = claim_demo_dir(Path(out_dir))
     data = out_dir / "dataset"
@@ -80,7 +84,7 @@ def run_demo(out_dir: str | Path = "demo-run", arch: str = TrainConfig.arch, epo
     from thumbs.live.collect import collect
     from thumbs.runtime.classifier import Classifier
     from thumbs.sources import readers as sources
-    from thumbs.training import export, train
+    from thumbs.training import export, synthetic, train
 
     log("2/5 collecting frames from a clip (headless, every 0.5 s), as `thumbs collect` does from a camera")
     with sources.open_source(str(paths["collect clip"])) as src:
