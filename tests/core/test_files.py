@@ -105,3 +105,32 @@ def test_existing_file_names_what_is_there_instead(tmp_path):
         with pytest.raises(ThumbsError) as e:
             files.existing_file(tmp_path / name, "model", ": train one")
         assert str(e.value) == f"model '{tmp_path / name}' {state}: train one"
+
+
+@pytest.mark.parametrize("refusals", [(), (errno.EPERM,), (errno.EXDEV, errno.EXDEV)],
+                         ids=["hard link", "no hard links: rename", "another disk: copy"])
+def test_link_new_never_overwrites_whatever_the_file_system_allows(tmp_path, monkeypatch, refusals):
+    """One rule for write_new and the review's move: the new name gets the file in one step, or FileExistsError."""
+    link, replace = os.link, os.replace
+    left = list(refusals)
+
+    def refuse(real):
+        def call(src, dst):
+            if left and (real is link or len(refusals) == 2):
+                raise OSError(left.pop(0), os.strerror(refusals[0]))
+            return real(src, dst)
+        return call
+
+    monkeypatch.setattr(os, "link", refuse(link))
+    monkeypatch.setattr(os, "replace", refuse(replace))
+    src, dst = tmp_path / "a.jpg", tmp_path / "sub" / "b.jpg"
+    src.write_bytes(b"frame")
+    dst.parent.mkdir()
+    assert files.link_new(src, dst) == dst and dst.read_bytes() == b"frame" and not left
+    assert not [p for p in dst.parent.iterdir() if p.name.endswith(".tmp")]
+    src.unlink(missing_ok=True)  # a hard link shares the file: the next one is another
+    src.write_bytes(b"other")
+    left[:] = list(refusals)
+    with pytest.raises(FileExistsError):
+        files.link_new(src, dst)
+    assert dst.read_bytes() == b"frame"

@@ -64,3 +64,14 @@ def test_per_frame_labels_only_when_asked():
     assert summary.frames == 7 and summary.labels is None and summary.percentile(50) == pytest.approx(0.5, 0.005)
     summary = live.run(FakeSource(7), FakeClassifier(), live.LiveOptions(headless=True, keep_labels=True))
     assert summary.labels == ["up"] * 7
+
+
+def test_one_frame_rate_average_for_live_and_the_studio():
+    from thumbs.live.latency import frame_rate
+
+    assert frame_rate(None, 0.1) == pytest.approx(10)  # the first interval alone
+    assert frame_rate(10, 0.05) == pytest.approx(0.9 * 10 + 0.1 * 20)
+    rate = None
+    for _ in range(80):
+        rate = frame_rate(rate, 0.04)
+    assert rate == pytest.approx(25) and frame_rate(None, 0) == pytest.approx(1e6)  # no division by zero

@@ -198,3 +198,14 @@ def test_arrows_print_insert_shift_and_windows_special_keys_are_no_character(raw
     from thumbs.live.window import NOT_A_CHARACTER, QUIT_KEYS, key_code
 
     assert key_code(raw) == NOT_A_CHARACTER and key_code(raw) not in QUIT_KEYS
+
+
+def test_one_digit_rule_for_live_review_and_the_studio():
+    from thumbs.live.review import key_label
+    from thumbs.live.window import digit_class
+
+    classes = ["up", "down", "none"]
+    assert [digit_class(ord(c), 3) for c in "0123459"] == [None, 0, 1, 2, None, None, None]
+    assert digit_class(ord("9"), 12) == 8 and digit_class(ord("a"), 12) is None  # 1-9 only, whatever the count
+    assert [live.hard_example_class(ord(c), classes) for c in "1340"] == ["up", "none", None, None]
+    assert [key_label(ord(c), classes, "down") for c in "13 4"] == ["up", "none", "down", None]

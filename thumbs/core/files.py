@@ -177,26 +177,44 @@ def write_new(path: str | Path, data: bytes) -> Path:
     with signals.deferred():
         tmp = _temp_beside(path, data)
         try:
-            _link_new(tmp, path)
+            link_new(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
     return path
 
 
-def _link_new(tmp: Path, path: Path) -> None:
+# What os.link raises where a hard link cannot be made: no hard links on this file system (FAT, some mounts), or
+# the new name is on another disk.
+_NO_LINK = (errno.EPERM, errno.EACCES, errno.ENOTSUP, errno.EXDEV)
+
+
+def link_new(src: Path, dst: Path) -> Path:
+    """Give the file `src` the name `dst` in one step, never overwriting: FileExistsError when `dst` is taken.
+    A hard link where the file system has them; else a rename after a check; on another disk, a copy written
+    beside `dst` first. `src` may be gone afterwards (renamed): the caller removes it, missing_ok."""
     try:
-        os.link(tmp, path)  # atomic and fails if the name is taken, unlike rename
+        os.link(src, dst)  # atomic, and fails when the name is taken, unlike rename
+        return dst
     except FileExistsError:
         raise
-    except (PermissionError, NotImplementedError):  # file systems without hard links (FAT, some mounts)
-        if path.exists():
-            raise FileExistsError(path) from None
-        try:
-            os.replace(tmp, path)
-        except OSError as e:
-            raise write_error(path, e) from None
+    except NotImplementedError:
+        pass
     except OSError as e:
-        raise write_error(path, e) from None
+        if e.errno not in _NO_LINK:
+            raise write_error(dst, e) from None
+    if dst.exists() or dst.is_symlink():
+        raise FileExistsError(dst)
+    try:
+        os.replace(src, dst)
+        return dst
+    except OSError as e:
+        if e.errno != errno.EXDEV:
+            raise write_error(dst, e) from None
+    tmp = _temp_beside(dst, src.read_bytes())  # another disk: copy beside the new name, then one step
+    try:
+        return link_new(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def encode_jpeg(image: np.ndarray, quality: int = 95) -> bytes:

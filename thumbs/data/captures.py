@@ -14,7 +14,6 @@ frame goes to DIR/_discarded/, so `u` can bring it back."""
 from __future__ import annotations
 
 import csv
-import errno
 import io
 import json
 import os
@@ -23,7 +22,7 @@ from pathlib import Path
 
 from thumbs.core import signals
 from thumbs.core.errors import DataError
-from thumbs.core.files import NotRegularFile, ensure_dir, read_regular, write_atomic, write_error, write_new
+from thumbs.core.files import NotRegularFile, ensure_dir, link_new, read_regular, write_atomic
 from thumbs.core.metrics import CAPTURE_PREFIX
 from thumbs.data.dataset import SESSION_RE, class_names, validate_label
 
@@ -143,21 +142,12 @@ def _move(src: Path, dst: Path) -> Path:
     candidate, n = dst, 1
     while True:
         try:
-            os.link(src, candidate)
+            link_new(src, candidate)
             break
         except FileExistsError:
             n += 1
             candidate = dst.with_name(f"{dst.stem}-{n}{dst.suffix}")
-        except OSError as e:
-            if e.errno not in (errno.EXDEV, errno.EPERM, errno.ENOTSUP):
-                raise write_error(candidate, e) from None
-            try:
-                write_new(candidate, src.read_bytes())
-                break
-            except FileExistsError:
-                n += 1
-                candidate = dst.with_name(f"{dst.stem}-{n}{dst.suffix}")
-    src.unlink()
+    src.unlink(missing_ok=True)
     return candidate
 
 

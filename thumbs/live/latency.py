@@ -14,6 +14,13 @@ BINS = 2048  # LOW_MS * GROWTH**2048 is about 70 minutes; anything slower is cou
 _LOG_GROWTH = math.log(GROWTH)
 
 
+def frame_rate(previous: float | None, seconds: float) -> float:
+    """Frames per second, smoothed over the last ten or so (the first interval alone when there is none yet): what
+    live and the studio show."""
+    now = 1 / max(seconds, 1e-6)
+    return now if previous is None else 0.9 * previous + 0.1 * now
+
+
 class LatencyHistogram:
     """Counts of latencies (ms) per log-spaced bin; `percentile(q)` as np.percentile would give, within 0.5%."""
 

@@ -27,11 +27,11 @@ from thumbs.core.model_info import labels_path
 from thumbs.data.dataset import Saver
 from thumbs.live import capture
 from thumbs.live.capture import CaptureOptions, CaptureReport, CaptureSink
-from thumbs.live.latency import LatencyHistogram
+from thumbs.live.latency import LatencyHistogram, frame_rate
 from thumbs.live.overlay import draw_live
 from thumbs.live.recorder import Recorder, check_record, safe_copy
 from thumbs.live.smoothing import Smoother
-from thumbs.live.window import Window
+from thumbs.live.window import Window, digit_class
 from thumbs.runtime.classifier import Classifier
 from thumbs.runtime.loader import TORCH_SUFFIXES, exported_path
 from thumbs.runtime.providers import short
@@ -255,8 +255,8 @@ class HardExamples:
 
 def hard_example_class(key: int, classes: list[str]) -> str | None:
     """Digit keys 1-9 name a class (in the model's order) to save the current frame under."""
-    index = key - ord("1")
-    return classes[index] if 0 <= index < min(9, len(classes)) else None
+    index = digit_class(key, len(classes))
+    return None if index is None else classes[index]
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -397,7 +397,7 @@ def _frames(source: FrameSource, classifier: Classifier, opts: LiveOptions, sink
             pred = classifier.infer(tensor)
             t3 = time.perf_counter()
             stable, score = smoother.update(pred.probs)
-            fps = 0.9 * fps + 0.1 / max(t3 - last, 1e-6) if summary.frames else 1 / max(t3 - t0, 1e-6)
+            fps = frame_rate(fps, t3 - last) if summary.frames else frame_rate(None, t3 - t0)
             last = t3
             step = Step(frame, pred, stable, score, fps, classifier.classes, opts.threshold, classifier.crop)
             for sink in sinks:

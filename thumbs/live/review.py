@@ -13,7 +13,7 @@ import numpy as np
 from thumbs.core.files import read_image
 from thumbs.data import captures
 from thumbs.live.overlay import draw_review
-from thumbs.live.window import QUIT_KEYS, Window
+from thumbs.live.window import QUIT_KEYS, Window, digit_class
 
 ACCEPT_KEYS = (13, 10, 32)  # Enter (CR or LF) and space
 DISCARD_KEY, UNDO_KEY = ord("x"), ord("u")
@@ -22,8 +22,8 @@ POLL_SECONDS = 0.03
 
 def key_label(key: int, classes: list[str], guess: str | None) -> str | None:
     """The label a key gives the shown frame: a class, DISCARD, or None (not a labelling key)."""
-    index = key - ord("1")
-    if 0 <= index < min(9, len(classes)):
+    index = digit_class(key, len(classes))
+    if index is not None:
         return classes[index]
     if key in ACCEPT_KEYS:
         return guess

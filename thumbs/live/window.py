@@ -16,6 +16,13 @@ QUIT_KEYS = (ord("q"), ord("Q"), 27)  # 27: ESC
 NOT_A_CHARACTER = 0x100  # an arrow, Print, Shift...: a key was pressed, but it is no letter, digit or ESC
 
 
+def digit_class(key: int, count: int) -> int | None:
+    """The class a digit key names, 1-9 in the classes' order, as an index; None for any other key or a digit past
+    the last class. One rule for live's hard examples, review's labels and the studio's selection."""
+    index = key - ord("1")
+    return index if 0 <= index < min(9, count) else None
+
+
 def key_code(raw: int) -> int:
     """A key as a character code, from cv2.waitKeyEx: -1 for none, NOT_A_CHARACTER for keys that are not one.
     waitKey's low byte is not enough: X11's Left (0xff51) would read as 'Q' and quit, Print (0xff61) as 'a'.

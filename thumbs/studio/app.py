@@ -24,11 +24,12 @@ from thumbs.data import captures, dataset
 from thumbs.data.coverage import class_counts, class_sessions, suggestion
 from thumbs.data.dataset import Saver
 from thumbs.live.capture import CaptureOptions, CaptureSink
+from thumbs.live.latency import frame_rate
 from thumbs.live.loop import EMPTY_EVENTS, EventWriter, Step, check_events
 from thumbs.live.overlay import draw_live
 from thumbs.live.review import review
 from thumbs.live.smoothing import Smoother
-from thumbs.live.window import Window
+from thumbs.live.window import Window, digit_class
 from thumbs.runtime.classifier import Classifier
 from thumbs.runtime.loader import exported_from, exported_path
 from thumbs.sources.readers import Frame, FrameSource
@@ -102,12 +103,6 @@ class StudioSummary:
         if self.live:
             lines.append(f"next: `thumbs live --model {self.live.onnx}` runs it anywhere (a Jetson too)")
         return lines
-
-
-def _rate(previous: float | None, seconds: float) -> float:
-    """Frames per second, smoothed over the last ten or so (the first interval alone when there is none yet)."""
-    now = 1 / max(seconds, 1e-6)
-    return now if previous is None else 0.9 * previous + 0.1 * now
 
 
 def check_classes(classes: list[str]) -> list[str]:
@@ -241,7 +236,7 @@ class Studio:
 
     def _count_frame(self, seconds: float) -> None:
         self.summary.frames += 1
-        self.fps = _rate(self.fps if self.summary.frames > 1 else None, seconds)
+        self.fps = frame_rate(self.fps if self.summary.frames > 1 else None, seconds)
         if self.job is not None and self.job.running and self.job.kind == "train":
             self.summary.training_frames += 1
             self.summary.training_seconds += seconds
@@ -255,7 +250,7 @@ class Studio:
         for classified, pred in self.classifying.results():
             now = time.perf_counter()
             if self.step is not None:
-                self.model_fps = _rate(self.model_fps if self.model_fps else None, now - self.classified_at)
+                self.model_fps = frame_rate(self.model_fps if self.model_fps else None, now - self.classified_at)
             self.classified_at = now
             stable, score = self.smoother.update(pred.probs)
             self.step = Step(classified, pred, stable, score, self.model_fps, clf.classes, self.opts.threshold,
@@ -280,8 +275,8 @@ class Studio:
 
     # --- keys ---------------------------------------------------------------------------------------------
     def _on_key(self, key: int, frame: Frame) -> None:
-        index = key - ord("1")
-        if 0 <= index < len(self.classes):
+        index = digit_class(key, len(self.classes))
+        if index is not None:
             self.state.selected = index
             self._refresh()
             self.say(f"selected {index + 1}: {self.classes[index]}")
