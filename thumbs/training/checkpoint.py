@@ -35,6 +35,7 @@ class Checkpoint:
     epoch: int = 0  # 0-based: the epoch this model finished
     stage: str = "full"  # head (frozen backbone) or full
     optimizer: dict | None = None  # last.pt only: the optimizer state a resumed run continues with
+    scheduler: dict | None = None  # last.pt only: the learning-rate scheduler's state (training/schedule.py)
     versions: dict[str, str] = field(default_factory=dict)
     created: str = ""
     path: Path | None = None  # where it was read from
@@ -50,7 +51,7 @@ def versions() -> dict[str, str]:
 
 def save(path: str | Path, model: torch.nn.Module, *, arch: str, classes: list[str], img_size: int,
          norm: str, settings: dict[str, Any], metrics: dict[str, Any], history: list[dict], epoch: int,
-         stage: str, optimizer: dict | None = None) -> Path:
+         stage: str, optimizer: dict | None = None, scheduler: dict | None = None) -> Path:
     """`settings["crop"]` (the training crop policy) and `settings["flip_average"]` go into the model's
     contract; defaults: centre, no averaging."""
     mean, std = norm_values(norm)
@@ -60,7 +61,7 @@ def save(path: str | Path, model: torch.nn.Module, *, arch: str, classes: list[s
         "format": FORMAT, "version": FORMAT_VERSION, "info": info.to_dict(),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "settings": settings, "metrics": metrics, "history": history, "epoch": epoch, "stage": stage,
-        "optimizer": optimizer, "versions": versions(),
+        "optimizer": optimizer, "scheduler": scheduler, "versions": versions(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     buf = io.BytesIO()
@@ -96,8 +97,8 @@ def parse(content: object, path: Path) -> Checkpoint:
     return Checkpoint(info, state, settings=dict(content.get("settings") or {}),
                       metrics=dict(content.get("metrics") or {}), history=list(content.get("history") or []),
                       epoch=int(content.get("epoch", 0)), stage=str(content.get("stage", "full")),
-                      optimizer=content.get("optimizer"), versions=dict(content.get("versions") or {}),
-                      created=str(content.get("created", "")), path=path)
+                      optimizer=content.get("optimizer"), scheduler=content.get("scheduler"),
+                      versions=dict(content.get("versions") or {}), created=str(content.get("created", "")), path=path)
 
 
 def load(path: str | Path) -> Checkpoint:

@@ -26,6 +26,7 @@ import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch import nn
+from torch.optim.lr_scheduler import LRScheduler
 
 from thumbs import train_config
 from thumbs.core import metrics, signals
@@ -35,7 +36,7 @@ from thumbs.data import dataset
 from thumbs.runtime.preprocess import canvas_size
 from thumbs.train_config import TrainConfig, field_names, flag, refuse_used_run_dir
 from thumbs.train_config import check_settings as check_config
-from thumbs.training import augment, checkpoint, models, report, warm_start
+from thumbs.training import augment, checkpoint, models, report, schedule, warm_start
 from thumbs.training.checkpoint import Checkpoint
 from thumbs.training.image_cache import LIMIT_ENV, ImageCache, default_dir, limit_bytes
 from thumbs.training.training_data import Prepared, TensorSet, batches, prepare, training_batches
@@ -151,15 +152,6 @@ def class_weights(prepared: Prepared) -> torch.Tensor | None:
     if max(present) / min(present) <= IMBALANCE_WEIGHTING:
         return None
     return torch.tensor([sum(counts) / (len(counts) * max(c, 1)) for c in counts], dtype=torch.float32)
-
-
-def _stage_lr(cfg: TrainConfig, epoch: int, freeze_epochs: int) -> tuple[str, float]:
-    """Head stage at a flat rate; the full stage at lr * factor with a cosine decay."""
-    if epoch < freeze_epochs:
-        return "head", cfg.lr
-    base = cfg.lr * (cfg.finetune_lr_factor if freeze_epochs else 1.0)
-    k, n = epoch - freeze_epochs, max(1, cfg.epochs - freeze_epochs)
-    return "full", base * (0.55 + 0.45 * math.cos(math.pi * k / n))
 
 
 def make_optimizer(model: nn.Module) -> torch.optim.Optimizer:
@@ -394,21 +386,24 @@ class Trainer:
                 "freeze_epochs": self.freeze_epochs, "flip_average": self.flip_average}
 
     def _save(self, name: str, epoch: int, stage: str, history: list[dict], scores: metrics.Scores,
-              optimizer: torch.optim.Optimizer | None) -> Path:
+              optimizer: torch.optim.Optimizer | None, scheduler: LRScheduler | None = None) -> Path:
         return checkpoint.save(self.run_dir / name, self.model, arch=self.cfg.arch, classes=self.prepared.classes,
                                img_size=self.size, norm=self.norm, settings=self._settings(),
                                metrics=scores.to_dict(), history=history, epoch=epoch, stage=stage,
-                               optimizer=optimizer.state_dict() if optimizer else None)
+                               optimizer=optimizer.state_dict() if optimizer else None,
+                               scheduler=scheduler.state_dict() if scheduler else None)
 
-    def _stage_optimizer(self, stage: str, epoch: int, start_epoch: int) -> torch.optim.Optimizer:
-        """A fresh optimizer per stage (the frozen stage has no state for the backbone); a resumed run
-        gets its saved state back when it continues inside the same stage."""
+    def _stage_optimizer(self, stage: str, epoch: int, start_epoch: int) -> tuple[torch.optim.Optimizer, LRScheduler]:
+        """A fresh optimizer and learning-rate scheduler per stage (the frozen stage has no state for the
+        backbone); a resumed run gets their saved states back when it continues inside the same stage."""
         models.set_backbone_frozen(self.model, self.cfg.arch, frozen=stage == "head")
         optimizer = make_optimizer(self.model)
         last = self.resume.last if self.resume else None
-        if last and last.stage == stage and last.optimizer and epoch == start_epoch:
+        same = bool(last and last.stage == stage and epoch == start_epoch)
+        if same and last.optimizer:
             optimizer.load_state_dict(last.optimizer)
-        return optimizer
+        saved = last.scheduler if same else None
+        return optimizer, schedule.scheduler_for(optimizer, self.cfg, stage, self.freeze_epochs, epoch, saved)
 
     def _resumed_best(self, history: list[dict]) -> tuple[tuple[float, float], metrics.Scores | None, int]:
         """The best epoch and its scores from one source, so report.md agrees with the history: best.pt when
@@ -430,11 +425,11 @@ class Trainer:
         return (-1.0, 0.0), None, 0
 
     def _save_epoch(self, epoch: int, stage: str, history: list[dict], scores: metrics.Scores,
-                    optimizer: torch.optim.Optimizer, improved: bool, best: dict) -> None:
+                    optimizer: torch.optim.Optimizer, scheduler: LRScheduler, improved: bool, best: dict) -> None:
         """last.pt, then best.pt, then metrics.json, as one step that Ctrl-C cannot cut in half. last.pt first:
         a run killed in between still finds its best epoch in last.pt (see _resumed_best)."""
         with signals.deferred():
-            self._save("last.pt", epoch, stage, history, scores, optimizer)
+            self._save("last.pt", epoch, stage, history, scores, optimizer, scheduler)
             self.kept["last.pt"] = epoch + 1
             if improved:
                 self._save("best.pt", epoch, stage, history, scores, None)
@@ -464,16 +459,16 @@ class Trainer:
         start_epoch = self.resume.start_epoch if self.resume else 0
         self.kept = {"last.pt": start_epoch} if self.resume else {}
         best_key, best_scores, best_epoch = self._resumed_best(history)
-        optimizer, current_stage, interrupted = None, None, False
+        optimizer, scheduler, current_stage, interrupted = None, None, None, False
         try:
             for epoch in range(start_epoch, self.cfg.epochs):
                 signals.check()  # a stop that came while the last epoch was being saved ends the run here
-                stage, lr = _stage_lr(self.cfg, epoch, self.freeze_epochs)
+                stage = schedule.stage_of(epoch, self.freeze_epochs)
                 if stage != current_stage:
-                    optimizer, current_stage = self._stage_optimizer(stage, epoch, start_epoch), stage
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
+                    (optimizer, scheduler), current_stage = self._stage_optimizer(stage, epoch, start_epoch), stage
+                lr = optimizer.param_groups[0]["lr"]
                 stats = self.train_epoch(optimizer, stage, epoch)
+                scheduler.step()  # last.pt keeps the next epoch's place
                 evaluated = self.evaluate()
                 validation, val_loss = evaluated[0], evaluated[0].loss
                 self._check_finite(val_loss, "validation loss", epoch, stage)
@@ -485,7 +480,7 @@ class Trainer:
                 if improved:
                     best_key, best_scores, best_epoch = (scores.accuracy, -val_loss), scores, epoch + 1
                     self.best_eval = evaluated
-                self._save_epoch(epoch, stage, history, scores, optimizer, improved,
+                self._save_epoch(epoch, stage, history, scores, optimizer, scheduler, improved,
                                  {"best_epoch": best_epoch, "best": best_scores.to_dict(),
                                   "validation": self.best_eval[0].to_dict() if self.best_eval else None})
                 self.run_callbacks("on_epoch_end", dict(history[-1]))
