@@ -1,33 +1,30 @@
-"""Hostile probe of every `thumbs` command's path, number and text options, run as real subprocesses.
+"""The cases of the hostile probe of every `thumbs` command's path, number and text options, run as real
+subprocesses (tests/probes/test_probe_cli.py runs each as a test: `pytest -m slow tests/probes -k cli`).
 
-Each case is one command line run with `python -m thumbs` against the code on PYTHONPATH (default: this checkout),
-DISPLAY unset, in a fresh folder, with a time limit. A case passes when the command ends with exit 0/1/2
-(1/2 only for an `error` case), no traceback, a non-empty stderr when it refuses, no input file changed or lost
-(sha256 of the fixtures before/after), no leftover file after a refusal, and a refusal within 2 s (slower means
-it imported torch, or did work, before checking). One row per case: case, exit code, seconds, first line of
-stderr that says the error, verdict.
-
-Usage: python scripts/probe_cli.py [-k SUBSTRING] [--timeout 60] [--code CHECKOUT] [--python PYTHON]"""
+Each case is one command line run with `python -m thumbs` against this checkout, DISPLAY unset, in a fresh folder,
+with a time limit. A case passes when the command ends with exit 0/1/2 (1/2 only for an `error` case), no
+traceback, a non-empty stderr when it refuses, no input file changed or lost (sha256 of the fixtures before/after),
+no leftover file after a refusal, and a refusal within 2 s of CPU time (more means it imported torch, or did work,
+before checking; CPU time, not the wall clock, so that a busy machine does not fail it)."""
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import hashlib
 import os
+import resource
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
 Arg = Union[str, bytes]
-SLOW_REFUSAL_S = 2.0
-ROOT = Path(__file__).resolve().parents[1]
+SLOW_REFUSAL_S = 2.0  # CPU seconds of the command: on a busy machine the wall clock says nothing of its work
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -64,7 +61,7 @@ def thumbs(py: str, code: str, argv: Sequence[Arg], cwd: Path, timeout: float) -
     env["PYTHONPATH"] = code
     env["THUMBS_CACHE"] = "off"
     cmd = [py, "-m", "thumbs"] + [os.fsencode(a) if isinstance(a, str) else a for a in argv]
-    t0 = time.monotonic()
+    t0 = _children_cpu()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True)
     try:
@@ -74,7 +71,13 @@ def thumbs(py: str, code: str, argv: Sequence[Arg], cwd: Path, timeout: float) -
         os.killpg(proc.pid, signal.SIGKILL)
         out, err = proc.communicate()
         rc = None
-    return rc, time.monotonic() - t0, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+    return rc, _children_cpu() - t0, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user and system) of this process's ended children: a command's own work, wherever it waited."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def error_line(err: str) -> str:
@@ -106,7 +109,7 @@ def verdict(case: Case, rc: int | None, secs: float, err: str, lost: list[str], 
     if rc not in (0, None) and left:
         problems.append("LEFTOVER:" + ",".join(p for p in left[:3]))
     if rc not in (0, None) and secs > SLOW_REFUSAL_S:
-        problems.append(f"SLOW-REFUSAL({secs:.1f}s)")
+        problems.append(f"SLOW-REFUSAL({secs:.1f}s CPU)")
     return "ok" if not problems else " ".join(problems)
 
 
@@ -122,7 +125,7 @@ def make_fixtures(py: str, code: str, root: Path) -> Path:
     for argv in steps:
         rc, secs, _out, err = thumbs(py, code, argv, root, 600)
         if rc != 0:
-            sys.exit(f"fixture step {argv[0]} failed ({rc}): {err[-400:]}")
+            raise RuntimeError(f"fixture step {argv[0]} failed ({rc}): {err[-400:]}")
     return add_extras(fx)
 
 
@@ -136,17 +139,21 @@ def add_extras(fx: Path) -> Path:
     return fx
 
 
-def hostile(fx: Path, hdir: Path, ext: str, kind: str) -> dict[str, Arg]:
-    """The hostile stand-ins for one path option: ext is the expected suffix, kind 'in' or 'out'."""
-    hdir.mkdir(parents=True, exist_ok=True)
+def hostile(fx: Path, hdir: Path, ext: str, kind: str, create: bool) -> dict[str, Arg]:
+    """The hostile stand-ins for one path option: ext is the expected suffix, kind 'in' or 'out'; `create` makes
+    them on disk (without it: only their names, to list the cases)."""
+    if create:
+        hdir.mkdir(parents=True, exist_ok=True)
     tag = ext.strip(".") or "dir"
     p: dict[str, Arg] = {}
     p["missing"] = str(hdir / f"missing{ext}")
     d = hdir / f"adir{ext}"
-    d.mkdir(exist_ok=True)
+    if create:
+        d.mkdir(exist_ok=True)
     p["dir-for-file"] = str(d)
     f = hdir / f"afile_{tag}.txt"
-    f.write_text("a file\n")
+    if create:
+        f.write_text("a file\n")
     p["file-for-dir"] = str(f)
     p["dot"] = "."
     if kind == "in":
@@ -154,28 +161,27 @@ def hostile(fx: Path, hdir: Path, ext: str, kind: str) -> dict[str, Arg]:
     p["dotdot"] = ".."
     p["empty-str"] = ""
     fifo = hdir / f"fifo{ext}"
-    if not fifo.exists():
+    if create and not fifo.exists():
         os.mkfifo(fifo)
     p["fifo"] = str(fifo)
     e = hdir / f"empty{ext}"
-    e.write_bytes(b"")
+    if create:
+        e.write_bytes(b"")
     p["empty-file"] = str(e)
     if ext in (".pt", ".onnx"):
         src = fx / "run" / ("best.pt" if ext == ".pt" else "best.onnx")
         t = hdir / f"trunc{ext}"
-        t.write_bytes(src.read_bytes()[:100])
-        p["truncated"] = str(t)
         r = hdir / f"text{ext}"
-        r.write_text("hello, I am text\n")
+        if create:
+            t.write_bytes(src.read_bytes()[:100])
+            r.write_text("hello, I am text\n")
+        p["truncated"] = str(t)
         p["txt-renamed"] = str(r)
     loop = hdir / f"loop{ext}"
-    if not os.path.islink(loop):
+    if create and not os.path.islink(loop):
         os.symlink(loop.name, loop)
     p["symlink-loop"] = str(loop)
-    bad = os.fsencode(str(hdir)) + b"/bad\xff" + ext.encode()
-    if ext in ("", ".csv") and kind == "in" and not os.path.exists(bad):
-        pass
-    p["non-utf8"] = bad
+    p["non-utf8"] = os.fsencode(str(hdir)) + b"/bad\xff" + ext.encode()
     p["proc"] = f"/proc/x/y{ext}"
     p["sys"] = f"/sys/x{ext}"
     if kind == "out":
@@ -183,11 +189,11 @@ def hostile(fx: Path, hdir: Path, ext: str, kind: str) -> dict[str, Arg]:
     return p
 
 
-def path_cases(fx: Path, hroot: Path, cmd: str, base: list[Arg], opt: str | None, ext: str, kind: str,
-               expect_for: dict[str, str] | None = None) -> list[Case]:
+def _path_cases(fx: Path, hroot: Path, cmd: str, base: list[Arg], opt: str | None, ext: str, kind: str,
+               expect_for: dict[str, str] | None = None, create: bool = True) -> list[Case]:
     """One case per hostile stand-in for option opt of cmd (opt None: the positional argument first)."""
     cases = []
-    for name, value in hostile(fx, hroot / f"{cmd}{opt or '_arg'}", ext, kind).items():
+    for name, value in hostile(fx, hroot / f"{cmd}{opt or '_arg'}", ext, kind, create).items():
         argv = [cmd] + ([value] if opt is None else []) + base + ([opt, value] if opt else [])
         expect = (expect_for or {}).get(name, "error")
         cases.append(Case(f"{cmd} {opt or 'ARG'}={name}", argv, expect))
@@ -201,7 +207,11 @@ def numeric_cases(cmd: str, base: list[Arg], opt: str, values: Sequence[str], an
 BAD_NUMBERS = ["0", "-1", "nan", "inf", "1e9", "abc", ""]
 
 
-def build_cases(fx: Path, h: Path) -> list[Case]:
+def build_cases(fx: Path, h: Path, create: bool = True) -> list[Case]:
+    """Every case; `create` makes the hostile inputs under `h` (without it: the list alone, e.g. to name tests)."""
+    def path_cases(*args, **kw) -> list[Case]:
+        return _path_cases(*args, **kw, create=create)
+
     ds, clip, pt, onnx = str(fx / "dataset"), str(fx / "clips" / "live.mp4"), str(fx / "run" / "best.pt"), \
         str(fx / "run" / "best.onnx")
     cases: list[Case] = []
@@ -336,8 +346,9 @@ def build_cases(fx: Path, h: Path) -> list[Case]:
                        ("dup", "file,label\na.jpg,up\na.jpg,down\n"),
                        ("binary", "\x00\xff\xfe")]:
         csvp = h / f"labels_{name}.csv"
-        csvp.parent.mkdir(parents=True, exist_ok=True)
-        csvp.write_bytes(body.encode("latin-1"))
+        if create:
+            csvp.parent.mkdir(parents=True, exist_ok=True)
+            csvp.write_bytes(body.encode("latin-1"))
         cases.append(Case(f"review --labels={name}", ["review", str(fx / "captures"), "--data", "rd", "--labels",
                                                        str(csvp)], "any" if name == "dup" else "error"))
     # doctor
@@ -351,13 +362,8 @@ def build_cases(fx: Path, h: Path) -> list[Case]:
     cases += [Case(f"demo --img-size={v}", ["demo", "--out", "o", "--img-size", v]) for v in ["0", "nan", "9999"]]
     # real inputs under a name that is not UTF-8 (an old camera's Latin-1 name): must work or refuse cleanly
     nb = os.fsencode(str(h)) + b"/nonutf8_\xff"
-    os.makedirs(nb, exist_ok=True)
-    for src, name in [(clip, b"clip.mp4"), (onnx, b"model.onnx"), (pt, b"model.pt"),
-                      (str(fx / "run" / "best.labels.txt"), b"model.labels.txt")]:
-        shutil.copy(os.fsencode(src), nb + b"/" + name)
-    shutil.copytree(os.fsencode(ds), nb + b"/dataset", dirs_exist_ok=True)
-    shutil.copy(os.path.join(ds, "up", sorted(os.listdir(os.path.join(ds, "up")))[0]),
-                nb + b"/dataset/up/\xe9t\xe9.jpg")
+    if create:
+        _non_utf8_copies(fx, nb)
     cases += [Case("non-utf8 live --source", ["live", "--model", onnx, "--source", nb + b"/clip.mp4"] + lb, "any"),
               Case("non-utf8 live --model onnx", ["live", "--model", nb + b"/model.onnx", "--source", clip] + lb,
                    "any"),
@@ -387,50 +393,62 @@ def build_cases(fx: Path, h: Path) -> list[Case]:
     for opt, v in [("--interval", "0"), ("--interval", "nan"), ("--threshold", "nan"), ("--lr", "nan"),
                    ("--fps", "nan"), ("--epochs", "0")]:
         cases.append(Case(f"studio {opt}={v}", ["studio", "--classes", "up,down", "--data", "sd", opt, v] + sb))
-    return cases
+    return _unique(cases)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("-k", default="", help="Only cases whose name contains this.")
-    ap.add_argument("--timeout", type=float, default=60.0)
-    ap.add_argument("--code", default=os.environ.get("PYTHONPATH") or str(ROOT))
-    ap.add_argument("--python", default=sys.executable)
-    ap.add_argument("--keep", help="Make the fixtures here once and reuse them (faster reruns).")
-    ap.add_argument("--failures-only", action="store_true")
-    args = ap.parse_args(argv)
-    root = Path(args.keep or tempfile.mkdtemp(prefix="probe_cli_")).resolve()
-    root.mkdir(parents=True, exist_ok=True)
-    fx = add_extras(root / "fx") if (root / "fx" / "run" / "best.onnx").exists() else \
-        make_fixtures(args.python, args.code, root)
-    cases = [c for c in build_cases(fx, root / "hostile") if args.k in c.name]
-    before = sha_tree(fx)
-    failed = 0
-    print(f"{'case':44} {'rc':>4} {'secs':>5}  {'stderr':70}  verdict", flush=True)
-    for i, case in enumerate(cases):
-        work = root / "work" / f"{i:03d}" / "cwd"
+def _unique(cases: list[Case]) -> list[Case]:
+    """One case per command line; a name given to two different ones gets a number (eval's model as .onnx, .pt)."""
+    seen: dict[str, list[Case]] = {}
+    for case in cases:
+        same = seen.setdefault(case.name, [])
+        if all(c.argv != case.argv for c in same):
+            same.append(case)
+    return [dataclasses.replace(c, name=f"{c.name} #{i + 1}" if i else c.name)
+            for same in seen.values() for i, c in enumerate(same)]
+
+
+def _non_utf8_copies(fx: Path, nb: bytes) -> None:
+    """Real inputs under a folder whose name is not UTF-8."""
+    ds, clip = str(fx / "dataset"), str(fx / "clips" / "live.mp4")
+    os.makedirs(nb, exist_ok=True)
+    for src, name in [(clip, b"clip.mp4"), (str(fx / "run" / "best.onnx"), b"model.onnx"),
+                      (str(fx / "run" / "best.pt"), b"model.pt"), (str(fx / "run" / "best.labels.txt"),
+                                                                    b"model.labels.txt")]:
+        shutil.copy(os.fsencode(src), nb + b"/" + name)
+    shutil.copytree(os.fsencode(ds), nb + b"/dataset", dirs_exist_ok=True)
+    shutil.copy(os.path.join(ds, "up", sorted(os.listdir(os.path.join(ds, "up")))[0]),
+                nb + b"/dataset/up/\xe9t\xe9.jpg")
+
+
+class Probe:
+    """The fixtures (made once with the product itself), the hostile inputs, and one case run at a time: the
+    inputs are put back after a case that changed them, so the next starts from the same."""
+
+    def __init__(self, root: Path, timeout: float = 60.0) -> None:
+        self.root, self.timeout = root, timeout
+        self.fx = make_fixtures(sys.executable, str(ROOT), root)
+        self.cases = {c.name: c for c in build_cases(self.fx, root / "hostile")}
+        self.before = sha_tree(self.fx)
+        self.count = 0
+
+    def run(self, case: Case) -> tuple[str, str]:
+        """(verdict, the line of stderr that says the error): verdict "ok", or what went wrong."""
+        self.count += 1
+        work = self.root / "work" / f"{self.count:03d}" / "cwd"
         work.mkdir(parents=True, exist_ok=True)
-        watched = [work.parent, root / "hostile"]
+        watched = [work.parent, self.root / "hostile"]
         pre = set().union(*(listing(w) for w in watched))
-        rc, secs, _out, err = thumbs(args.python, args.code, case.argv, work, case.timeout or args.timeout)
-        after = sha_tree(fx)
-        lost = [p for p, hsh in before.items() if after.get(p) != hsh
+        rc, secs, _out, err = thumbs(sys.executable, str(ROOT), case.argv, work, case.timeout or self.timeout)
+        after = sha_tree(self.fx)
+        lost = [p for p, hsh in self.before.items() if after.get(p) != hsh
                 and not (case.argv[0] == "review" and rc == 0 and "/captures/" in p)]  # review moves its queue
         left = sorted(set().union(*(listing(w) for w in watched)) - pre) if rc not in (0, None) else []
-        v = verdict(case, rc, secs, err, lost, left)
-        if sha_tree(fx) != before:  # put the inputs back so later cases start from the same ones
-            add_extras(fx)
-            if sha_tree(fx) != before:
-                shutil.rmtree(fx)
-                fx = make_fixtures(args.python, args.code, root)
-            before = sha_tree(fx)
-        if v != "ok":
-            failed += 1
-        if v != "ok" or not args.failures_only:
-            print(f"{case.name[:44]:44} {str(rc):>4} {secs:5.1f}  {error_line(err)[:70]:70}  {v}", flush=True)
-    print(f"\n{len(cases)} cases, {len(cases) - failed} passed, {failed} failed; fixtures in {root}")
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        found = verdict(case, rc, secs, err, lost, left)
+        if after != self.before:
+            add_extras(self.fx)
+            if sha_tree(self.fx) != self.before:
+                shutil.rmtree(self.fx)
+                self.fx = make_fixtures(sys.executable, str(ROOT), self.root)
+                self.cases = {c.name: c for c in build_cases(self.fx, self.root / "hostile")}
+                self.before = sha_tree(self.fx)
+        return found, f"exit {rc} after {secs:.1f} s CPU: {error_line(err)}"

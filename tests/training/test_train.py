@@ -427,7 +427,7 @@ def test_the_counted_images_are_the_images_seen(demo_data, tmp_path, monkeypatch
 
     monkeypatch.setattr(train.Trainer, "train_batches", counted)
     trainer = train.Trainer(_cfg(demo_data, tmp_path / "run", batch_size=7), run_dir=tmp_path / "run", **QUIET)
-    row = trainer.train_epoch(trainer._stage_optimizer("full", 0, 0), "full", 0)
+    row = trainer.train_epoch(trainer._stage_optimizer("full", 0, 0)[0], "full", 0)
     n = len(trainer.train_data)
     assert row["images"] == sum(seen) == n - (n % 7 == 1) and min(seen) >= 2
     assert row["images_per_s"] == pytest.approx(sum(seen) / row["seconds"])
