@@ -1,14 +1,13 @@
 """Hostile probe of `thumbs studio` (issue 19): the real command driven as a person (and a hostile script) would,
-under Xvfb with xdotool, with other clips than the tests use; one row per case in a table.
+under Xvfb with xdotool, with other clips than the tests use. tests/probes/test_probe_studio.py runs each case as a
+test: `pytest -m slow tests/probes -k studio`.
 
-Run from the checkout:  python scripts/probe_studio.py --out /tmp/probe [--only NAME]
 Each case checks: one clear line (no traceback), a sensible exit code (0 quit, 1 error, 130/143/129 signals),
 no lost data, no orphan training child, no hang (every wait has a timeout). Mounting a tiny or read-only
 tmpfs (disk-full and read-only cases) needs root; those cases say so where it is refused."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import ctypes
 import ctypes.util
@@ -21,15 +20,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.studio.driver import ROOT, StudioRun, virtual_display  # noqa: E402
-from thumbs.training import synthetic  # noqa: E402
+from tests.studio.driver import ROOT, StudioRun
+from thumbs.training import synthetic
 
 PY = sys.executable
 SHARED = ROOT.parent / "shared"
@@ -820,23 +817,8 @@ def events_dev_full(display: str, base: Path, m: Material) -> Case:
 
 
 # --- main ---------------------------------------------------------------------------------------------------
-def table(rows: list[dict]) -> str:
-    lines = ["| case | what happened | verdict |", "|---|---|---|"]
-    for r in rows:
-        v = r["verdict"] + ("" if r["verdict"] == "ok" else ": " + "; ".join(r["failures"]))
-        lines.append(f"| {r['case']} | {r['happened'].replace('|', '/')} | {v.replace('|', '/')} |")
-    return "\n".join(lines)
-
-
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=Path("/tmp/probe-studio"))
-    ap.add_argument("--only", default="", help="comma-separated texts: run the cases whose name contains one")
-    ap.add_argument("--skip", default="", help="comma-separated texts: skip cases whose name contains one")
-    args = ap.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    base = Path(tempfile.mkdtemp(prefix="cases-", dir=args.out)).resolve()
-    m = Material(base / "material")
+def case_table(base: Path, m: Material) -> list[tuple[str, Callable[[str], Case]]]:
+    """Every case by name: each runs on the display it is given, in its own folder under `base`."""
     cases: list[tuple[str, Callable[[str], Case]]] = []
     for name, a, expect, setup in option_cases(m):
         cases.append((f"option: {name}", lambda d, n=name, a=a, e=expect, s=setup:
@@ -864,32 +846,12 @@ def main() -> int:
     cases += [(f"stop {how}", lambda d, h=how: stop_during_training(d, base, m, h))
               for how in ("SIGTERM", "SIGTERM x2", "SIGINT", "SIGHUP", "SIGKILL", "windowclose", "wm close",
                           "windowkill", "q")]
-    skip = [s for s in args.skip.split(",") if s]
-    rows = []
-    results = args.out / "results.jsonl"
-    with virtual_display() as display:
-        for name, fn in cases:
-            only = [o for o in args.only.split(",") if o]
-            if only and not any(o in name for o in only) or any(s in name for s in skip):
-                continue
-            start = time.monotonic()
-            print(f"== {name}", flush=True)
-            try:
-                row = fn(display).row()
-            except Exception as e:  # the probe's own failure is a row too, not the end of the probe
-                row = {"case": name, "happened": f"PROBE ERROR {type(e).__name__}: {e}"[:400], "verdict": "probe error",
-                       "failures": [traceback.format_exc()[-300:]], "repro": ""}
-            row["seconds"] = round(time.monotonic() - start, 1)
-            rows.append(row)
-            print(f"   {row['verdict']}: {row['happened'][:300]}", flush=True)
-            for f in row["failures"]:
-                print(f"   ! {f[:300]}", flush=True)
-            with results.open("a") as f:
-                f.write(json.dumps(row) + "\n")
-    (args.out / "table.md").write_text(table(rows) + "\n")
-    print(f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
-    return 0
+    return cases
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def case_names() -> list[str]:
+    """The names alone, without making the material (the option cases only read two of its paths)."""
+    stub = Material.__new__(Material)
+    stub.root = stub.clip30 = stub.clip7 = stub.one = stub.portrait = stub.huge = stub.folder = stub.garbage = \
+        Path("/nonexistent")
+    return [name for name, _ in case_table(Path("/nonexistent"), stub)]
