@@ -104,3 +104,20 @@ def test_the_pt_loader_is_registered_by_training_and_thumbs_eval_imports_it(tmp_
     run = thumbs("eval", str(ckpt), "--data", str(demo_data), "--json")
     assert run.returncode == 0, run.stderr
     assert '"provider": "PyTorch CPU' in run.stdout and '"count": 120' in run.stdout
+
+
+@pytest.mark.parametrize("content", [b"", b"hello, I am text\n", b"PK\x03\x04cut short"], ids=["empty", "text", "cut"])
+def test_a_pt_that_is_no_pytorch_file_is_refused_before_pytorch_loads(tmp_path, demo_data, content):
+    """`thumbs eval` of such a file took seconds of CPU importing PyTorch only to say it cannot be read."""
+    import subprocess
+    import sys
+
+    bad = tmp_path / "best.pt"
+    bad.write_bytes(content)
+    code = ("import sys\nimport thumbs.training\nfrom thumbs.core.errors import ThumbsError\n"
+            "from thumbs.runtime.loader import load_model\n"
+            f"try:\n    load_model({str(bad)!r})\nexcept ThumbsError as e:\n    print(e)\n"
+            "print('torch' in sys.modules)\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.stdout.splitlines() == [f"checkpoint '{bad}' cannot be read; is the file complete? (not the zip file "
+                                       "torch.save writes)", "False"], run.stderr

@@ -20,6 +20,7 @@ import thumbs
 from thumbs.core.errors import ThumbsError
 from thumbs.core.files import existing_file, write_atomic
 from thumbs.core.model_info import FORMAT_VERSION, ModelInfo
+from thumbs.training import UNREADABLE
 from thumbs.training.norms import norm_values
 
 FORMAT = "thumbs-checkpoint"
@@ -103,4 +104,4 @@ def parse(content: object, path: Path) -> Checkpoint:
 
 def load(path: str | Path) -> Checkpoint:
     path = Path(path)
-    return parse(read_torch_file(path, "checkpoint", "", "cannot be read; is the file complete?"), path)
+    return parse(read_torch_file(path, "checkpoint", "", UNREADABLE), path)
