@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from tests.training.test_train import QUIET, _cfg
+from tests.training.test_train import QUIET, _cfg, _ctrl_c_in_epoch
 from thumbs.training import checkpoint, train
 
 
@@ -62,15 +62,7 @@ def test_a_killed_run_resumes_at_the_same_rates_from_the_saved_scheduler(demo_da
                                                                          monkeypatch):
     cfg = _cfg(demo_data, tmp_path / "run", weights=str(weights), epochs=5, freeze_epochs=1, lr=2e-3)
     original = train.Trainer.train_epoch
-    calls = {"n": 0}
-
-    def stop_in_the_third_epoch(self, *a, **k):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return original(self, *a, **k)
-
-    monkeypatch.setattr(train.Trainer, "train_epoch", stop_in_the_third_epoch)
+    _ctrl_c_in_epoch(monkeypatch, 3)
     first = train.train(cfg, **QUIET)
     saved = checkpoint.load(first.last)
     assert first.interrupted and saved.epoch == 1 and saved.stage == "full"

@@ -50,22 +50,23 @@ def test_run_folder_checkpoint_and_report(demo_data, tmp_path):
     assert cv2.imread(str(result.run_dir / "curves.png")) is not None
 
 
-def _ctrl_c_in_the_second_epoch(monkeypatch) -> None:
+def _ctrl_c_in_epoch(monkeypatch, epoch: int = 2) -> None:
+    """Ctrl-C as the `epoch`-th epoch (1-based) of this run starts training."""
     calls = {"n": 0}
     original = train.Trainer.train_epoch
 
-    def stop_in_second_epoch(self, *a, **k):
+    def stop_in_that_epoch(self, *a, **k):
         calls["n"] += 1
-        if calls["n"] == 2:
+        if calls["n"] == epoch:
             raise KeyboardInterrupt
         return original(self, *a, **k)
 
-    monkeypatch.setattr(train.Trainer, "train_epoch", stop_in_second_epoch)
+    monkeypatch.setattr(train.Trainer, "train_epoch", stop_in_that_epoch)
 
 
 def test_interrupt_keeps_last_and_resume_continues(demo_data, tmp_path, monkeypatch):
     original = train.Trainer.train_epoch
-    _ctrl_c_in_the_second_epoch(monkeypatch)
+    _ctrl_c_in_epoch(monkeypatch)
     result = train.train(_cfg(demo_data, tmp_path / "run", epochs=3), **QUIET)
     assert result.interrupted and len(result.history) == 1
     assert checkpoint.load(result.last).epoch == 0
@@ -458,7 +459,7 @@ def test_a_resume_inside_the_head_stage_keeps_the_backbone_frozen(demo_data, tmp
     src = tmp_path / "w.pth"
     torch.save(train.models.ARCHS["mobilenet_v3_small"].build(weights=None).state_dict(), src)
     original = train.Trainer.train_epoch
-    _ctrl_c_in_the_second_epoch(monkeypatch)
+    _ctrl_c_in_epoch(monkeypatch)
     first = train.train(_cfg(demo_data, tmp_path / "run", weights=str(src), epochs=3, freeze_epochs=2), **QUIET)
     monkeypatch.setattr(train.Trainer, "train_epoch", original)
     before = checkpoint.load(first.last)
