@@ -4,7 +4,7 @@ The installs: every module under thumbs/ outside thumbs/training/ is the live in
 Jetson Nano); thumbs/training/ is the training install. tests/test_imports.py, tests/training/test_compat.py and
 .ci/run (`python -m tests.layout` prints the files) all read it.
 
-The layers (README, "Development"): core; beside each other on it sources (frames) and hands (the hand record);
+The layers (docs/architecture.md): core; beside each other on it sources (frames) and hands (the hand record);
 data and runtime on hands; the settings on data and runtime; live on the settings and sources; the studio on
 live; training beside live on the settings and sources; the commands on everything. A module
 imports its own layer or one below it, never one above or beside it (tests/test_imports.py, lazy imports

@@ -22,7 +22,7 @@ class TrainConfig:
     weights: str = "imagenet"  # imagenet | none | path to a state dict
     norm: str | None = None  # imagenet | inception; default: what the weights expect
     epochs: int = 10
-    freeze_epochs: int = 0  # head-only epochs first; 0 measured best (scripts/sweep_recipe.py, README)
+    freeze_epochs: int = 0  # head-only epochs first; 0 measured best (scripts/sweep_recipe.py, docs/results.md)
     batch_size: int = 32
     lr: float = 1e-3
     finetune_lr_factor: float = 0.1

@@ -13,7 +13,7 @@ VARY = ("distance: some nearer, some farther from the camera", "position: the ha
         "the frame", "lighting: another lamp, daylight or a dimmer room", "background: another room or wall",
         "the other hand")
 # The same for the class of "no gesture": across people, the frames a model gets wrong are the kinds of 'none'
-# it never saw (an empty room when it learnt fists and palms, and the other way round; README "How good is it").
+# it never saw (an empty room when it learnt fists and palms, and the other way round; docs/results.md).
 BACKGROUND_VARY = ("the empty scene: nobody in view", "you in view with no gesture: hands down, resting, moving",
                    "other hand shapes: open palm, fist, pointing, waving", "lighting: another lamp, daylight or a "
                    "dimmer room", "background: another room or wall")
