@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from tests.helpers import make_checkpoint, thumbs, thumbs_in_process
+from tests.helpers import installed_thumbs, make_checkpoint, thumbs, thumbs_in_process
 
 
 def test_help_lists_every_registered_command():
@@ -242,7 +242,7 @@ def onnx_model(tmp_path_factory):
 def live_process(model, source, *args: str) -> subprocess.Popen:
     env = {**os.environ, "COLUMNS": "200"}
     env.pop("DISPLAY", None)
-    return subprocess.Popen([sys.executable, "-m", "thumbs.cli", "live", "--model", str(model), "--source",
+    return subprocess.Popen([*installed_thumbs(), "live", "--model", str(model), "--source",
                              str(source), "--headless", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)
 
@@ -289,12 +289,20 @@ def _one_line_error(result, message: str) -> None:
 
 
 @pytest.mark.parametrize("args", [["--help"], ["train", "--help"], ["data", "--data", "{data}"],
-                                  ["data", "--json", "--data", "{data}"], ["doctor", "--no-cameras"]])
-def test_a_reader_that_closed_the_pipe_ends_every_command_quietly_with_exit_0(args, demo_data):
-    """`thumbs ... | head -1`: click answered exit 1 (and Python "Exception ignored ... BrokenPipeError")."""
+                                  ["data", "--json", "--data", "{data}"], ["doctor", "--no-cameras"],
+                                  ["eval", "{model}", "--data", "{data}", "--provider", "cpu"],
+                                  ["live", "--model", "{model}", "--source", "{video}", "--headless", "--max-frames",
+                                   "3", "--provider", "cpu"],
+                                  ["collect", "--label", "up", "--source", "{video}", "--data", "{tmp}", "--headless",
+                                   "--count", "2"]])
+def test_a_reader_that_closed_the_pipe_ends_every_command_quietly_with_exit_0(args, demo_data, onnx_model,
+                                                                              demo_video, tmp_path):
+    """`thumbs ... | head -1` with the installed command: click answered exit 1 (and Python "Exception ignored ...
+    BrokenPipeError"), and the console script once skipped main(), so rich's SystemExit(1) came through."""
     env = {**os.environ, "COLUMNS": "200"}
     env.pop("DISPLAY", None)
-    proc = subprocess.Popen([sys.executable, "-m", "thumbs.cli", *(a.format(data=demo_data) for a in args)],
+    given = [a.format(data=demo_data, model=onnx_model, video=demo_video, tmp=tmp_path / "d") for a in args]
+    proc = subprocess.Popen([*installed_thumbs(), *given],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     proc.stdout.close()  # the reader is gone before the first line is written
     _, stderr = proc.communicate(timeout=120)
@@ -305,9 +313,10 @@ def test_a_reader_that_closed_the_pipe_ends_every_command_quietly_with_exit_0(ar
 
 @pytest.mark.parametrize("args", [["--help"], ["data", "--json", "--data", "{data}"], ["data", "--data", "{data}"]])
 def test_a_full_disk_under_stdout_is_one_line(args, demo_data):
-    """`thumbs data --json > /dev/full` was a traceback (the last flush, or rich's write)."""
+    """`thumbs data --json > /dev/full` was a traceback (the last flush, or rich's write); with the installed
+    command, `thumbs --help > /dev/full` too (its entry point skipped main())."""
     with open("/dev/full", "w") as full:
-        result = subprocess.run([sys.executable, "-m", "thumbs.cli", *(a.format(data=demo_data) for a in args)],
+        result = subprocess.run([*installed_thumbs(), *(a.format(data=demo_data) for a in args)],
                                 stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
     _one_line_error(result, "no space left on the device")
 
@@ -357,7 +366,7 @@ def test_a_video_with_no_frame_says_nothing_was_classified(onnx_model, tmp_path)
 
 def test_a_display_with_no_x_server_is_one_line_not_a_qt_abort(onnx_model, demo_video):
     env = {**os.environ, "DISPLAY": ":93"}  # no X server there
-    result = subprocess.run([sys.executable, "-m", "thumbs.cli", "live", "--model", str(onnx_model), "--source",
+    result = subprocess.run([*installed_thumbs(), "live", "--model", str(onnx_model), "--source",
                              str(demo_video)], capture_output=True, text=True, env=env, timeout=120)
     _one_line_error(result, "no X server answers at DISPLAY=:93")
 

@@ -49,7 +49,7 @@ def long_clip(tmp_path_factory) -> Path:
 def start(*args: str, cwd=None) -> subprocess.Popen:
     env = {**os.environ, "COLUMNS": "200"}
     env.pop("DISPLAY", None)
-    proc = subprocess.Popen([sys.executable, "-m", "thumbs.cli", *args], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([*installed_thumbs(), *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
     STARTED.append(proc)
     return proc
