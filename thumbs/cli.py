@@ -275,7 +275,7 @@ def train(
                                           "settings (--epochs, --device and --cache may change).", **PATH),
     start_from: Optional[Path] = typer.Option(None, "--from", help="Retrain a model (RUN/best.pt) on the grown "
                                               "data set: keeps its architecture, size, crop, normalisation, flips "
-                                              "and class rows; a short schedule (2 epochs at half its lr). "
+                                              "and class rows; a short schedule (2 epochs at half its first run's lr). "
                                               "Unlike --weights, which takes only the backbone for a new model.",
                                               **PATH),
 ) -> None:
@@ -309,7 +309,7 @@ def train(
         from thumbs.training import warm_start
 
         # options not written have TrainConfig's defaults, as warm_start.config takes them
-        result = training.train(warm_start.config(start_from, given), log=_log)
+        result = training.train(warm_start.config(start_from, given, log=_log), log=_log)
     else:
         cfg = TrainConfig(**{TRAIN_FIELDS.get(k, k): v for k, v in settings.items()})
         result = training.train(cfg, log=_log)

@@ -38,6 +38,11 @@ class TrainConfig:
     cache: bool = True  # keep decoded images for the next run (image_cache.py)
     label_smoothing: float = 0.0  # soft targets: less over-confidence on frames unlike the training ones
     start_from: str | None = None  # --from: a checkpoint whose model and contract this run continues (warm_start.py)
+    first_lr: float | None = None  # --from: the rate of the chain's first run, the short schedule's base (warm_start)
+
+
+# What `--from` takes as given, where and how the retrain runs (warm_start.py; the studio's t sends only these)
+FROM_RUN_OPTIONS = ("data", "batch_size", "device", "out", "seed", "cache")
 
 
 def field_names() -> list[str]:
@@ -48,6 +53,11 @@ def flag(name: str, value: object = None) -> str:
     """The command-line spelling of a setting: `img_size` -> `--img-size`, `flip` False -> `--no-flip`."""
     spelled = name.replace("_", "-")
     return f"--no-{spelled}" if value is False else f"--{spelled}"
+
+
+def spelled(name: str, value: object) -> str:
+    """An option as it is written with its value: `--lr 0.001`, `--no-flip`."""
+    return flag(name, value) if isinstance(value, bool) else f"{flag(name)} {value}"
 
 
 def check_settings(cfg: TrainConfig) -> None:

@@ -35,7 +35,7 @@ from thumbs.sources.readers import Frame, FrameSource
 from thumbs.studio import panel
 from thumbs.studio.classify import NewestFrameClassifier
 from thumbs.studio.jobs import Job
-from thumbs.train_config import TrainConfig, check_settings
+from thumbs.train_config import FROM_RUN_OPTIONS, TrainConfig, check_settings
 
 TITLE = "thumbs studio"
 MAX_CLASSES = 9  # one digit key each
@@ -346,8 +346,7 @@ class Studio:
         spec = {"kind": "train", "config": config}
         if warm:
             spec["from"] = str(self.live.checkpoint)
-            spec["config"] = {k: v for k, v in config.items() if k in ("data", "batch_size", "device", "seed",
-                                                                      "cache")}
+            spec["config"] = {k: v for k, v in config.items() if k in FROM_RUN_OPTIONS}  # the short schedule
         if not self._start_job(spec):
             return
         self.state.training = [f"starting: {'retraining ' + str(self.live.checkpoint) if warm else 'a new model'}"]

@@ -187,7 +187,7 @@ class Job:
 
         config = spec.get("config", {})
         if spec.get("from") is not None:
-            cfg = warm_start.config(_path(spec["from"], "from"), config)
+            cfg = warm_start.config(_path(spec["from"], "from"), config, log=self.log)
         else:
             cfg = TrainConfig(**config)
         self.out = Path(cfg.out) if cfg.out else None
