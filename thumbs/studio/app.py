@@ -355,6 +355,10 @@ class Studio:
         self.say("training in the background; the live model stays until the new one is ready")
 
     def _start_job(self, spec: dict) -> bool:
+        """A new job, once the last one's result was read (_busy): that one is closed first."""
+        if self.job is not None:
+            self.job.close()
+            self.job = None
         try:
             self.job = Job(spec, load=self._load)
         except ThumbsError as e:
