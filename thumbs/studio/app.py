@@ -39,6 +39,7 @@ from thumbs.train_config import FROM_RUN_OPTIONS, TrainConfig, check_settings
 
 TITLE = "thumbs studio"
 MAX_CLASSES = 9  # one digit key each
+HELD_KEY = panel.HELD_KEY
 
 
 @dataclass
@@ -154,6 +155,7 @@ class Studio:
         self.state = panel.PanelState(panel.class_rows(self.classes, self.counts, self.sessions), 0)
         self.events = EventWriter(opts.events) if opts.events else None
         self.live: LiveModel | None = None
+        self.held: LiveModel | None = None  # a new model the trainer says has not learned: HELD_KEY puts it live
         self.smoother: Smoother | None = None
         self.classifying: NewestFrameClassifier | None = None  # the live model, on its own thread
         self.step: Step | None = None  # the newest frame it classified
@@ -289,7 +291,7 @@ class Studio:
             self._save(frame)
         else:
             action = {ord("a"): self._toggle_auto, ord("t"): self._train, ord("c"): self._toggle_capture,
-                      ord("r"): self._review, ord("e"): self._export}.get(key)
+                      ord("r"): self._review, ord("e"): self._export, ord(HELD_KEY): self._use_held}.get(key)
             if action is not None:
                 action()
 
@@ -406,17 +408,41 @@ class Studio:
                 self._failed(f"stopped: {event.get('kept')}{resume}", started=True, what=self.job.kind)
 
     def _model_ready(self, event: dict) -> None:
+        """A new model: live at once, unless the trainer says it has not learned; then the live one stays, the
+        panel says why, and g puts the new one live anyway. The trainer's notes go to the panel and the events."""
         model: LiveModel = event["model"]
-        self.state.progress, self.state.failed = None, False
+        notes, learned = list(event.get("notes") or []), event.get("learned") is not False
+        for note in notes:
+            self.log(f"note: {note}")
+        self.state.progress, self.state.failed = None, not learned
         if self.job is not None and self.job.kind == "train":
-            self.state.training = [f"done: {model.headline} {model.accuracy:.0%}" if model.accuracy is not None
-                                   else "done"]
+            done = f"{model.headline} {model.accuracy:.0%}" if model.accuracy is not None else "trained"
+            self.state.training = [f"done: {done}" if learned else f"not live: {done}, but it has not learned",
+                                   *notes, *([] if learned else [f"{HELD_KEY} puts it live anyway"])]
         else:
             self.state.training = ["idle"]
-        self._go_live(model)
         self.emit("model_ready", run=event.get("run"), accuracy=model.accuracy, headline=model.headline,
-                  onnx=str(model.onnx),
-                  checkpoint=str(model.checkpoint) if model.checkpoint else None)
+                  onnx=str(model.onnx), checkpoint=str(model.checkpoint) if model.checkpoint else None,
+                  notes=notes, learned=learned, live=learned)
+        if learned:
+            self.held = None
+            self._go_live(model)
+        else:
+            self.held = model
+            kept = f"{self.live.onnx} stays live" if self.live else "no model goes live"
+            self.say(f"the new model has not learned: {kept}; {HELD_KEY} uses it anyway")
+            self.log(f"not live: {model.describe()} has not learned ({kept}; {HELD_KEY} in the window uses it anyway)")
+
+    def _use_held(self) -> None:
+        """g: put live the model the trainer said has not learned."""
+        if self.held is None:
+            self.say(f"{HELD_KEY} puts live a new model that has not learned; there is none")
+            return
+        model, self.held = self.held, None
+        self.state.failed = False
+        self.state.training = [f"live anyway ({HELD_KEY}): it has not learned"]
+        self._go_live(model)
+        self.emit("model_live", onnx=str(model.onnx), learned=False)
 
     def _go_live(self, model: LiveModel) -> None:
         """Switch between two frames; a capture in progress goes on, naming the new model."""

@@ -35,7 +35,7 @@ from typing import IO, Any, Literal, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from thumbs.core import signals
+from thumbs.core import metrics, signals
 from thumbs.core.errors import ThumbsError
 from thumbs.core.files import existing_file, os_error_line
 from thumbs.core.model_info import labels_path
@@ -228,7 +228,8 @@ class Job:
             return signals.exit_code(signals.requested())
         self.finished_run = result.run_dir
         headline = result.validation.headline_name if result.validation else "validation accuracy"
-        self.ready(result.best, result.run_dir, result.scores.accuracy, headline, result.notes)
+        learned = metrics.only_prediction(result.scores) is None  # the rule of the trainer's note
+        self.ready(result.best, result.run_dir, result.scores.accuracy, headline, result.notes, learned)
         return 0
 
     def export(self, ckpt_path: Path) -> int:
@@ -240,15 +241,17 @@ class Job:
         self.ready(ckpt_path, ckpt_path.parent, accuracy, _headline(ckpt_path), [])
         return 0
 
-    def ready(self, best: Path, run: Path, accuracy: float | None, headline: str, notes: list[str]) -> None:
-        """Export (parity-checked against PyTorch, or the matching export already there) and say so."""
+    def ready(self, best: Path, run: Path, accuracy: float | None, headline: str, notes: list[str],
+              learned: bool | None = None) -> None:
+        """Export (parity-checked against PyTorch, or the matching export already there) and say so, with the
+        trainer's notes and whether it learned (None: not trained here)."""
         from thumbs.training import checkpoint
         from thumbs.training.export import export_once
 
         onnx = export_once(best, log=self.log)
         self.events.emit("model_ready", run=str(run), checkpoint=str(best), onnx=str(onnx),
                          labels=str(labels_path(onnx)), accuracy=accuracy, headline=headline,
-                         classes=checkpoint.load(best).info.classes, notes=notes)
+                         classes=checkpoint.load(best).info.classes, notes=notes, learned=learned)
 
     def stopped(self, e: KeyboardInterrupt) -> int:
         """A stop the trainer did not turn into a result: before the first epoch, or while exporting."""

@@ -521,9 +521,9 @@ class Trainer:
         """Say plainly when the model learned nothing, then write report.md, curves.png, misclassified.png; a
         stopped run is marked partial in report.md and metrics.json, with the command that continues it (a
         resumed run that finishes rewrites both without the mark)."""
-        predicted = [c for c, column in enumerate(zip(*best.confusion)) if sum(column)]
-        if len(predicted) == 1:
-            self.notes.append(f"the model predicts '{self.prepared.classes[predicted[0]]}' for every validation "
+        only = metrics.only_prediction(best)
+        if only is not None:
+            self.notes.append(f"the model predicts '{only}' for every validation "
                               "image: it has not learned. Use pretrained weights, more epochs or another --arch "
                               "(SqueezeNet and AlexNet from random initialisation often stall like this)")
         settings = {**self._settings(), "classes": ", ".join(self.prepared.classes),
