@@ -559,7 +559,7 @@ def studio(
     """Collect, train and try in one window (1-9 class, SPACE save, a burst, t train, c capture, r review,
     e export, q quit)."""
     from thumbs.live.window import Window
-    from thumbs.sources.readers import open_source
+    from thumbs.sources.readers import open_source, parse_source
     from thumbs.studio.app import TITLE, Studio, StudioOptions, check_classes, check_paths
 
     train_settings = {"arch": arch, "weights": weights, "norm": norm, "img_size": img_size, "epochs": epochs,
@@ -568,7 +568,7 @@ def studio(
                       "cache": cache}
     opts = StudioOptions(check_classes(classes.split(",")), data, train_settings, start_from, events, interval,
                          capture_dir, threshold, smooth, provider)
-    check_paths(opts)
+    check_paths(opts, parse_source(source))
     with open_source(source, width, height, fps) as src:
         window = Window(TITLE, instead="record without a window with `thumbs collect --headless`")
         try:

@@ -218,3 +218,18 @@ def test_a_model_that_has_not_learned_stays_out_until_g_and_the_trainer_notes_sa
     assert [e for e in events[events.index(live):] if e["event"] == "frame"]  # g put it live
     assert "note: the model predicts" in err and "has not learned" in err and "g in the window uses it" in err
     assert f"live model: {ready['onnx']}" in out
+
+
+def test_c_says_why_when_the_review_queue_cannot_take_frames(display, clip, tmp_path):
+    """The sink warned, and c then wrote "capture on" over the warning and emitted on: true, keeping nothing."""
+    best = make_checkpoint(tmp_path / "run" / "best.pt", arch="mobilenet_v2_x0_35", size=32, classes=["down", "up"])
+    export(best)
+    run = StudioRun(display, tmp_path, "--classes", "up,down", "--source", str(clip), "--from", str(best))
+    (tmp_path / "captures").write_text("a file where the queue goes, made after the studio started")
+    run.key("c")
+    said = run.wait_for("capture")
+    run.key("q")
+    code, out, err = run.finish()
+    assert code == 0, err
+    assert said["on"] is False and "--captures 'captures' is a file, not a folder" in said["why"]
+    assert (tmp_path / "captures").read_text().startswith("a file")

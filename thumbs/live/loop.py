@@ -24,8 +24,8 @@ from thumbs.core.backend import Prediction
 from thumbs.core.errors import ThumbsError
 from thumbs.core.files import check_writable_dir, ensure_dir
 from thumbs.core.model_info import labels_path
+from thumbs.core.outputs import check_queue
 from thumbs.data.dataset import Saver
-from thumbs.live import capture
 from thumbs.live.capture import CaptureOptions, CaptureReport, CaptureSink
 from thumbs.live.latency import LatencyHistogram
 from thumbs.live.overlay import draw_live
@@ -300,8 +300,8 @@ def check_outputs(opts: LiveOptions, spec: SourceSpec, model: Path | None = None
         check_record(record)
     if events:
         check_events(events)
-    if opts.capture:
-        capture.check_folder(Path(opts.capture.folder))
+    if opts.capture:  # not in --data (where digit keys save), nor the folder of the images being read
+        check_queue(Path(opts.capture.folder), "--capture", Path(opts.data), spec.paths)
 
 
 def check_events(path: Path) -> None:

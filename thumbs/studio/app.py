@@ -20,6 +20,7 @@ import numpy as np
 from thumbs.core import signals
 from thumbs.core.errors import ThumbsError
 from thumbs.core.files import existing_file
+from thumbs.core.outputs import check_queue
 from thumbs.data import captures, dataset
 from thumbs.data.dataset import Saver
 from thumbs.live.capture import CaptureOptions, CaptureSink
@@ -31,7 +32,7 @@ from thumbs.live.smoothing import Smoother
 from thumbs.live.window import Window
 from thumbs.runtime.classifier import Classifier
 from thumbs.runtime.loader import exported_from, exported_path
-from thumbs.sources.readers import Frame, FrameSource
+from thumbs.sources.readers import Frame, FrameSource, SourceSpec
 from thumbs.studio import panel
 from thumbs.studio.classify import NewestFrameClassifier
 from thumbs.studio.jobs import Job
@@ -125,14 +126,11 @@ def check_classes(classes: list[str]) -> list[str]:
     return names
 
 
-def check_paths(opts: StudioOptions) -> None:
-    """What would fail or mix files up, said before the window opens."""
+def check_paths(opts: StudioOptions, source: SourceSpec | None = None) -> None:
+    """What would fail or mix files up, said before the window opens (the review queue: as live's --capture)."""
     if opts.data.exists() and not opts.data.is_dir():
         raise ThumbsError(f"--data '{opts.data}' is a file: give a folder (one sub-folder per class)")
-    data, queue = opts.data.resolve(), opts.captures.resolve()
-    if queue == data or data in queue.parents:
-        raise ThumbsError(f"--captures '{opts.captures}' is inside the data folder '{opts.data}': its frames would "
-                          "train as a class before anyone labels them; choose a folder beside it")
+    check_queue(opts.captures, "--captures", opts.data, source.paths if source else ())
     if opts.start_from is not None:
         existing_file(opts.start_from, "--from", ": give a run's best.pt (or an exported .onnx)")
     if opts.events == "":
@@ -484,11 +482,17 @@ class Studio:
         kept = self.capture.report.count if self.capture else 0
         return f"capturing unsure frames into {self.opts.captures} ({kept} kept; r reviews)"
 
-    def _start_capture(self) -> None:
+    def _start_capture(self) -> str | None:
+        """Capturing on; else why the folder cannot take frames (the sink's warning stays in the panel)."""
         options = CaptureOptions(self.opts.captures, every=1.0, max=500, sample=1.0)
-        self.capture = CaptureSink(options, self.live.onnx, str(self.source.spec.value), warn=self.say)
+        self.capture = CaptureSink(options, self.live.onnx, str(self.source.spec.value), warn=self.say,
+                                   option="--captures")
         self.capture.open()
+        if not self.capture.active:
+            why, self.capture, self.state.capture = self.capture.report.stopped, None, ""
+            return why
         self.state.capture = self._capture_line()
+        return None
 
     def _stop_capture(self) -> None:
         if self.capture is not None:
@@ -499,14 +503,17 @@ class Studio:
         if self.live is None:
             self.say("capture keeps the frames the live model is unsure of: train one first (t)")
             return
+        why = None
         if self.capture is None:
-            self._start_capture()
-            self.say(f"capture on: unsure frames go to {self.opts.captures}")
+            why = self._start_capture()
+            if why is None:
+                self.say(f"capture on: unsure frames go to {self.opts.captures}")
         else:
             kept = self.capture.report.count
             self._stop_capture()
             self.say(f"capture off ({kept} kept); r reviews them")
-        self.emit("capture", on=self.capture is not None, folder=str(self.opts.captures))
+        self.emit("capture", on=self.capture is not None, folder=str(self.opts.captures),
+                  **({"why": why} if why else {}))
 
     def _review(self) -> None:
         folder = self.opts.captures
