@@ -380,3 +380,21 @@ def test_an_empty_path_is_refused_not_read_as_the_current_folder(tmp_path, args)
     result = thumbs_in_process(*args, cwd=tmp_path)
     assert result.exit_code == 2 and "an empty path: give a file or folder name" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["up\nx", "thumbs up", "CON"])
+def test_train_refuses_a_class_folder_collect_would_refuse_in_one_line(tmp_path, demo_data, name):
+    """A class folder whose name held a newline trained and exported: its labels file then had a line too many,
+    and live refused the fresh export. train now checks class names by collect's rule."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(demo_data, data)
+    (data / "up").rename(data / name)
+    got = thumbs_in_process("train", "--data", str(data), "--out", str(tmp_path / "run"), "--epochs", "1",
+                            "--arch", "mobilenet_v3_small", "--weights", "none", "--img-size", "32")
+    assert got.exit_code == 1 and not (tmp_path / "run").exists()
+    assert got.stderr.startswith(f"error: class folder {str(data / name)!r} cannot be a class"), got.stderr
+    assert len(got.stderr.strip().splitlines()) == 1
+    collect = thumbs_in_process("collect", "--label", name, "--source", "x.mp4", "--headless")
+    assert collect.exit_code == 1 and "is not a safe folder name" in collect.stderr

@@ -107,13 +107,14 @@ def refuse_used_run_dir(path: Path) -> None:
 def check(cfg: TrainConfig) -> None:
     """Everything a new run can refuse from its settings alone, torch-free: `thumbs train` runs it before PyTorch
     is imported (which takes seconds), and the trainer runs it again for library callers."""
-    from thumbs.data.dataset import class_images, class_names, no_images
+    from thumbs.data.dataset import check_class_name, class_images, class_names, no_images
 
     check_settings(cfg)
     check_out(cfg)
     if cfg.out is not None:
         refuse_used_run_dir(Path(cfg.out))
-    for name in class_names(cfg.data):  # the data folder exists, is a folder, and each class has images
+    for name in class_names(cfg.data):  # the data folder exists, is a folder, and each class has a name and images
+        check_class_name(cfg.data, name)
         if not class_images(cfg.data, name):
             raise no_images(cfg.data, name)
 
