@@ -362,6 +362,14 @@ def test_a_video_with_no_frame_says_nothing_was_classified(onnx_model, tmp_path)
     cv2.VideoWriter(str(empty), cv2.VideoWriter_fourcc(*"MJPG"), 30, (64, 48)).release()  # a header only
     _one_line_error(thumbs("live", "--model", str(onnx_model), "--source", str(empty), "--headless"),
                     f"nothing was classified: video '{empty}' gave no frame")
+    # an --events file it made is removed again (it was left 0 bytes); one that was there keeps its lines
+    _one_line_error(thumbs("live", "--model", str(onnx_model), "--source", str(empty), "--headless", "--events",
+                           str(tmp_path / "new.jsonl")), "nothing was classified")
+    assert not (tmp_path / "new.jsonl").exists()
+    (tmp_path / "old.jsonl").write_text('{"event": "frame", "frame": 0}\n')
+    _one_line_error(thumbs("live", "--model", str(onnx_model), "--source", str(empty), "--headless", "--events",
+                           str(tmp_path / "old.jsonl")), "nothing was classified")
+    assert (tmp_path / "old.jsonl").read_text() == '{"event": "frame", "frame": 0}\n'
 
 
 def test_a_display_with_no_x_server_is_one_line_not_a_qt_abort(onnx_model, demo_video):

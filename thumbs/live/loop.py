@@ -150,6 +150,8 @@ class EventWriter:
     def __init__(self, target: str) -> None:
         self.target = target
         self.stream: IO[str] | None = None
+        self.made = False  # this run created the file: closed with no line written, it is removed again
+        self.lines = 0
 
     def open(self) -> None:
         if self.target == "-":
@@ -157,6 +159,7 @@ class EventWriter:
             return
         path = Path(self.target)
         ensure_dir(path.parent)
+        self.made = not path.exists()
         try:
             self.stream = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 (closed in close())
         except OSError as e:
@@ -173,6 +176,7 @@ class EventWriter:
         try:
             self.stream.write(json.dumps(record) + "\n")
             self.stream.flush()
+            self.lines += 1
         except BrokenPipeError:
             self._reader_gone()
             return False
@@ -191,8 +195,11 @@ class EventWriter:
         self.stream = None
 
     def close(self) -> None:
+        """Closed; an event log this run made and never wrote a line to is removed (no 0-byte file left)."""
         if self.stream is not None and self.stream is not sys.stdout:
             self.stream.close()
+            if self.made and not self.lines:
+                Path(self.target).unlink(missing_ok=True)
         self.stream = None
 
 
