@@ -541,6 +541,9 @@ class Studio:
         self._stop_capture()
         if self.classifying is not None:
             self.classifying.close()
+        if self.held is not None:
+            self.summary.problems.append(f"training: {self.held.onnx} has not learned and was not put live "
+                                         f"({HELD_KEY} in the window puts such a model live)")
         s = self.summary
         self.emit("quit", why=why, saved=s.saved, frames=s.frames, fps=round(s.fps, 1),
                   training_fps=round(s.training_fps, 1) if s.training_fps else None,
