@@ -25,10 +25,18 @@ def make_checkpoint(path, arch="squeezenet1_1", size=64, classes=CLASSES, settin
 
 
 
+def installed_thumbs() -> list[str]:
+    """The `thumbs` command pip installed beside this Python (pyproject's [project.scripts]): what a user runs,
+    so its entry point is tested too (it once skipped cli.main(), which every `python -m thumbs.cli` hid)."""
+    script = Path(sys.executable).with_name("thumbs")
+    assert script.is_file(), f"{script} is missing: install the package (pip install -e .)"
+    return [str(script)]
+
+
 def thumbs(*args: str, cwd=None, input: str | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "COLUMNS": "200"}
     env.pop("DISPLAY", None)
-    return subprocess.run([sys.executable, "-m", "thumbs.cli", *args], capture_output=True, text=True, cwd=cwd,
+    return subprocess.run([*installed_thumbs(), *args], capture_output=True, text=True, cwd=cwd,
                           env=env, input=input, timeout=300)
 
 

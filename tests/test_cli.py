@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from tests.helpers import make_checkpoint, thumbs, thumbs_in_process
+from tests.helpers import installed_thumbs, make_checkpoint, thumbs, thumbs_in_process
 
 
 def test_help_lists_every_registered_command():
@@ -242,7 +242,7 @@ def onnx_model(tmp_path_factory):
 def live_process(model, source, *args: str) -> subprocess.Popen:
     env = {**os.environ, "COLUMNS": "200"}
     env.pop("DISPLAY", None)
-    return subprocess.Popen([sys.executable, "-m", "thumbs.cli", "live", "--model", str(model), "--source",
+    return subprocess.Popen([*installed_thumbs(), "live", "--model", str(model), "--source",
                              str(source), "--headless", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)
 
@@ -289,12 +289,20 @@ def _one_line_error(result, message: str) -> None:
 
 
 @pytest.mark.parametrize("args", [["--help"], ["train", "--help"], ["data", "--data", "{data}"],
-                                  ["data", "--json", "--data", "{data}"], ["doctor", "--no-cameras"]])
-def test_a_reader_that_closed_the_pipe_ends_every_command_quietly_with_exit_0(args, demo_data):
-    """`thumbs ... | head -1`: click answered exit 1 (and Python "Exception ignored ... BrokenPipeError")."""
+                                  ["data", "--json", "--data", "{data}"], ["doctor", "--no-cameras"],
+                                  ["eval", "{model}", "--data", "{data}", "--provider", "cpu"],
+                                  ["live", "--model", "{model}", "--source", "{video}", "--headless", "--max-frames",
+                                   "3", "--provider", "cpu"],
+                                  ["collect", "--label", "up", "--source", "{video}", "--data", "{tmp}", "--headless",
+                                   "--count", "2"]])
+def test_a_reader_that_closed_the_pipe_ends_every_command_quietly_with_exit_0(args, demo_data, onnx_model,
+                                                                              demo_video, tmp_path):
+    """`thumbs ... | head -1` with the installed command: click answered exit 1 (and Python "Exception ignored ...
+    BrokenPipeError"), and the console script once skipped main(), so rich's SystemExit(1) came through."""
     env = {**os.environ, "COLUMNS": "200"}
     env.pop("DISPLAY", None)
-    proc = subprocess.Popen([sys.executable, "-m", "thumbs.cli", *(a.format(data=demo_data) for a in args)],
+    given = [a.format(data=demo_data, model=onnx_model, video=demo_video, tmp=tmp_path / "d") for a in args]
+    proc = subprocess.Popen([*installed_thumbs(), *given],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     proc.stdout.close()  # the reader is gone before the first line is written
     _, stderr = proc.communicate(timeout=120)
@@ -305,9 +313,10 @@ def test_a_reader_that_closed_the_pipe_ends_every_command_quietly_with_exit_0(ar
 
 @pytest.mark.parametrize("args", [["--help"], ["data", "--json", "--data", "{data}"], ["data", "--data", "{data}"]])
 def test_a_full_disk_under_stdout_is_one_line(args, demo_data):
-    """`thumbs data --json > /dev/full` was a traceback (the last flush, or rich's write)."""
+    """`thumbs data --json > /dev/full` was a traceback (the last flush, or rich's write); with the installed
+    command, `thumbs --help > /dev/full` too (its entry point skipped main())."""
     with open("/dev/full", "w") as full:
-        result = subprocess.run([sys.executable, "-m", "thumbs.cli", *(a.format(data=demo_data) for a in args)],
+        result = subprocess.run([*installed_thumbs(), *(a.format(data=demo_data) for a in args)],
                                 stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
     _one_line_error(result, "no space left on the device")
 
@@ -353,11 +362,19 @@ def test_a_video_with_no_frame_says_nothing_was_classified(onnx_model, tmp_path)
     cv2.VideoWriter(str(empty), cv2.VideoWriter_fourcc(*"MJPG"), 30, (64, 48)).release()  # a header only
     _one_line_error(thumbs("live", "--model", str(onnx_model), "--source", str(empty), "--headless"),
                     f"nothing was classified: video '{empty}' gave no frame")
+    # an --events file it made is removed again (it was left 0 bytes); one that was there keeps its lines
+    _one_line_error(thumbs("live", "--model", str(onnx_model), "--source", str(empty), "--headless", "--events",
+                           str(tmp_path / "new.jsonl")), "nothing was classified")
+    assert not (tmp_path / "new.jsonl").exists()
+    (tmp_path / "old.jsonl").write_text('{"event": "frame", "frame": 0}\n')
+    _one_line_error(thumbs("live", "--model", str(onnx_model), "--source", str(empty), "--headless", "--events",
+                           str(tmp_path / "old.jsonl")), "nothing was classified")
+    assert (tmp_path / "old.jsonl").read_text() == '{"event": "frame", "frame": 0}\n'
 
 
 def test_a_display_with_no_x_server_is_one_line_not_a_qt_abort(onnx_model, demo_video):
     env = {**os.environ, "DISPLAY": ":93"}  # no X server there
-    result = subprocess.run([sys.executable, "-m", "thumbs.cli", "live", "--model", str(onnx_model), "--source",
+    result = subprocess.run([*installed_thumbs(), "live", "--model", str(onnx_model), "--source",
                              str(demo_video)], capture_output=True, text=True, env=env, timeout=120)
     _one_line_error(result, "no X server answers at DISPLAY=:93")
 
@@ -371,3 +388,21 @@ def test_an_empty_path_is_refused_not_read_as_the_current_folder(tmp_path, args)
     result = thumbs_in_process(*args, cwd=tmp_path)
     assert result.exit_code == 2 and "an empty path: give a file or folder name" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["up\nx", "thumbs up", "CON"])
+def test_train_refuses_a_class_folder_collect_would_refuse_in_one_line(tmp_path, demo_data, name):
+    """A class folder whose name held a newline trained and exported: its labels file then had a line too many,
+    and live refused the fresh export. train now checks class names by collect's rule."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(demo_data, data)
+    (data / "up").rename(data / name)
+    got = thumbs_in_process("train", "--data", str(data), "--out", str(tmp_path / "run"), "--epochs", "1",
+                            "--arch", "mobilenet_v3_small", "--weights", "none", "--img-size", "32")
+    assert got.exit_code == 1 and not (tmp_path / "run").exists()
+    assert got.stderr.startswith(f"error: class folder {str(data / name)!r} cannot be a class"), got.stderr
+    assert len(got.stderr.strip().splitlines()) == 1
+    collect = thumbs_in_process("collect", "--label", name, "--source", "x.mp4", "--headless")
+    assert collect.exit_code == 1 and "is not a safe folder name" in collect.stderr

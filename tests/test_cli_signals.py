@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.helpers import end_all, make_checkpoint
+from tests.helpers import end_all, installed_thumbs, make_checkpoint
 
 EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 STARTED: list[subprocess.Popen] = []
@@ -49,7 +48,7 @@ def long_clip(tmp_path_factory) -> Path:
 def start(*args: str, cwd=None) -> subprocess.Popen:
     env = {**os.environ, "COLUMNS": "200"}
     env.pop("DISPLAY", None)
-    proc = subprocess.Popen([sys.executable, "-m", "thumbs.cli", *args], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([*installed_thumbs(), *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
     STARTED.append(proc)
     return proc

@@ -275,7 +275,7 @@ def train(
                                           "settings (--epochs, --device and --cache may change).", **PATH),
     start_from: Optional[Path] = typer.Option(None, "--from", help="Retrain a model (RUN/best.pt) on the grown "
                                               "data set: keeps its architecture, size, crop, normalisation, flips "
-                                              "and class rows; a short schedule (2 epochs at half its lr). "
+                                              "and class rows; a short schedule (2 epochs at half its first run's lr). "
                                               "Unlike --weights, which takes only the backbone for a new model.",
                                               **PATH),
 ) -> None:
@@ -309,7 +309,7 @@ def train(
         from thumbs.training import warm_start
 
         # options not written have TrainConfig's defaults, as warm_start.config takes them
-        result = training.train(warm_start.config(start_from, given), log=_log)
+        result = training.train(warm_start.config(start_from, given, log=_log), log=_log)
     else:
         cfg = TrainConfig(**{TRAIN_FIELDS.get(k, k): v for k, v in settings.items()})
         result = training.train(cfg, log=_log)
@@ -559,7 +559,7 @@ def studio(
     """Collect, train and try in one window (1-9 class, SPACE save, a burst, t train, c capture, r review,
     e export, q quit)."""
     from thumbs.live.window import Window
-    from thumbs.sources.readers import open_source
+    from thumbs.sources.readers import open_source, parse_source
     from thumbs.studio.app import TITLE, Studio, StudioOptions, check_classes, check_paths
 
     train_settings = {"arch": arch, "weights": weights, "norm": norm, "img_size": img_size, "epochs": epochs,
@@ -568,7 +568,7 @@ def studio(
                       "cache": cache}
     opts = StudioOptions(check_classes(classes.split(",")), data, train_settings, start_from, events, interval,
                          capture_dir, threshold, smooth, provider)
-    check_paths(opts)
+    check_paths(opts, parse_source(source))
     with open_source(source, width, height, fps) as src:
         window = Window(TITLE, instead="record without a window with `thumbs collect --headless`")
         try:

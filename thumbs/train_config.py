@@ -38,6 +38,11 @@ class TrainConfig:
     cache: bool = True  # keep decoded images for the next run (image_cache.py)
     label_smoothing: float = 0.0  # soft targets: less over-confidence on frames unlike the training ones
     start_from: str | None = None  # --from: a checkpoint whose model and contract this run continues (warm_start.py)
+    first_lr: float | None = None  # --from: the rate of the chain's first run, the short schedule's base (warm_start)
+
+
+# What `--from` takes as given, where and how the retrain runs (warm_start.py; the studio's t sends only these)
+FROM_RUN_OPTIONS = ("data", "batch_size", "device", "out", "seed", "cache")
 
 
 def field_names() -> list[str]:
@@ -48,6 +53,11 @@ def flag(name: str, value: object = None) -> str:
     """The command-line spelling of a setting: `img_size` -> `--img-size`, `flip` False -> `--no-flip`."""
     spelled = name.replace("_", "-")
     return f"--no-{spelled}" if value is False else f"--{spelled}"
+
+
+def spelled(name: str, value: object) -> str:
+    """An option as it is written with its value: `--lr 0.001`, `--no-flip`."""
+    return flag(name, value) if isinstance(value, bool) else f"{flag(name)} {value}"
 
 
 def check_settings(cfg: TrainConfig) -> None:
@@ -97,13 +107,14 @@ def refuse_used_run_dir(path: Path) -> None:
 def check(cfg: TrainConfig) -> None:
     """Everything a new run can refuse from its settings alone, torch-free: `thumbs train` runs it before PyTorch
     is imported (which takes seconds), and the trainer runs it again for library callers."""
-    from thumbs.data.dataset import class_images, class_names, no_images
+    from thumbs.data.dataset import check_class_name, class_images, class_names, no_images
 
     check_settings(cfg)
     check_out(cfg)
     if cfg.out is not None:
         refuse_used_run_dir(Path(cfg.out))
-    for name in class_names(cfg.data):  # the data folder exists, is a folder, and each class has images
+    for name in class_names(cfg.data):  # the data folder exists, is a folder, and each class has a name and images
+        check_class_name(cfg.data, name)
         if not class_images(cfg.data, name):
             raise no_images(cfg.data, name)
 

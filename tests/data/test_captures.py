@@ -175,3 +175,63 @@ def test_review_cli_list_labels_and_errors(tmp_path):
                   str(write_csv(tmp_path / "good.csv", [(names[0], "up"), (names[1], "-")])))
     assert good.returncode == 0 and "labelled 1 frame(s)" in good.stdout and "1 still waiting" in good.stdout
     assert json.loads((folder / captures.JOURNAL).read_text())["decisions"][0]["label"] == "up"
+
+
+def test_undo_finds_the_frame_whatever_data_folder_it_is_given(tmp_path, monkeypatch):
+    """The journal stored dest relative to --data: undo with another --data said it undid and moved nothing."""
+    folder, data = tmp_path / "cap", make_data(tmp_path / "data")
+    names = make_capture(folder)
+    monkeypatch.chdir(tmp_path)
+    captures.decide(folder, Path("data"), folder / names[0], "up")  # --data as typed, relative
+    monkeypatch.chdir(folder)
+    assert captures.undo(folder, Path("elsewhere")).file == names[0]
+    assert (folder / names[0]).is_file() and not list(data.rglob(names[0]))
+    captures.decide(folder, data, folder / names[1], "up")
+    (data / "up" / f"capture-{SESSION}" / names[1]).unlink()  # removed by hand since
+    with pytest.raises(DataError, match=f"cannot undo {names[1]} \\(up\\): it is no longer at '{data}"):
+        captures.undo(folder, data)
+    assert [d.file for d in captures.read_journal(folder)] == [names[1]]  # nothing changed
+
+
+class PressOne:
+    """A review window where the person presses 1 on every frame."""
+
+    def show(self, canvas) -> int:
+        return ord("1")
+
+    def closed(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+def _sigterm_during_the_first_move(monkeypatch) -> None:
+    real = captures._move
+
+    def move_then_sigterm(src, dst):
+        moved = real(src, dst)
+        if not getattr(move_then_sigterm, "sent", False):
+            move_then_sigterm.sent = True
+            os.kill(os.getpid(), signal.SIGTERM)
+        return moved
+
+    monkeypatch.setattr(captures, "_move", move_then_sigterm)
+
+
+@pytest.mark.parametrize("how", ["window", "labels"])
+def test_a_stop_signal_during_a_decision_ends_the_review_right_after_it(tmp_path, monkeypatch, how):
+    """A SIGTERM that came while a frame was moved was held, and labelling went on for 3 more frames."""
+    from thumbs.core import signals
+    from thumbs.live import review
+
+    folder, data = tmp_path / "cap", make_data(tmp_path / "data")
+    names = make_capture(folder)
+    csv = write_csv(tmp_path / "labels.csv", [(n, "up") for n in names])
+    _sigterm_during_the_first_move(monkeypatch)
+    with signals.stop_signals(hand_on=False):
+        decisions = (review.review(folder, data, window=PressOne()) if how == "window"
+                     else captures.apply_labels(folder, data, csv))
+        assert signals.requested() == signal.SIGTERM
+    assert [d.file for d in decisions] == names[:1]
+    assert [w.path.name for w in captures.waiting(folder)] == names[1:]

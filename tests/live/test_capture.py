@@ -8,6 +8,7 @@ import os
 import signal
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -255,3 +256,22 @@ def test_a_capture_folder_that_cannot_be_one_is_refused_before_live_starts(tmp_p
         live.check_outputs(opts, spec)
     live.check_outputs(live.LiveOptions(headless=True, capture=capture.CaptureOptions(tmp_path / "new")), spec)
     assert not (tmp_path / "new").exists()  # checked, not made: live makes it when it keeps a frame
+
+
+def test_a_capture_folder_in_the_data_set_or_the_source_folder_is_refused(tmp_path, model):
+    """`live --capture dataset/up` mixed unlabelled frames into `up` (the studio refused it, live did not), and
+    `--capture` of the folder being read mixed them with the source's images."""
+    from tests.helpers import thumbs_in_process
+
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    cv2.imwrite(str(shots / "a.jpg"), np.full((48, 64, 3), 90, np.uint8))
+    cases = [(["--capture", "dataset/up"], "--capture 'dataset/up' is inside the data folder 'dataset'"),
+             (["--capture", "elsewhere/q", "--data", "elsewhere"], "is inside the data folder 'elsewhere'"),
+             (["--capture", "shots"], "--capture 'shots' holds the images being read")]
+    for args, said in cases:
+        got = thumbs_in_process("live", "--model", str(model), "--source", "shots", "--headless", *args,
+                                cwd=tmp_path)
+        assert got.exit_code == 1 and said in got.stderr, got.stderr
+        assert len(got.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "dataset").exists() and sorted(p.name for p in shots.iterdir()) == ["a.jpg"]

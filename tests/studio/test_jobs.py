@@ -46,3 +46,22 @@ def test_a_real_job_ends_in_its_result_and_the_loaded_model_rides_on_it(tmp_path
     ready = events[-1]
     assert ready["event"] == "model_ready" and ready["model"] == ("loaded", str(best.with_suffix(".onnx")))
     assert best.with_suffix(".onnx").is_file()
+
+
+def test_a_job_counts_as_running_until_the_window_has_read_its_result(monkeypatch, tmp_path):
+    """`running` turned false as soon as the reader thread had the result, before the window read it: a `t` in
+    that frame replaced the job, and its model_ready was never read."""
+    child = tmp_path / "child.sh"
+    child.write_text('#!/bin/sh\necho \'{"event": "log", "message": "hi"}\'\n'
+                     'echo \'{"event": "failed", "why": "it is done"}\'\nexit 1\n')
+    child.chmod(0o755)
+    monkeypatch.setattr(jobs.sys, "executable", str(child))
+    job = jobs.Job({"kind": "export", "checkpoint": "x.pt"})
+    deadline = time.monotonic() + 60
+    while job.final is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)  # the reader thread has ended too
+    assert job.final is not None and job.running  # the result waits in the queue: still this studio's job
+    events = job.events()
+    assert [e["event"] for e in events] == ["log", "failed"] and not job.running
+    job.close()

@@ -69,3 +69,19 @@ def test_without_a_display_the_studio_says_what_to_do_instead(demo_video, monkey
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == ["error: no display (DISPLAY is not set): record without a window "
                                                   "with `thumbs collect --headless`, or over SSH use ssh -X"]
+
+
+def test_a_review_queue_that_cannot_be_written_or_holds_the_source_is_refused(tmp_path: Path, monkeypatch):
+    """The studio's check never asked whether --captures can be written (live's did): c then said "capture on"."""
+    from tests.helpers import refuse_writes_in
+    from thumbs.sources.readers import SourceSpec
+
+    (tmp_path / "locked").mkdir()
+    refuse_writes_in(monkeypatch, tmp_path / "locked")
+    opts = StudioOptions(["up", "down"], data=tmp_path / "data", captures=tmp_path / "locked" / "captures")
+    with pytest.raises(ThumbsError, match="--captures cannot write .*permission denied"):
+        check_paths(opts)
+    shots = tmp_path / "shots"
+    opts = StudioOptions(["up", "down"], data=tmp_path / "data", captures=shots)
+    with pytest.raises(ThumbsError, match=f"--captures '{shots}' holds the images being read"):
+        check_paths(opts, SourceSpec("images", str(shots), (shots / "a.jpg",)))

@@ -10,12 +10,15 @@ import signal
 import time
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from tests.helpers import make_checkpoint, thumbs_in_process
 from tests.studio.driver import StudioRun
 from thumbs.training import synthetic
 from thumbs.training.export import export
+from thumbs.training.warm_start import WARM_EPOCHS, WARM_LR_FACTOR
 
 pytestmark = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool")),
                                 reason="needs Xvfb and xdotool (apt install xvfb xdotool); .ci/run installs them")
@@ -79,7 +82,7 @@ def test_from_nothing_to_a_live_model_without_leaving_the_window(display, clip, 
 
 def test_quitting_during_a_training_keeps_the_previous_model_live_and_intact(display, clip, tmp_path):
     best = make_checkpoint(tmp_path / "run" / "best.pt", arch="mobilenet_v2_x0_35", size=32, classes=["down", "up"],
-                           settings={"lr": 1e-3})
+                           settings={"lr": 5e-4, "first_lr": 1e-3})  # itself a retrain of a first run at 1e-3
     export(best)  # here, so the studio loads it at once (the c/r/e test covers an export in the background)
     synthetic.make_dataset(tmp_path / "dataset", per_class=150, seed=2, width=64, height=48, classes=("up", "down"))
     run = StudioRun(display, tmp_path, "--classes", "up,down", "--source", str(clip), "--from", str(best))
@@ -87,8 +90,10 @@ def test_quitting_during_a_training_keeps_the_previous_model_live_and_intact(dis
     run.key("t")
     assert run.wait_for("train_started")["warm_start"] is True
     run.key("t")  # a second t while training: busy, nothing new starts
-    run.wait_for("epoch", timeout=120)
+    first_epoch = run.wait_for("epoch", timeout=120)
     run.key("q")  # during the second (last) epoch of the retrain
+    # the short schedule, from the chain's first rate: not the first training's --epochs, nor a rate halved again
+    assert (first_epoch["epochs"], first_epoch["lr"]) == (WARM_EPOCHS, pytest.approx(1e-3 * WARM_LR_FACTOR))
     code, out, err = run.finish()
     assert code == 0, err
     events = run.read()
@@ -183,3 +188,48 @@ def test_a_model_given_as_a_checkpoint_goes_live_and_c_r_e_work_on_it(display, c
     assert Path(exported["labels"]).read_text().split() == ["down", "up"]
     events = [e["event"] for e in run.read()]
     assert events.index("model_ready") < events.index("capture")
+
+
+def test_a_model_that_has_not_learned_stays_out_until_g_and_the_trainer_notes_say_why(display, tmp_path):
+    """Frames that are all alike cannot be learned: the trainer notes that the model predicts one class for every
+    image. The studio put such a model live as a plain success and dropped the notes; now the live model stays
+    (here: none), model_ready carries the notes, and g puts the new model live anyway."""
+    still = tmp_path / "still"
+    still.mkdir()
+    cv2.imwrite(str(still / "grey.png"), np.full((120, 160, 3), 128, np.uint8))
+    run = StudioRun(display, tmp_path, "--classes", "up,down", "--source", str(still), *QUICK)
+    _record(run, "1", 1.5)
+    _record(run, "2", 1.5)
+    run.key("t")
+    ready = run.wait_for("model_ready", timeout=180, fail_on="train_failed")
+    assert ready["learned"] is False and ready["live"] is False
+    assert any("for every validation image: it has not learned" in note for note in ready["notes"])
+    time.sleep(1.0)
+    n = len(run.read())
+    assert not [e for e in run.read() if e["event"] == "frame"]  # nothing went live
+    run.key("g")
+    live = run.wait_for("model_live", after=n)
+    time.sleep(1.0)
+    run.key("q")
+    code, out, err = run.finish()
+    assert code == 0, err
+    events = run.read()
+    assert live["onnx"] == ready["onnx"] and live["learned"] is False
+    assert [e for e in events[events.index(live):] if e["event"] == "frame"]  # g put it live
+    assert "note: the model predicts" in err and "has not learned" in err and "g in the window uses it" in err
+    assert f"live model: {ready['onnx']}" in out
+
+
+def test_c_says_why_when_the_review_queue_cannot_take_frames(display, clip, tmp_path):
+    """The sink warned, and c then wrote "capture on" over the warning and emitted on: true, keeping nothing."""
+    best = make_checkpoint(tmp_path / "run" / "best.pt", arch="mobilenet_v2_x0_35", size=32, classes=["down", "up"])
+    export(best)
+    run = StudioRun(display, tmp_path, "--classes", "up,down", "--source", str(clip), "--from", str(best))
+    (tmp_path / "captures").write_text("a file where the queue goes, made after the studio started")
+    run.key("c")
+    said = run.wait_for("capture")
+    run.key("q")
+    code, out, err = run.finish()
+    assert code == 0, err
+    assert said["on"] is False and "--captures 'captures' is a file, not a folder" in said["why"]
+    assert (tmp_path / "captures").read_text().startswith("a file")

@@ -198,3 +198,20 @@ def test_a_flip_averaged_model_exports_with_the_mirror_inside_the_graph(trained,
     net = models.from_checkpoint(ckpt).model
     with torch.no_grad():
         assert not torch.allclose(net(torch.from_numpy(x)), net(torch.from_numpy(x).flip(3)), atol=1e-3)
+
+
+def test_live_of_a_checkpoint_beside_another_runs_export_says_what_to_run_not_an_option_it_lacks(tmp_path,
+                                                                                                 demo_video):
+    """`live --model b/best.pt` beside an export of a/best.pt said "give another name, e.g. --out ...": live has
+    no --out."""
+    from tests.helpers import thumbs_in_process
+
+    export.export(make_checkpoint(tmp_path / "a" / "best.pt"), tmp_path / "b" / "best.onnx")
+    make_checkpoint(tmp_path / "b" / "best.pt", seed=1)
+    got = thumbs_in_process("live", "--model", str(tmp_path / "b" / "best.pt"), "--source", str(demo_video),
+                            "--headless")
+    assert got.exit_code == 1 and len(got.stderr.strip().splitlines()) == 1, got.stderr
+    assert "--out:" not in got.stderr and "e.g. --out" not in got.stderr
+    assert (f"is an export of '{tmp_path / 'a' / 'best.pt'}'; an export never replaces it: export this one under "
+            f"another name with `thumbs export {tmp_path / 'b' / 'best.pt'} --out {tmp_path / 'b' / 'b-best.onnx'}`"
+            ) in got.stderr

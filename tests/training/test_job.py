@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -206,7 +207,21 @@ def test_a_spec_the_job_cannot_run_is_one_line_too(tmp_path):
     assert code == 1 and events == [{"event": "failed", "why": events[0]["why"]}]
     assert "config 'epocs' is not a training setting" in events[0]["why"]
     code, events, _ = run_job({"kind": "train", "config": {"epochs": "3"}}, tmp_path)
-    assert code == 1 and "config 'epochs' is '3', not int" in events[0]["why"]
+    assert code == 1 and "config 'epochs' is '3': Input should be a valid integer" in events[0]["why"]
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"config": {"epochs": True}}, "config 'epochs' is True: Input should be a valid integer"),
+    ({"config": {"flip": 1}}, "config 'flip' is 1: Input should be a valid boolean"),
+    ({"config": {"img_size": 32.0}}, "config 'img_size' is 32.0: Input should be a valid integer"),
+    ({"config": {"first_lr": 0.1}}, "config 'first_lr' is not a training setting"),
+    ({"threads": True}, "'threads' is True: Input should be a valid integer"),
+    ({"from": 5}, "'from' is 5: Input should be a valid string"),
+])
+def test_a_spec_of_the_wrong_type_is_refused_even_where_python_would_take_it(spec, message):
+    """The hand-written check let `true` through for an int setting (bool is an int to isinstance)."""
+    with pytest.raises(ThumbsError, match=re.escape(f"job spec: {message}")):
+        job.parse_spec([json.dumps({"kind": "train", **spec})])
 
 
 def _marked(run: Path) -> tuple[dict, str]:

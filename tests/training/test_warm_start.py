@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers import make_checkpoint
+from tests.helpers import make_checkpoint, thumbs_in_process
 from thumbs.core.errors import ThumbsError
 from thumbs.core.files import encode_jpeg
 from thumbs.data import dataset
-from thumbs.training import checkpoint, train, warm_start
+from thumbs.training import checkpoint, synthetic, train, warm_start
 
 QUIET = {"log": lambda m: None}
 CONTRACT = {"crop": "full", "flip": False, "flip_average": False, "lr": 2e-3, "augment": "strong"}
@@ -88,3 +88,44 @@ def test_options_that_would_change_the_contract_are_refused(tmp_path):
         warm_start.refuse_changes(path, {"img_size": 64})
     with pytest.raises(ThumbsError, match="--flip True"):
         warm_start.refuse_changes(path, {"flip": True})
+
+
+def test_a_chain_of_three_retrains_runs_at_the_same_rate_each_time(tmp_path):
+    """Each retrain read `lr` from the one before and halved it: 1e-3, then 5e-4, then 2.5e-4."""
+    data = tmp_path / "data"
+    synthetic.make_dataset(data, per_class=12, seed=1, width=48, height=36, classes=("up", "down"))
+    path = make_checkpoint(tmp_path / "first" / "best.pt", arch="mobilenet_v3_small", size=32,
+                           classes=["down", "up"], settings={"lr": 2e-3})  # a first run at 2e-3
+    rates = []
+    for i in range(3):
+        given = {"data": str(data), "epochs": 1, "batch_size": 8, "out": str(tmp_path / f"retrain{i}"), "cache": False}
+        result = train.train(warm_start.config(path, given, **QUIET), **QUIET)
+        path = result.best
+        rates.append((checkpoint.load(path).settings["lr"], result.history[0]["lr"]))
+    assert rates == [(pytest.approx(1e-3), pytest.approx(1e-3))] * 3
+
+
+def test_every_option_given_with_from_is_applied_and_said_or_refused(tmp_path):
+    """--augment, --freeze-epochs, --weights and --flip-average were dropped without a word."""
+    path = make_checkpoint(tmp_path / "best.pt", arch="mobilenet_v3_small", size=40, settings=CONTRACT)
+    said: list[str] = []
+    cfg = warm_start.config(path, {"data": "d", "augment": "light", "freeze_epochs": 1, "epochs": 3, "lr": 5e-4},
+                            log=said.append)
+    assert (cfg.data, cfg.augment, cfg.freeze_epochs, cfg.epochs, cfg.lr) == ("d", "light", 1, 3, 5e-4)
+    assert said == ["--epochs 3: applied (the retrain's own is 2)", "--lr 0.0005: applied (the retrain's own is 0.001)",
+                    "--augment light: applied (the retrain's own is strong)",
+                    "--freeze-epochs 1: applied (the retrain's own is 0)"]
+    with pytest.raises(ThumbsError, match="--weights with --from: --from starts from the whole model"):
+        warm_start.config(path, {"weights": "none"}, **QUIET)
+    with pytest.raises(ThumbsError, match="--flip-average True: --from keeps the model's flip_average"):
+        warm_start.config(path, {"flip_average": True}, **QUIET)
+    with pytest.raises(ThumbsError, match="--val-fraction with --from"):
+        warm_start.config(path, {"val_fraction": 0.3}, **QUIET)
+
+
+def test_train_from_with_weights_is_one_line_before_anything_trains(tmp_path, demo_data):
+    path = make_checkpoint(tmp_path / "best.pt", arch="mobilenet_v3_small", size=40, settings=CONTRACT)
+    got = thumbs_in_process("train", "--from", str(path), "--weights", "none", "--data", str(demo_data),
+                            "--out", str(tmp_path / "run"), cwd=tmp_path)
+    assert got.exit_code == 1 and "--weights with --from" in got.stderr
+    assert not (tmp_path / "run").exists()

@@ -33,6 +33,13 @@ class Scores:
         return asdict(self)
 
 
+def only_prediction(scores: Scores) -> str | None:
+    """The one class a model predicts for every image, or None. A model that does this has not learned: the
+    trainer says so in its notes, and the studio keeps the live model instead of it."""
+    predicted = [c for c, column in enumerate(zip(*scores.confusion)) if sum(column)]
+    return scores.classes[predicted[0]] if len(predicted) == 1 and len(scores.classes) > 1 else None
+
+
 def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], n: int) -> np.ndarray:
     cm = np.zeros((n, n), dtype=np.int64)
     np.add.at(cm, (np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)), 1)

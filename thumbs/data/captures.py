@@ -52,7 +52,13 @@ class Waiting:
 class Decision:
     file: str  # name in DIR
     label: str  # a class, or DISCARD
-    dest: str  # where the frame is now, relative to the data folder (or to DIR for a discard)
+    dest: str  # where the frame is now, an absolute path: undo finds it whatever --data says then
+
+    def where(self, folder: Path, data: Path) -> Path:
+        """Where the frame is now. A journal written before dest was absolute holds it relative to the data
+        folder (to DIR for a discard)."""
+        dest = Path(self.dest)
+        return dest if dest.is_absolute() else (Path(folder) if self.label == DISCARD else Path(data)) / dest
 
 
 def capture_session(name: str) -> str:
@@ -164,23 +170,24 @@ def decide(folder: Path, data: Path, item: Path, label: str) -> Decision:
     with signals.deferred():
         decisions = read_journal(folder)
         dest = _move(item, destination(folder, data, item, label))
-        base = folder if label == DISCARD else Path(data)
-        decision = Decision(item.name, label, str(dest.relative_to(base)))
+        decision = Decision(item.name, label, str(dest.resolve()))
         _write_journal(folder, [*decisions, decision])
     return decision
 
 
 def undo(folder: Path, data: Path) -> Decision | None:
-    """Put the last decided frame back into DIR and drop its decision; None when nothing was decided."""
+    """Put the last decided frame back into DIR and drop its decision; None when nothing was decided. A frame
+    that is no longer where the journal says is one error line, and nothing changes."""
     with signals.deferred():
         decisions = read_journal(folder)
         if not decisions:
             return None
         last = decisions[-1]
-        base = folder if last.label == DISCARD else Path(data)
-        where = base / last.dest
-        if where.exists():
-            _move(where, folder / last.file)
+        where = last.where(folder, data)
+        if not where.is_file():
+            raise DataError(f"cannot undo {last.file} ({last.label}): it is no longer at '{where}' (moved or deleted "
+                            "since); nothing was undone")
+        _move(where, folder / last.file)
         _write_journal(folder, decisions[:-1])
     return last
 
@@ -226,11 +233,16 @@ def check_labels(rows: list[tuple[str, str]], items: list[Waiting], classes: lis
 
 
 def apply_labels(folder: Path, data: Path, path: Path) -> list[Decision]:
-    """The whole CSV checked first, then each row moved and journalled."""
+    """The whole CSV checked first, then each row moved and journalled; a stop signal ends it between rows."""
     items = waiting(folder)
     rows = read_labels_csv(path)
     check_labels(rows, items, review_classes(items, data), path)
-    return [decide(folder, data, folder / Path(file).name, label) for file, label in rows]
+    decisions = []
+    for file, label in rows:
+        if signals.requested():
+            break
+        decisions.append(decide(folder, data, folder / Path(file).name, label))
+    return decisions
 
 
 def waiting_lines(folder: Path) -> list[str]:

@@ -63,6 +63,17 @@ def validate_label(label: str) -> str:
     return label
 
 
+def check_class_name(root: str | Path, name: str) -> str:
+    """A class folder that training would make a class: the same rule as `collect --label` (validate_label), since
+    its name becomes the model's label, one line of its labels file (a newline in it would make two)."""
+    try:
+        return validate_label(name)
+    except DataError:
+        raise DataError(f"class folder {str(Path(root) / name)!r} cannot be a class: its name becomes the model's "
+                        "label; rename it to letters, digits, '_', '-' or '.' (e.g. up, thumbs_down, none), as "
+                        "`thumbs collect --label` requires") from None
+
+
 def new_session_id(now: datetime | None = None) -> str:
     """Time-ordered and unique across runs and machines: sYYYYMMDD-HHMMSS-xxxx."""
     now = now or datetime.now()

@@ -30,8 +30,9 @@ import numpy as np
 
 from thumbs.core.backend import Prediction
 from thumbs.core.errors import ThumbsError
-from thumbs.core.files import check_writable_dir, encode_jpeg, write_new
+from thumbs.core.files import encode_jpeg, write_new
 from thumbs.core.model_info import file_sha256
+from thumbs.core.outputs import check_queue
 from thumbs.data.captures import append_record, waiting
 from thumbs.data.dataset import frame_name, new_session_id
 from thumbs.sources.readers import Frame
@@ -118,21 +119,13 @@ class CaptureReport:
         return lines
 
 
-def check_folder(folder: Path) -> None:
-    """Refused before live starts: a file (or FIFO, or device) where the folder should be, or a place where
-    nothing can be written. A folder that fails later (a full disk) only stops capturing: live goes on."""
-    if folder.exists() and not folder.is_dir():
-        raise ThumbsError(f"--capture '{folder}' is a file, not a folder: give a folder for the unsure frames "
-                          "(it is made if missing)")
-    check_writable_dir(folder, "--capture", create=False)
-
-
 class CaptureSink:
     """A live sink: sees every step, keeps the unsure frames (see the module docstring)."""
 
     def __init__(self, opts: CaptureOptions, model: Path, source: str,
-                 warn: Callable[[str], None] = _warn) -> None:
-        self.opts, self.model_path, self.source, self.warn = opts, Path(model), source, warn
+                 warn: Callable[[str], None] = _warn, option: str = "--capture") -> None:
+        """`option`: the folder's option in the messages (--capture for live, --captures for the studio)."""
+        self.opts, self.model_path, self.source, self.warn, self.option = opts, Path(model), source, warn, option
         self.report = CaptureReport(Path(opts.folder))
         self.session = new_session_id()
         self.seq = 1
@@ -147,10 +140,10 @@ class CaptureSink:
         self.sampled: dict[str, float] = {}  # predicted class -> source time of its last kept sample
 
     def open(self) -> None:
-        """An unwritable folder is a warning, not an error: live runs without capturing."""
+        """An unwritable folder is a warning, not an error: live runs without capturing (`active` stays False)."""
         self.model = file_sha256(self.model_path)
         try:
-            check_writable_dir(self.opts.folder)
+            check_queue(self.opts.folder, self.option, create=True)
             self.waiting = len(waiting(self.opts.folder))
         except (ThumbsError, OSError) as e:
             self._stop(str(e))

@@ -24,8 +24,8 @@ from thumbs.core.backend import Prediction
 from thumbs.core.errors import ThumbsError
 from thumbs.core.files import check_writable_dir, ensure_dir
 from thumbs.core.model_info import labels_path
+from thumbs.core.outputs import check_queue
 from thumbs.data.dataset import Saver
-from thumbs.live import capture
 from thumbs.live.capture import CaptureOptions, CaptureReport, CaptureSink
 from thumbs.live.latency import LatencyHistogram, frame_rate
 from thumbs.live.overlay import draw_live
@@ -150,6 +150,8 @@ class EventWriter:
     def __init__(self, target: str) -> None:
         self.target = target
         self.stream: IO[str] | None = None
+        self.made = False  # this run created the file: closed with no line written, it is removed again
+        self.lines = 0
 
     def open(self) -> None:
         if self.target == "-":
@@ -157,6 +159,7 @@ class EventWriter:
             return
         path = Path(self.target)
         ensure_dir(path.parent)
+        self.made = not path.exists()
         try:
             self.stream = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 (closed in close())
         except OSError as e:
@@ -173,6 +176,7 @@ class EventWriter:
         try:
             self.stream.write(json.dumps(record) + "\n")
             self.stream.flush()
+            self.lines += 1
         except BrokenPipeError:
             self._reader_gone()
             return False
@@ -191,8 +195,11 @@ class EventWriter:
         self.stream = None
 
     def close(self) -> None:
+        """Closed; an event log this run made and never wrote a line to is removed (no 0-byte file left)."""
         if self.stream is not None and self.stream is not sys.stdout:
             self.stream.close()
+            if self.made and not self.lines:
+                Path(self.target).unlink(missing_ok=True)
         self.stream = None
 
 
@@ -300,8 +307,8 @@ def check_outputs(opts: LiveOptions, spec: SourceSpec, model: Path | None = None
         check_record(record)
     if events:
         check_events(events)
-    if opts.capture:
-        capture.check_folder(Path(opts.capture.folder))
+    if opts.capture:  # not in --data (where digit keys save), nor the folder of the images being read
+        check_queue(Path(opts.capture.folder), "--capture", Path(opts.data), spec.paths)
 
 
 def check_events(path: Path) -> None:

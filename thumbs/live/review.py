@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from thumbs.core import signals
+from thumbs.core.errors import DataError
 from thumbs.core.files import read_image
 from thumbs.data import captures
 from thumbs.live.overlay import draw_review
@@ -33,14 +35,15 @@ def key_label(key: int, classes: list[str], guess: str | None) -> str | None:
 
 
 def _wait_key(window: Window, canvas: np.ndarray) -> int:
-    """Show the canvas until a key is pressed (-1: the window was closed)."""
-    while True:
+    """Show the canvas until a key is pressed (-1: the window was closed, or a stop signal came)."""
+    while not signals.requested():
         key = window.show(canvas)
         if key >= 0:
             return key
         if window.closed():
             return -1
         time.sleep(POLL_SECONDS)
+    return -1
 
 
 def _image(path: Path) -> np.ndarray:
@@ -48,9 +51,21 @@ def _image(path: Path) -> np.ndarray:
     return image if image is not None else np.full((240, 320, 3), 64, np.uint8)
 
 
+def _undo(folder: Path, data: Path, decisions: list[captures.Decision]) -> str:
+    """u: the last decision taken back; what happened, for the review's note line."""
+    try:
+        undone = captures.undo(folder, data)
+    except DataError as e:
+        return str(e)
+    if undone and decisions and decisions[-1].file == undone.file:
+        decisions.pop()
+    return f"undid {undone.file} ({undone.label})" if undone else "nothing to undo"
+
+
 def review(folder: Path, data: Path, title: str = "thumbs review",
            window: Window | None = None) -> list[captures.Decision]:
-    """Show each waiting frame until q, ESC, a closed window or the last frame; returns this run's decisions.
+    """Show each waiting frame until q, ESC, a closed window, a stop signal or the last frame; returns this run's
+    decisions.
     `window`: review inside a window that is already open (the studio's), which stays open after."""
     items = captures.waiting(folder)
     if not items:
@@ -61,7 +76,7 @@ def review(folder: Path, data: Path, title: str = "thumbs review",
     window = window or Window(title)
     note = ""
     try:
-        while True:
+        while not signals.requested():  # a stop that came during a decision ends the review after it
             items = captures.waiting(folder)
             if not items:
                 break
@@ -70,10 +85,7 @@ def review(folder: Path, data: Path, title: str = "thumbs review",
             if key < 0 or key in QUIT_KEYS:
                 break
             if key == UNDO_KEY:
-                undone = captures.undo(folder, data)
-                if undone and decisions and decisions[-1].file == undone.file:
-                    decisions.pop()
-                note = f"undid {undone.file} ({undone.label})" if undone else "nothing to undo"
+                note = _undo(folder, data, decisions)
                 continue
             label = key_label(key, classes, item.guess)
             if label is None:

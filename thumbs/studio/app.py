@@ -20,6 +20,7 @@ import numpy as np
 from thumbs.core import signals
 from thumbs.core.errors import ThumbsError
 from thumbs.core.files import existing_file
+from thumbs.core.outputs import check_queue
 from thumbs.data import captures, dataset
 from thumbs.data.coverage import class_counts, class_sessions, suggestion
 from thumbs.data.dataset import Saver
@@ -32,14 +33,15 @@ from thumbs.live.smoothing import Smoother
 from thumbs.live.window import Window, digit_class
 from thumbs.runtime.classifier import Classifier
 from thumbs.runtime.loader import exported_from, exported_path
-from thumbs.sources.readers import Frame, FrameSource
+from thumbs.sources.readers import Frame, FrameSource, SourceSpec
 from thumbs.studio import panel
 from thumbs.studio.classify import NewestFrameClassifier
 from thumbs.studio.jobs import Job
-from thumbs.train_config import TrainConfig, check_settings
+from thumbs.train_config import FROM_RUN_OPTIONS, TrainConfig, check_settings
 
 TITLE = "thumbs studio"
 MAX_CLASSES = 9  # one digit key each
+HELD_KEY = panel.HELD_KEY
 
 
 @dataclass
@@ -119,14 +121,11 @@ def check_classes(classes: list[str]) -> list[str]:
     return names
 
 
-def check_paths(opts: StudioOptions) -> None:
-    """What would fail or mix files up, said before the window opens."""
+def check_paths(opts: StudioOptions, source: SourceSpec | None = None) -> None:
+    """What would fail or mix files up, said before the window opens (the review queue: as live's --capture)."""
     if opts.data.exists() and not opts.data.is_dir():
         raise ThumbsError(f"--data '{opts.data}' is a file: give a folder (one sub-folder per class)")
-    data, queue = opts.data.resolve(), opts.captures.resolve()
-    if queue == data or data in queue.parents:
-        raise ThumbsError(f"--captures '{opts.captures}' is inside the data folder '{opts.data}': its frames would "
-                          "train as a class before anyone labels them; choose a folder beside it")
+    check_queue(opts.captures, "--captures", opts.data, source.paths if source else ())
     if opts.start_from is not None:
         existing_file(opts.start_from, "--from", ": give a run's best.pt (or an exported .onnx)")
     if opts.events == "":
@@ -149,6 +148,7 @@ class Studio:
         self.state = panel.PanelState(panel.class_rows(self.classes, self.counts, self.sessions), 0)
         self.events = EventWriter(opts.events) if opts.events else None
         self.live: LiveModel | None = None
+        self.held: LiveModel | None = None  # a new model the trainer says has not learned: HELD_KEY puts it live
         self.smoother: Smoother | None = None
         self.classifying: NewestFrameClassifier | None = None  # the live model, on its own thread
         self.step: Step | None = None  # the newest frame it classified
@@ -284,7 +284,7 @@ class Studio:
             self._save(frame)
         else:
             action = {ord("a"): self._toggle_auto, ord("t"): self._train, ord("c"): self._toggle_capture,
-                      ord("r"): self._review, ord("e"): self._export}.get(key)
+                      ord("r"): self._review, ord("e"): self._export, ord(HELD_KEY): self._use_held}.get(key)
             if action is not None:
                 action()
 
@@ -341,8 +341,7 @@ class Studio:
         spec = {"kind": "train", "config": config}
         if warm:
             spec["from"] = str(self.live.checkpoint)
-            spec["config"] = {k: v for k, v in config.items() if k in ("data", "batch_size", "device", "seed",
-                                                                      "cache")}
+            spec["config"] = {k: v for k, v in config.items() if k in FROM_RUN_OPTIONS}  # the short schedule
         if not self._start_job(spec):
             return
         self.state.training = [f"starting: {'retraining ' + str(self.live.checkpoint) if warm else 'a new model'}"]
@@ -351,6 +350,10 @@ class Studio:
         self.say("training in the background; the live model stays until the new one is ready")
 
     def _start_job(self, spec: dict) -> bool:
+        """A new job, once the last one's result was read (_busy): that one is closed first."""
+        if self.job is not None:
+            self.job.close()
+            self.job = None
         try:
             self.job = Job(spec, load=self._load)
         except ThumbsError as e:
@@ -398,17 +401,41 @@ class Studio:
                 self._failed(f"stopped: {event.get('kept')}{resume}", started=True, what=self.job.kind)
 
     def _model_ready(self, event: dict) -> None:
+        """A new model: live at once, unless the trainer says it has not learned; then the live one stays, the
+        panel says why, and g puts the new one live anyway. The trainer's notes go to the panel and the events."""
         model: LiveModel = event["model"]
-        self.state.progress, self.state.failed = None, False
+        notes, learned = list(event.get("notes") or []), event.get("learned") is not False
+        for note in notes:
+            self.log(f"note: {note}")
+        self.state.progress, self.state.failed = None, not learned
         if self.job is not None and self.job.kind == "train":
-            self.state.training = [f"done: {model.headline} {model.accuracy:.0%}" if model.accuracy is not None
-                                   else "done"]
+            done = f"{model.headline} {model.accuracy:.0%}" if model.accuracy is not None else "trained"
+            self.state.training = [f"done: {done}" if learned else f"not live: {done}, but it has not learned",
+                                   *notes, *([] if learned else [f"{HELD_KEY} puts it live anyway"])]
         else:
             self.state.training = ["idle"]
-        self._go_live(model)
         self.emit("model_ready", run=event.get("run"), accuracy=model.accuracy, headline=model.headline,
-                  onnx=str(model.onnx),
-                  checkpoint=str(model.checkpoint) if model.checkpoint else None)
+                  onnx=str(model.onnx), checkpoint=str(model.checkpoint) if model.checkpoint else None,
+                  notes=notes, learned=learned, live=learned)
+        if learned:
+            self.held = None
+            self._go_live(model)
+        else:
+            self.held = model
+            kept = f"{self.live.onnx} stays live" if self.live else "no model goes live"
+            self.say(f"the new model has not learned: {kept}; {HELD_KEY} uses it anyway")
+            self.log(f"not live: {model.describe()} has not learned ({kept}; {HELD_KEY} in the window uses it anyway)")
+
+    def _use_held(self) -> None:
+        """g: put live the model the trainer said has not learned."""
+        if self.held is None:
+            self.say(f"{HELD_KEY} puts live a new model that has not learned; there is none")
+            return
+        model, self.held = self.held, None
+        self.state.failed = False
+        self.state.training = [f"live anyway ({HELD_KEY}): it has not learned"]
+        self._go_live(model)
+        self.emit("model_live", onnx=str(model.onnx), learned=False)
 
     def _go_live(self, model: LiveModel) -> None:
         """Switch between two frames; a capture in progress goes on, naming the new model."""
@@ -450,11 +477,17 @@ class Studio:
         kept = self.capture.report.count if self.capture else 0
         return f"capturing unsure frames into {self.opts.captures} ({kept} kept; r reviews)"
 
-    def _start_capture(self) -> None:
+    def _start_capture(self) -> str | None:
+        """Capturing on; else why the folder cannot take frames (the sink's warning stays in the panel)."""
         options = CaptureOptions(self.opts.captures, every=1.0, max=500, sample=1.0)
-        self.capture = CaptureSink(options, self.live.onnx, str(self.source.spec.value), warn=self.say)
+        self.capture = CaptureSink(options, self.live.onnx, str(self.source.spec.value), warn=self.say,
+                                   option="--captures")
         self.capture.open()
+        if not self.capture.active:
+            why, self.capture, self.state.capture = self.capture.report.stopped, None, ""
+            return why
         self.state.capture = self._capture_line()
+        return None
 
     def _stop_capture(self) -> None:
         if self.capture is not None:
@@ -465,14 +498,17 @@ class Studio:
         if self.live is None:
             self.say("capture keeps the frames the live model is unsure of: train one first (t)")
             return
+        why = None
         if self.capture is None:
-            self._start_capture()
-            self.say(f"capture on: unsure frames go to {self.opts.captures}")
+            why = self._start_capture()
+            if why is None:
+                self.say(f"capture on: unsure frames go to {self.opts.captures}")
         else:
             kept = self.capture.report.count
             self._stop_capture()
             self.say(f"capture off ({kept} kept); r reviews them")
-        self.emit("capture", on=self.capture is not None, folder=str(self.opts.captures))
+        self.emit("capture", on=self.capture is not None, folder=str(self.opts.captures),
+                  **({"why": why} if why else {}))
 
     def _review(self) -> None:
         folder = self.opts.captures
@@ -500,6 +536,9 @@ class Studio:
         self._stop_capture()
         if self.classifying is not None:
             self.classifying.close()
+        if self.held is not None:
+            self.summary.problems.append(f"training: {self.held.onnx} has not learned and was not put live "
+                                         f"({HELD_KEY} in the window puts such a model live)")
         s = self.summary
         self.emit("quit", why=why, saved=s.saved, frames=s.frames, fps=round(s.fps, 1),
                   training_fps=round(s.training_fps, 1) if s.training_fps else None,

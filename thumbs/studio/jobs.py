@@ -53,7 +53,8 @@ class Job:
         self._load = load
         self._queue: queue.Queue[dict] = queue.Queue()
         self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
-        self.final: dict | None = None
+        self.final: dict | None = None  # the result, once the reader has it (the window may not have read it yet)
+        self._handed = False  # whether events() has handed the result to the window
         self.process = subprocess.Popen(
             [sys.executable, "-m", "thumbs.training.job", json.dumps(spec)], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self._stderr, env=env, start_new_session=True)  # our Ctrl-C is ours
@@ -62,16 +63,19 @@ class Job:
 
     @property
     def running(self) -> bool:
-        """Until its result (model_ready, failed, interrupted) is in; the process may still be tearing down."""
-        return self.final is None and self._reader.is_alive()
+        """Until events() has handed over its result (model_ready, failed, interrupted): a result still in the
+        queue belongs to this job, so nothing may replace the job before the window has read it."""
+        return not self._handed
 
     def events(self) -> list[dict]:
         got = []
         while True:
             try:
-                got.append(self._queue.get_nowait())
+                event = self._queue.get_nowait()
             except queue.Empty:
                 return got
+            got.append(event)
+            self._handed = self._handed or event.get("event") in FINAL_EVENTS
 
     def _read(self) -> None:
         for line in self.process.stdout:
@@ -93,8 +97,9 @@ class Job:
     def _loaded(self, event: dict) -> dict:
         try:
             return {**event, "model": self._load(event)}
-        except ThumbsError as e:
-            return {"event": "failed", "why": f"the new model did not load: {e}", "run": event.get("run")}
+        except Exception as e:  # any: a reader thread that died would leave the job running for ever
+            why = str(e) if isinstance(e, ThumbsError) else f"{type(e).__name__}: {e}"
+            return {"event": "failed", "why": f"the new model did not load: {why}", "run": event.get("run")}
 
     def _last_error(self) -> str:
         self._stderr.seek(0)

@@ -18,7 +18,9 @@ from thumbs.runtime.preprocess import DEFAULT_CROP
 YELLOW = (0, 215, 255)
 PANEL_WIDTH = 440  # pixels at a 480-pixel view; scaled with it
 LINE = 22  # pixels between lines at a 480-pixel view
-KEYS = ("1-9 class   SPACE save   a auto burst   t train", "c capture unsure   r review   e export   q quit")
+HELD_KEY = "g"  # puts live a new model that the trainer says has not learned (the studio holds it back)
+KEYS = ("1-9 class   SPACE save   a auto burst   t train", "c capture unsure   r review   e export   q quit",
+        f"{HELD_KEY} use a new model that has not learned anyway")
 
 
 @dataclass

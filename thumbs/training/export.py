@@ -199,9 +199,10 @@ def _source_of(onnx_path: Path) -> tuple[str | None, str | None]:
     return props.get(SOURCE_SHA_KEY), props.get("thumbs.source")
 
 
-def check_target(out_path: Path, ckpt_path: Path) -> None:
+def check_target(out_path: Path, ckpt_path: Path, fix: str | None = None) -> None:
     """An export replaces only an earlier export of the same checkpoint (same file or same content): never
-    another model (two exports into one folder), nor any other file of the user's."""
+    another model (two exports into one folder), nor any other file of the user's. `fix`: what to do instead,
+    where there is no --out to change (default: another --out)."""
     labels = labels_path(out_path)
     if not (out_path.exists() or out_path.is_symlink() or labels.exists() or labels.is_symlink()):
         return
@@ -211,8 +212,10 @@ def check_target(out_path: Path, ckpt_path: Path) -> None:
     if not ours:
         taken = out_path if out_path.exists() or out_path.is_symlink() else labels
         what = f"an export of '{source}'" if source else "a file that is not an export of this checkpoint"
-        raise ThumbsError(f"--out: '{taken}' is {what}; an export never replaces it: give another name, e.g. "
-                          f"--out {out_path.with_name(_name_by_source(ckpt_path))}")
+        other = out_path.with_name(_name_by_source(ckpt_path))
+        taken_line = f"'{taken}' is {what}; an export never replaces it"
+        raise ThumbsError(f"--out: {taken_line}: give another name, e.g. --out {other}" if fix is None
+                          else f"{taken_line}: {fix}")
 
 
 def _name_by_source(ckpt_path: Path) -> str:
@@ -277,5 +280,8 @@ def export_once(ckpt_path: str | Path, log: Callable[[str], None] = print) -> Pa
         raise ThumbsError(f"'{ckpt_path}' needs exporting, but '{folder}' is read-only: run `thumbs export "
                           f"{ckpt_path} --out DIR/model.onnx` with a writable DIR and pass that .onnx to --model"
                           ) from None
+    other = target.with_name(_name_by_source(ckpt_path))
+    check_target(target, ckpt_path, f"export this one under another name with `thumbs export {ckpt_path} --out "
+                                    f"{other}`, then give that .onnx as the model")
     log(f"exporting {ckpt_path} to {target} (once; reused while it matches the checkpoint)")
     return export(ckpt_path, target, log=log).onnx_path

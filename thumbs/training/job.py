@@ -31,20 +31,47 @@ import traceback
 import warnings
 from dataclasses import fields
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal, get_type_hints
 
-from thumbs import train_config
-from thumbs.core import signals
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from thumbs.core import metrics, signals
 from thumbs.core.errors import ThumbsError
 from thumbs.core.files import existing_file, os_error_line
 from thumbs.core.model_info import labels_path
 from thumbs.train_config import TrainConfig
+from thumbs.train_config import check as train_config_check
 
 BATCH_EVENTS_PER_S = 5  # the panel shows the epoch's progress; more lines would only cost the reader
 KINDS = ("train", "export")
-SPEC_KEYS = {"train": ("kind", "config", "from", "threads", "nice"),
-             "export": ("kind", "checkpoint", "threads", "nice")}
-FIELD_TYPES = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,)}
+JOB_ONLY = ("start_from", "first_lr")  # TrainConfig fields a spec does not set: "from" says it, the warm start derives
+
+
+class _Spec(BaseModel):
+    """What every kind of spec may hold. Strict: `true` is not a whole number, "3" not a number."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True)
+    threads: int | None = Field(None, ge=1)  # torch's thread count
+    nice: int | None = Field(None, ge=0)  # added to the child's niceness
+
+
+class TrainSpec(_Spec):
+    kind: Literal["train"]
+    config: dict[str, Any] = Field(default_factory=dict)  # TrainConfig fields, checked by train_config()
+    start_from: str | None = Field(None, alias="from", min_length=1)
+
+
+class ExportSpec(_Spec):
+    kind: Literal["export"]
+    checkpoint: str = Field(min_length=1)
+
+
+SPECS: dict[str, type[_Spec]] = {"train": TrainSpec, "export": ExportSpec}
+SPEC_KEYS = {kind: tuple(f.alias or name for name, f in model.model_fields.items()) for kind, model in SPECS.items()}
+# TrainConfig's fields as a strict pydantic model: what a spec's "config" may hold, each of its field's type
+TRAIN_SETTINGS = create_model("TrainSettings", __config__=ConfigDict(strict=True, extra="forbid"),
+                              **{f.name: (get_type_hints(TrainConfig)[f.name], f.default)
+                                 for f in fields(TrainConfig) if f.name not in JOB_ONLY})
 
 
 class Events:
@@ -69,7 +96,8 @@ class Events:
 
 
 def parse_spec(argv: list[str]) -> dict:
-    """The spec from argv[1], refused in one line when it is not one the job can run."""
+    """The spec from argv[1], refused in one line when it is not one the job can run (a key or a type pydantic
+    refuses in strict mode, a training setting TrainConfig does not have or of another type)."""
     if len(argv) != 1:
         raise ThumbsError("usage: python -m thumbs.training.job '<spec json>' (one JSON object, e.g. "
                           '\'{"kind": "export", "checkpoint": "runs/x/best.pt"}\')')
@@ -83,36 +111,35 @@ def parse_spec(argv: list[str]) -> dict:
     if unknown:
         raise ThumbsError(f"job spec: unknown key(s) {', '.join(unknown)} for kind {spec['kind']}; use "
                           f"{', '.join(SPEC_KEYS[spec['kind']])}")
-    for name, low in (("threads", 1), ("nice", 0)):
-        value = spec.get(name)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < low):
-            raise ThumbsError(f"job spec: \"{name}\" is {value!r}: use a whole number, {low} or more")
+    try:
+        SPECS[spec["kind"]].model_validate(spec)
+    except ValidationError as e:
+        raise ThumbsError(_first_error(e)) from None
     if spec["kind"] == "train":
-        checked_config(spec.get("config", {}))  # before torch is loaded: a bad spec fails at once
+        train_config(spec.get("config", {}))  # before torch is loaded: a bad spec fails at once
     return spec
 
 
-def checked_config(config: object) -> dict:
-    """TrainConfig fields by name, each of its field's type: a misspelt or mistyped setting is one clear line,
-    never a TypeError deep in training."""
-    if not isinstance(config, dict):
-        raise ThumbsError('job spec: "config" must be an object of training settings, e.g. {"data": "dataset"}')
-    types = {f.name: str(f.type) for f in fields(TrainConfig) if f.name != "start_from"}  # that is "from"
-    for name, value in config.items():
-        if name not in types:
-            raise ThumbsError(f"job spec: config '{name}' is not a training setting; use {', '.join(types)}")
-        if not _fits(value, types[name]):
-            raise ThumbsError(f"job spec: config '{name}' is {value!r}, not {types[name]}")
-    return config
+def train_config(config: dict) -> TrainConfig:
+    """The spec's training settings as a TrainConfig: a misspelt or mistyped setting is one clear line, never a
+    TypeError deep in training (pydantic, strict: `true` for --epochs is refused, 3 for --lr is 3.0)."""
+    settings = list(TRAIN_SETTINGS.model_fields)
+    for name in config:
+        if name not in settings:
+            raise ThumbsError(f"job spec: config '{name}' is not a training setting; use {', '.join(settings)}")
+    try:
+        checked = TRAIN_SETTINGS.model_validate(config)
+    except ValidationError as e:
+        raise ThumbsError(_first_error(e, "config ")) from None
+    return TrainConfig(**checked.model_dump(exclude_unset=True))
 
 
-def _fits(value: object, annotation: str) -> bool:
-    parts = [p.strip() for p in annotation.split("|")]
-    if value is None:
-        return "None" in parts
-    if isinstance(value, bool):
-        return "bool" in parts
-    return any(isinstance(value, FIELD_TYPES.get(p, ())) for p in parts)
+def _first_error(e: ValidationError, prefix: str = "") -> str:
+    """pydantic's first complaint as one line: which key, the value given, and what it must be."""
+    error = e.errors(include_url=False)[0]
+    where = "'" + ".".join(str(part) for part in error["loc"]) + "'"
+    given = f" is {error['input']!r}" if error["type"] != "missing" else ""
+    return f"job spec: {prefix}{where}{given}: {error['msg']}"
 
 
 def limit_resources(threads: int | None, nice: int | None) -> None:
@@ -177,7 +204,7 @@ class Job:
             limit_resources(spec.get("threads"), spec.get("nice"))
             return self.export(ckpt_path)
         if spec.get("from") is None:
-            train_config.check(TrainConfig(**checked_config(spec.get("config", {}))))
+            train_config_check(train_config(spec.get("config", {})))
         limit_resources(spec.get("threads"), spec.get("nice"))
         return self.train(spec)
 
@@ -187,9 +214,9 @@ class Job:
 
         config = spec.get("config", {})
         if spec.get("from") is not None:
-            cfg = warm_start.config(_path(spec["from"], "from"), config)
+            cfg = warm_start.config(_path(spec["from"], "from"), config, log=self.log)
         else:
-            cfg = TrainConfig(**config)
+            cfg = train_config(config)
         self.out = Path(cfg.out) if cfg.out else None
         result = training.train(cfg, log=self.log, callbacks={"on_batch_end": [self.on_batch_end],
                                                              "on_epoch_end": [self.on_epoch_end]})
@@ -201,7 +228,8 @@ class Job:
             return signals.exit_code(signals.requested())
         self.finished_run = result.run_dir
         headline = result.validation.headline_name if result.validation else "validation accuracy"
-        self.ready(result.best, result.run_dir, result.scores.accuracy, headline, result.notes)
+        learned = metrics.only_prediction(result.scores) is None  # the rule of the trainer's note
+        self.ready(result.best, result.run_dir, result.scores.accuracy, headline, result.notes, learned)
         return 0
 
     def export(self, ckpt_path: Path) -> int:
@@ -213,15 +241,17 @@ class Job:
         self.ready(ckpt_path, ckpt_path.parent, accuracy, _headline(ckpt_path), [])
         return 0
 
-    def ready(self, best: Path, run: Path, accuracy: float | None, headline: str, notes: list[str]) -> None:
-        """Export (parity-checked against PyTorch, or the matching export already there) and say so."""
+    def ready(self, best: Path, run: Path, accuracy: float | None, headline: str, notes: list[str],
+              learned: bool | None = None) -> None:
+        """Export (parity-checked against PyTorch, or the matching export already there) and say so, with the
+        trainer's notes and whether it learned (None: not trained here)."""
         from thumbs.training import checkpoint
         from thumbs.training.export import export_once
 
         onnx = export_once(best, log=self.log)
         self.events.emit("model_ready", run=str(run), checkpoint=str(best), onnx=str(onnx),
                          labels=str(labels_path(onnx)), accuracy=accuracy, headline=headline,
-                         classes=checkpoint.load(best).info.classes, notes=notes)
+                         classes=checkpoint.load(best).info.classes, notes=notes, learned=learned)
 
     def stopped(self, e: KeyboardInterrupt) -> int:
         """A stop the trainer did not turn into a result: before the first epoch, or while exporting."""

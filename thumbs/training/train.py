@@ -34,7 +34,7 @@ from thumbs.core.errors import DataError, Interrupted, ThumbsError
 from thumbs.core.files import check_writable_dir, write_atomic
 from thumbs.data import dataset
 from thumbs.runtime.preprocess import canvas_size
-from thumbs.train_config import TrainConfig, field_names, flag, refuse_used_run_dir
+from thumbs.train_config import TrainConfig, field_names, flag, refuse_used_run_dir, spelled
 from thumbs.train_config import check_settings as check_config
 from thumbs.training import augment, checkpoint, models, report, schedule, warm_start
 from thumbs.training.checkpoint import Checkpoint
@@ -516,9 +516,9 @@ class Trainer:
         """Say plainly when the model learned nothing, then write report.md, curves.png, misclassified.png; a
         stopped run is marked partial in report.md and metrics.json, with the command that continues it (a
         resumed run that finishes rewrites both without the mark)."""
-        predicted = [c for c, column in enumerate(zip(*best.confusion)) if sum(column)]
-        if len(predicted) == 1:
-            self.notes.append(f"the model predicts '{self.prepared.classes[predicted[0]]}' for every validation "
+        only = metrics.only_prediction(best)
+        if only is not None:
+            self.notes.append(f"the model predicts '{only}' for every validation "
                               "image: it has not learned. Use pretrained weights, more epochs or another --arch "
                               "(SqueezeNet and AlexNet from random initialisation often stall like this)")
         settings = {**self._settings(), "classes": ", ".join(self.prepared.classes),
@@ -629,18 +629,14 @@ def resumed_config(last: Checkpoint, run_dir: Path, changes: dict[str, object],
         if name in RESUME_APPLIES:
             if given != run:
                 setattr(cfg, name, given)
-                log(f"{_option(name, given)}: applied (the run had {_shown(name, run)})")
+                log(f"{spelled(name, given)}: applied (the run had {_shown(name, run)})")
         elif name == "out" or not _same(name, given, run):
-            conflicts.append(f"{_option(name, given)} (the run has {_shown(name, run)})")
+            conflicts.append(f"{spelled(name, given)} (the run has {_shown(name, run)})")
     if conflicts:
         raise ThumbsError(f"--resume continues a run with its own settings; {', '.join(conflicts)}: drop "
                           f"{'this option' if len(conflicts) == 1 else 'these options'}, or start a new run with "
                           "them (another --out)")
     return cfg
-
-
-def _option(name: str, value: object) -> str:
-    return flag(name, value) if isinstance(value, bool) else f"{flag(name)} {value}"
 
 
 def _shown(name: str, value: object) -> str:
