@@ -130,9 +130,10 @@ def check_folder(folder: Path) -> None:
 class CaptureSink:
     """A live sink: sees every step, keeps the unsure frames (see the module docstring)."""
 
-    def __init__(self, opts: CaptureOptions, model: Path, source: str,
+    def __init__(self, opts: CaptureOptions, model: Path | str, source: str,
                  warn: Callable[[str], None] = _warn) -> None:
-        self.opts, self.model_path, self.source, self.warn = opts, Path(model), source, warn
+        self.opts, self.source, self.warn = opts, source, warn
+        self.model_path = model if isinstance(model, str) else Path(model)  # str: a served model's URL
         self.report = CaptureReport(Path(opts.folder))
         self.session = new_session_id()
         self.seq = 1
@@ -148,7 +149,7 @@ class CaptureSink:
 
     def open(self) -> None:
         """An unwritable folder is a warning, not an error: live runs without capturing."""
-        self.model = file_sha256(self.model_path)
+        self.model = self.model_path if isinstance(self.model_path, str) else file_sha256(self.model_path)
         try:
             check_writable_dir(self.opts.folder)
             self.waiting = len(waiting(self.opts.folder))
@@ -163,6 +164,8 @@ class CaptureSink:
         self.warn(f"--capture stopped, live goes on: {why}")
 
     def write(self, step: Step) -> None:
+        if step.pred.failed:  # no answer is no evidence of doubt
+            return
         changed = self.seen and step.stable != self.previous
         self.previous, self.seen = step.stable, True
         if not self.active:

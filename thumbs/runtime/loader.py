@@ -3,8 +3,8 @@ a .pt is read by `thumbs.training.torch_backend`, imported only then.
 
 A backend is any object with `info` (ModelInfo), `classes`, `img_size`, `crop`, `provider` and `why` (what
 runs it, and why that), `path` and `predict_batch(float32 NCHW in [0, 1]) -> probabilities (N, classes)`.
-A new kind (a TensorRT engine, a Triton endpoint) is one new class with those members and one entry in
-`load_model`'s suffix table."""
+A new kind (a TensorRT engine, a served model) is one new class with those members and one entry in
+`load_model`'s table, keyed by a file's suffix or a URL's scheme (grpc://, http://: thumbs.runtime.triton)."""
 
 from __future__ import annotations
 
@@ -60,7 +60,22 @@ def _torch_backend(path: Path, provider: str | None, fp16: bool, log: Callable[[
     return TorchBackend(path, provider)
 
 
-LOADERS = {".onnx": OnnxBackend, **{suffix: _torch_backend for suffix in TORCH_SUFFIXES}}
+def _served_backend(url: str, provider: str | None, fp16: bool, log: Callable[[str], None]) -> Backend:
+    """The server picks its own provider and precision: --provider and --fp32 do not reach it."""
+    from thumbs.runtime.triton import TritonBackend
+
+    return TritonBackend(url, log)
+
+
+LOADERS = {".onnx": OnnxBackend, **{suffix: _torch_backend for suffix in TORCH_SUFFIXES},
+           "grpc://": _served_backend, "http://": _served_backend}
+
+
+def served_scheme(model: str | Path) -> str | None:
+    """"grpc://" or "http://" when `model` is a served model's URL (a key of LOADERS), else None: a file."""
+    scheme, sep, _ = str(model).partition("://")
+    key = f"{scheme.lower()}://"
+    return key if sep and key in LOADERS else None
 
 
 def existing_model(path: str | Path) -> Path:
@@ -71,13 +86,17 @@ def existing_model(path: str | Path) -> Path:
 
 def load_model(path: str | Path, provider: str | None = None, fp16: bool = True,
                log: Callable[[str], None] = print) -> Backend:
-    """The backend for a model file, chosen by its suffix; `log` hears what the user must know while it loads
-    (a TensorRT engine being built, which can take minutes) and which provider runs it, and why."""
-    path = existing_model(path)
-    loader = LOADERS.get(path.suffix.lower())
+    """The backend for a model file (by its suffix) or a served model (by its URL's scheme); `log` hears what the
+    user must know while it loads (a TensorRT engine being built, which can take minutes) and which provider
+    runs it, and why."""
+    scheme = served_scheme(path)
+    if scheme is None:
+        path = existing_model(path)
+    loader = LOADERS.get(scheme or Path(path).suffix.lower())
     if loader is None:
-        raise ThumbsError(f"model '{path}': expected an .onnx file or a .pt checkpoint")
-    backend = loader(path, provider, fp16, log)
+        raise ThumbsError(f"model '{path}': expected an .onnx file, a .pt checkpoint or a served model's URL "
+                          "(grpc://HOST:PORT/NAME, http://HOST:PORT/NAME)")
+    backend = loader(str(path) if scheme else path, provider, fp16, log)
     log(f"provider: {backend.why}")
     return backend
 
