@@ -76,9 +76,10 @@ def free_port() -> int:
 class TritonServer:
     """tritonserver on loopback ports with the repository `repo` loaded; a context manager that stops it."""
 
-    def __init__(self, repo: Path, folder: Path) -> None:
+    def __init__(self, repo: Path, folder: Path, ports: tuple[int, int] | None = None) -> None:
+        """`ports` (http, grpc): a server started again where a lost one was; else free ones."""
         self.repo, self.folder = repo, folder
-        self.http_port, self.grpc_port = free_port(), free_port()
+        self.http_port, self.grpc_port = ports or (free_port(), free_port())
         self.log = folder / "tritonserver.log"
         self.process: subprocess.Popen | None = None
 
@@ -87,7 +88,9 @@ class TritonServer:
 
     def start(self) -> TritonServer:
         root = pytriton_dir()
-        backends = backend_dir(self.folder / "backends")
+        backends = self.folder / "backends"
+        if not backends.exists():
+            backend_dir(backends)
         libraries = [sysconfig.get_config_var("LIBDIR"), str(root.parent.parent / "nvidia_pytriton.libs"),
                      os.environ.get("LD_LIBRARY_PATH")]  # libpython, and what the copied stub links by $ORIGIN
         env = {**os.environ, "LD_LIBRARY_PATH": os.pathsep.join(filter(None, libraries))}
@@ -96,7 +99,7 @@ class TritonServer:
                    "--http-address", "127.0.0.1", "--http-port", str(self.http_port),
                    "--grpc-address", "127.0.0.1", "--grpc-port", str(self.grpc_port),
                    "--allow-metrics", "false", "--exit-timeout-secs", "5"]
-        with open(self.log, "wb") as log:
+        with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
                                             start_new_session=True)
         self.wait_ready()
@@ -122,6 +125,11 @@ class TritonServer:
 
     def tail(self, n: int = 3000) -> str:
         return self.log.read_text(errors="replace")[-n:] if self.log.exists() else ""
+
+    def kill(self) -> None:
+        """Gone at once, as a crashed or unplugged server is (its backend stubs too)."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(STOP_S)
 
     def stop(self) -> None:
         """SIGTERM and a bounded wait, then SIGKILL (of its process group: the backend stubs too)."""

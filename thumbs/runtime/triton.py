@@ -72,11 +72,8 @@ class TritonBackend(Backend):
         self.endpoint = parse_url(url)
         self.module = _client_module(self.endpoint.scheme)
         self.log = log
-        grpc = self.endpoint.scheme == "grpc"
-        self.timeout = {"client_timeout": REQUEST_S} if grpc else {}
-        self.client = self.module.InferenceServerClient(self.endpoint.address) if grpc else \
-            self.module.InferenceServerClient(self.endpoint.address, connection_timeout=REQUEST_S,
-                                              network_timeout=REQUEST_S)
+        self.timeout = {"client_timeout": REQUEST_S} if self.endpoint.scheme == "grpc" else {}
+        self.client = self._connect()
         self._wait_ready()
         config = self._config()
         super().__init__(self._contract(config), url)
@@ -92,6 +89,12 @@ class TritonBackend(Backend):
         except Exception as e:
             raise ThumbsError(f"Triton at {self.endpoint.url} did not answer a test frame ({_reason(e)}): see the "
                               "server's log") from None
+
+    def _connect(self):
+        if self.endpoint.scheme == "grpc":
+            return self.module.InferenceServerClient(self.endpoint.address)
+        return self.module.InferenceServerClient(self.endpoint.address, connection_timeout=REQUEST_S,
+                                                 network_timeout=REQUEST_S)
 
     def _call(self, method: str, *args, **kwargs):
         return getattr(self.client, method)(*args, **kwargs, **self.timeout)
@@ -149,6 +152,8 @@ class TritonBackend(Backend):
         if self.lost_since is not None and now - self.lost_since < RETRY_S:
             self.unanswered += 1
             raise BackendUnanswered(f"Triton at {self.endpoint.address} is lost; retrying")
+        if self.lost_since is not None:  # a new connection: gRPC's own would wait out its reconnect backoff
+            self.client = self._connect()
         step = self.max_batch or len(batch)
         try:
             probs = np.concatenate([self._infer(batch[i:i + step]) for i in range(0, len(batch), step)])
