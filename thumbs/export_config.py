@@ -12,8 +12,9 @@ BATCHES = ("dynamic", "1")  # a dynamic batch axis, or a fixed batch of one (som
 # --format: what `export` writes (thumbs/training/serve_export.py writes the two serving layouts)
 FORMATS = {
     "onnx": "NAME.onnx + NAME.labels.txt (thumbs live, eval, ONNX Runtime, TensorRT)",
-    "triton": "a Triton model repository: REPO/NAME/config.pbtxt, REPO/NAME/1/model.onnx, REPO/NAME/labels.txt",
-    "deepstream": "NAME.onnx, NAME.nvinfer.txt (a DeepStream nvinfer classifier config), NAME.nvinfer-labels.txt",
+    "triton": "a Triton model repository in the --out folder: NAME/config.pbtxt, NAME/1/model.onnx, NAME/labels.txt",
+    "deepstream": "in the --out folder NAME.onnx, NAME.nvinfer.txt (a DeepStream nvinfer classifier config) and "
+                  "NAME.nvinfer-labels.txt",
 }
 SERVED = ("triton", "deepstream")  # the formats whose --out is a folder and whose name comes from --name or the run
 INSTANCES = {"gpu": "KIND_GPU", "cpu": "KIND_CPU"}  # --instance: Triton's instance_group kind
