@@ -97,11 +97,18 @@ def _events(path: Path) -> list[dict]:
 
 @pytest.mark.parametrize("scheme", ["grpc", "http"])
 def test_live_through_triton_agrees_with_the_local_model_frame_for_frame(exported, server, clip, tmp_path, scheme):
+    """With the outputs a local model has: events, --record and --capture (which names the served model)."""
     local, served = tmp_path / "local.jsonl", tmp_path / "served.jsonl"
-    for model, events in ((str(_local(exported)), local), (server.url(scheme, "sq"), served)):
-        result = thumbs("live", "--model", model, "--source", str(clip), "--headless", "--events", str(events))
-        assert result.returncode == 0, result.stderr
+    result = thumbs("live", "--model", str(_local(exported)), "--source", str(clip), "--headless", "--events",
+                    str(local))
+    assert result.returncode == 0, result.stderr
+    result = thumbs("live", "--model", server.url(scheme, "sq"), "--source", str(clip), "--headless", "--events",
+                    str(served), "--record", str(tmp_path / "served.avi"), "--capture", str(tmp_path / "cap"))
+    assert result.returncode == 0, result.stderr
     assert f"on Triton {scheme} 127.0.0.1:" in result.stdout
+    assert (tmp_path / "served.avi").stat().st_size > 0
+    kept = _events(tmp_path / "cap" / "captures.jsonl")
+    assert kept and {k["model"] for k in kept} == {server.url(scheme, "sq")}
     mine, theirs = _events(served), _events(local)
     assert len(mine) == len(theirs) == 90
     agree = sum(a["label"] == b["label"] and a["stable_label"] == b["stable_label"] for a, b in zip(mine, theirs))

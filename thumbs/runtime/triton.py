@@ -10,6 +10,7 @@ rather than waiting, and a request is retried every RETRY_S."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from typing import Callable, NamedTuple
@@ -96,6 +97,10 @@ class TritonBackend(Backend):
         return self.module.InferenceServerClient(self.endpoint.address, connection_timeout=REQUEST_S,
                                                  network_timeout=REQUEST_S)
 
+    def _close(self) -> None:
+        with contextlib.suppress(Exception):  # a connection that is already broken has nothing left to close
+            self.client.close()
+
     def _call(self, method: str, *args, **kwargs):
         return getattr(self.client, method)(*args, **kwargs, **self.timeout)
 
@@ -153,6 +158,7 @@ class TritonBackend(Backend):
             self.unanswered += 1
             raise BackendUnanswered(f"Triton at {self.endpoint.address} is lost; retrying")
         if self.lost_since is not None:  # a new connection: gRPC's own would wait out its reconnect backoff
+            self._close()
             self.client = self._connect()
         step = self.max_batch or len(batch)
         try:
