@@ -17,7 +17,9 @@ import triton_python_backend_utils as pb_utils  # noqa: E402
 
 def _tensor(name, array):
     """Through DLPack (a legacy capsule), not pb_utils.Tensor(name, array) and .as_numpy(): the stub is built
-    against numpy 1, and with numpy 2 those send an empty tensor and read a wrong one."""
+    against numpy 1, and with numpy 2 those send an empty tensor and read a wrong one. The stub leaves a stale
+    ValueError (PyCapsule_GetPointer) from this call that it prints into the server's log for each response;
+    the tensor it sends is right (the tests compare it with ONNX Runtime's)."""
     return pb_utils.Tensor.from_dlpack(name, np.ascontiguousarray(array).__dlpack__())
 
 
