@@ -79,6 +79,7 @@ class TritonBackend(Backend):
         config = self._config()
         super().__init__(self._contract(config), url)
         self.input_name, self.output_name = config["input"][0]["name"], config["output"][0]["name"]
+        dims = [int(d) for d in config["input"][0]["dims"]]  # without the batch axis, when it batches
         self.max_batch = int(config.get("max_batch_size") or 0)
         self.provider = f"Triton {self.endpoint.scheme} {self.endpoint.address}"
         self.why = f"served by Triton at {self.endpoint.address} ({self.endpoint.name}, batches of up to " \
@@ -86,7 +87,7 @@ class TritonBackend(Backend):
         self.lost_since: float | None = None  # when the server stopped answering (None: it answers)
         self.unanswered = 0
         try:  # it answers a frame, now, rather than at the first camera frame
-            self._infer(np.zeros((1, 3, self.img_size, self.img_size), np.float32))
+            self._infer(np.zeros([1, *dims] if self.max_batch else dims, np.float32))
         except Exception as e:
             raise ThumbsError(f"Triton at {self.endpoint.url} did not answer a test frame ({_reason(e)}): see the "
                               "server's log") from None
