@@ -98,7 +98,7 @@ class TritonServer:
                    "--backend-directory", str(backends), "--cache-directory", str(root / "caches"),
                    "--http-address", "127.0.0.1", "--http-port", str(self.http_port),
                    "--grpc-address", "127.0.0.1", "--grpc-port", str(self.grpc_port),
-                   "--allow-metrics", "false", "--exit-timeout-secs", "5"]
+                   "--allow-metrics", "false", "--exit-timeout-secs", "2"]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
                                             start_new_session=True)
