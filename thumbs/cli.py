@@ -457,7 +457,7 @@ def live(
 
     log = (lambda m: err.print(m, highlight=False)) if events == "-" else _log
     served = model is not None and served_scheme(model) is not None  # the server has the file, not us
-    path = existing_model(model) if model and not served else model if served else newest_model()
+    path = model if served else (existing_model(model) if model else newest_model())
     opts = LiveOptions(threshold, smooth, headless, events, str(record) if record else None, max_frames, str(data))
     if capture:
         from thumbs.live.capture import CaptureOptions

@@ -34,6 +34,7 @@ from thumbs.core.files import check_writable_dir, encode_jpeg, write_new
 from thumbs.core.model_info import file_sha256
 from thumbs.data.captures import append_record, waiting
 from thumbs.data.dataset import frame_name, new_session_id
+from thumbs.runtime.loader import served_scheme
 from thumbs.sources.readers import Frame
 
 CLOSE_MARGIN = 0.15  # top-two probabilities this close: the model cannot tell the two classes apart here
@@ -132,8 +133,7 @@ class CaptureSink:
 
     def __init__(self, opts: CaptureOptions, model: Path | str, source: str,
                  warn: Callable[[str], None] = _warn) -> None:
-        self.opts, self.source, self.warn = opts, source, warn
-        self.model_path = model if isinstance(model, str) else Path(model)  # str: a served model's URL
+        self.opts, self.model_path, self.source, self.warn = opts, model, source, warn
         self.report = CaptureReport(Path(opts.folder))
         self.session = new_session_id()
         self.seq = 1
@@ -149,7 +149,8 @@ class CaptureSink:
 
     def open(self) -> None:
         """An unwritable folder is a warning, not an error: live runs without capturing."""
-        self.model = self.model_path if isinstance(self.model_path, str) else file_sha256(self.model_path)
+        served = served_scheme(self.model_path)  # a served model is named by its URL, a file by its content
+        self.model = str(self.model_path) if served else file_sha256(Path(self.model_path))
         try:
             check_writable_dir(self.opts.folder)
             self.waiting = len(waiting(self.opts.folder))

@@ -33,7 +33,7 @@ from thumbs.live.recorder import Recorder, check_record, safe_copy
 from thumbs.live.smoothing import Smoother
 from thumbs.live.window import Window
 from thumbs.runtime.classifier import Classifier
-from thumbs.runtime.loader import TORCH_SUFFIXES, exported_path
+from thumbs.runtime.loader import TORCH_SUFFIXES, exported_path, served_scheme
 from thumbs.runtime.providers import short
 from thumbs.sources.readers import Frame, FrameSource, SourceSpec
 
@@ -351,8 +351,8 @@ def run(source: FrameSource, classifier: Classifier, opts: LiveOptions,
         on_frame: Callable[[dict], None] | None = None) -> LiveSummary:
     """Classify every frame until the source ends, max_frames, q/ESC, a closed window or a stop signal
     (Ctrl-C, SIGTERM, SIGHUP: the frame in hand is finished first, thumbs.core.signals)."""
-    model = getattr(classifier, "path", None)  # a str: a served model's URL, no file of ours
-    check_outputs(opts, source.spec, Path(model) if model and not isinstance(model, str) else None)
+    model = getattr(classifier, "path", None)
+    check_outputs(opts, source.spec, Path(model) if model and not served_scheme(model) else None)  # a URL: no file
     summary = LiveSummary(provider=short(classifier.provider), labels=[] if opts.keep_labels else None)
     captured_by = classifier.path if opts.capture else None  # captures name the model that kept them
     sinks = make_sinks(opts, classifier.classes, source.fps, on_frame, captured_by, str(source.spec.value))
