@@ -129,8 +129,12 @@ class TritonBackend(Backend):
                               "the name (the folder in its model repository) and the server's log")
 
     def _config(self) -> dict:
-        found = self._call("get_model_config", self.endpoint.name, as_json=True) if self.endpoint.scheme == "grpc" \
-            else self._call("get_model_config", self.endpoint.name)
+        as_json = {"as_json": True} if self.endpoint.scheme == "grpc" else {}
+        try:
+            found = self._call("get_model_config", self.endpoint.name, **as_json)
+        except Exception as e:  # the server went away between two questions
+            raise ThumbsError(f"Triton at {self.endpoint.address}: the config of model '{self.endpoint.name}' "
+                              f"could not be read ({_reason(e)})") from None
         return found.get("config", found)
 
     def _contract(self, config: dict) -> ModelInfo:
