@@ -22,7 +22,7 @@ from rich.table import Table
 
 from thumbs import export_config
 from thumbs.core.errors import SHOW_NAMES, Interrupted, ThumbsError
-from thumbs.export_config import BATCHES, DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
+from thumbs.export_config import BATCHES, DEFAULT_OPSET, FORMATS, MAX_OPSET, MIN_OPSET, SERVED
 from thumbs.train_config import DEMO_IMG_SIZE, DEMO_PER_CLASS, TrainConfig
 
 app = typer.Typer(
@@ -93,6 +93,12 @@ def _path(value: str) -> Path:
     if not value:
         raise typer.BadParameter("an empty path: give a file or folder name")
     return Path(value)
+
+
+def _path_or_url(value: str) -> str:
+    """A model path as typed, or a URL kept as text (a Path would turn grpc://host into grpc:/host)."""
+    _path(value)  # '' is refused
+    return value
 
 
 PATH = {"parser": _path, "metavar": "<path>"}  # every path option (arguments take parser=_path): '' is refused
@@ -363,17 +369,39 @@ def export(
                               "1.11 takes 16); every architecture exports at it."),
     fp16: bool = typer.Option(False, "--fp16", help="Half-precision weights (smaller; float32 input/output)."),
     batch: str = typer.Option(BATCHES[0], "--batch", help=f"{' or '.join(BATCHES)}."),
+    fmt: str = typer.Option("onnx", "--format", help="; ".join(f"{k}: {v}" for k, v in FORMATS.items()) + "."),
+    name: Optional[str] = typer.Option(None, "--name", help="triton/deepstream: the model's name (default: the "
+                                       "run's)."),
+    instance: str = typer.Option("gpu", "--instance", help="triton: where the server runs it, gpu or cpu."),
 ) -> None:
-    """Write NAME.onnx + NAME.labels.txt and check that ONNX Runtime agrees with PyTorch."""
+    """Write NAME.onnx + NAME.labels.txt (or a Triton/DeepStream layout) and check ONNX Runtime agrees with PyTorch."""
     from thumbs.core.files import existing_file
 
-    export_config.check(opset, batch)  # these two before PyTorch loads: a mistake is refused at once
+    export_config.check(opset, batch, fmt, instance)  # these two before PyTorch loads: a mistake is refused at once
     existing_file(checkpoint, "checkpoint")
+    if fmt in SERVED:
+        return _export_served(checkpoint, out_path, fmt, name, instance, opset, fp16)
     from thumbs.training.export import export as run_export
 
     result = run_export(checkpoint, out_path, opset=opset, fp16=fp16, dynamic_batch=batch == "dynamic")
     out.print(f"wrote {result.onnx_path} and {result.labels_path} (opset {result.opset}); "
               f"max difference to PyTorch {result.max_diff:.1e}: [green]ok[/]")
+
+
+def _export_served(checkpoint: Path, out_path: Optional[Path], fmt: str, name: Optional[str], instance: str,
+                   opset: int, fp16: bool) -> None:
+    if out_path is None:
+        raise ThumbsError(f"--format {fmt} writes a folder: give it with --out, e.g. --out models")
+    from thumbs.training import serve_export
+
+    if fmt == "triton":
+        result = serve_export.export_triton(checkpoint, out_path, name, instance, opset, fp16, log=_log)
+    else:
+        result = serve_export.export_deepstream(checkpoint, out_path, name, opset, fp16, log=_log)
+    for path in result.written:
+        out.print(f"wrote {escape(str(path))}", highlight=False)
+    out.print(f"{fmt}: {escape(str(result.model_dir))} (opset {result.opset}); max difference to PyTorch "
+              f"{result.max_diff:.1e}: [green]ok[/]")
 
 
 def _exported_once(checkpoint: Path, log: Callable[[str], None]) -> Path:
@@ -389,10 +417,12 @@ def _exported_once(checkpoint: Path, log: Callable[[str], None]) -> Path:
 @app.command()
 @friendly
 def live(
-    model: Optional[Path] = typer.Option(None, "--model", "-m", help="An .onnx model or .pt checkpoint "
-                                         "(default: the newest run's).", **PATH),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="An .onnx model or .pt checkpoint (default: "
+                                        "the newest run's), or a model in a Triton server: grpc://HOST:PORT/NAME or "
+                                        "http://HOST:PORT/NAME (docs/serving.md).", parser=_path_or_url,
+                                        metavar="<path|url>"),
     source: str = typer.Option("0", "--source", "-s", help="Camera index, video file, image folder, URL or "
-                               "GStreamer pipeline."),
+                               "GStreamer pipeline (the frames; --model names the model)."),
     provider: str = typer.Option("auto", "--provider", "-p", help="auto, tensorrt, cuda or cpu."),
     threshold: float = typer.Option(0.6, "--threshold", "-t", min=0.0, max=1.0,
                                     help="Below this the overlay says 'no confident gesture'."),
@@ -422,18 +452,19 @@ def live(
     from thumbs.live.loop import LiveOptions, check_outputs
     from thumbs.live.loop import run as run_live
     from thumbs.runtime.classifier import Classifier
-    from thumbs.runtime.loader import TORCH_SUFFIXES, existing_model, newest_model
+    from thumbs.runtime.loader import TORCH_SUFFIXES, existing_model, newest_model, served_scheme
     from thumbs.sources.readers import open_source, parse_source
 
     log = (lambda m: err.print(m, highlight=False)) if events == "-" else _log
-    path = existing_model(model) if model else newest_model()
+    served = model is not None and served_scheme(model) is not None  # the server has the file, not us
+    path = model if served else (existing_model(model) if model else newest_model())
     opts = LiveOptions(threshold, smooth, headless, events, str(record) if record else None, max_frames, str(data))
     if capture:
         from thumbs.live.capture import CaptureOptions
 
         opts.capture = CaptureOptions(capture, capture_every, capture_max, capture_sample)
-    check_outputs(opts, parse_source(source), path)  # before the model is exported, loaded or built
-    if path.suffix.lower() in TORCH_SUFFIXES:
+    check_outputs(opts, parse_source(source), None if served else path)  # before the model is loaded or built
+    if not served and path.suffix.lower() in TORCH_SUFFIXES:
         path = _exported_once(path, log)
     clf = Classifier.load(path, provider, fp16=not fp32, log=log)
     log(f"model {clf.path} ({', '.join(clf.classes)}; {clf.img_size}px) on {clf.provider}")

@@ -17,6 +17,11 @@ class Prediction:
     score: float
     probs: np.ndarray  # one probability per class, in `classes` order
     latency_ms: float  # inference only
+    failed: str | None = None  # why this frame got no answer (a lost server); then probs are zeros, label ""
+
+
+class BackendUnanswered(RuntimeError):
+    """One frame got no answer (a served model's server is lost); the next frame may. Live marks the frame."""
 
 
 class Backend:
@@ -25,7 +30,7 @@ class Backend:
     provider: str  # what really runs it: an ONNX Runtime provider, or "PyTorch CPU"/"PyTorch CUDA"
     why: str  # one line: why that provider (asked for, the fastest, the only one)
 
-    def __init__(self, info: ModelInfo, path: Path) -> None:
+    def __init__(self, info: ModelInfo, path: Path | str) -> None:  # str: a served model's URL
         self.info, self.path = info, path
         self.classes, self.img_size, self.crop = list(info.classes), info.img_size, info.crop
 

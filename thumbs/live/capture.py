@@ -35,6 +35,7 @@ from thumbs.core.model_info import file_sha256
 from thumbs.core.outputs import check_queue
 from thumbs.data.captures import append_record, waiting
 from thumbs.data.dataset import frame_name, new_session_id
+from thumbs.runtime.loader import served_scheme
 from thumbs.sources.readers import Frame
 
 CLOSE_MARGIN = 0.15  # top-two probabilities this close: the model cannot tell the two classes apart here
@@ -122,10 +123,10 @@ class CaptureReport:
 class CaptureSink:
     """A live sink: sees every step, keeps the unsure frames (see the module docstring)."""
 
-    def __init__(self, opts: CaptureOptions, model: Path, source: str,
+    def __init__(self, opts: CaptureOptions, model: Path | str, source: str,
                  warn: Callable[[str], None] = _warn, option: str = "--capture") -> None:
         """`option`: the folder's option in the messages (--capture for live, --captures for the studio)."""
-        self.opts, self.model_path, self.source, self.warn, self.option = opts, Path(model), source, warn, option
+        self.opts, self.model_path, self.source, self.warn, self.option = opts, model, source, warn, option
         self.report = CaptureReport(Path(opts.folder))
         self.session = new_session_id()
         self.seq = 1
@@ -141,7 +142,8 @@ class CaptureSink:
 
     def open(self) -> None:
         """An unwritable folder is a warning, not an error: live runs without capturing (`active` stays False)."""
-        self.model = file_sha256(self.model_path)
+        served = served_scheme(self.model_path)  # a served model is named by its URL, a file by its content
+        self.model = str(self.model_path) if served else file_sha256(Path(self.model_path))
         try:
             check_queue(self.opts.folder, self.option, create=True)
             self.waiting = len(waiting(self.opts.folder))
@@ -156,6 +158,8 @@ class CaptureSink:
         self.warn(f"--capture stopped, live goes on: {why}")
 
     def write(self, step: Step) -> None:
+        if step.pred.failed:  # no answer is no evidence of doubt
+            return
         changed = self.seen and step.stable != self.previous
         self.previous, self.seen = step.stable, True
         if not self.active:

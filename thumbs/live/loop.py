@@ -33,7 +33,7 @@ from thumbs.live.recorder import Recorder, check_record, safe_copy
 from thumbs.live.smoothing import Smoother
 from thumbs.live.window import Window, digit_class
 from thumbs.runtime.classifier import Classifier
-from thumbs.runtime.loader import TORCH_SUFFIXES, exported_path
+from thumbs.runtime.loader import TORCH_SUFFIXES, exported_path, served_scheme
 from thumbs.runtime.providers import short
 from thumbs.sources.readers import Frame, FrameSource, SourceSpec
 
@@ -129,11 +129,13 @@ class Step:
 
     @cached_property
     def event(self) -> dict:
-        """One JSON Lines record: what other programs react to."""
+        """One JSON Lines record: what other programs react to. A frame the model gave no answer for (a lost
+        server) has label null and "failed": why."""
+        failed = {"label": None, "failed": self.pred.failed} if self.pred.failed else {}
         return {"frame": self.frame.index, "time": round(self.frame.time, 4), "label": self.pred.label,
                 "score": round(self.pred.score, 4),
                 "probs": {c: round(float(p), 4) for c, p in zip(self.classes, self.pred.probs)},
-                "stable_label": self.stable, "latency_ms": round(self.pred.latency_ms, 3)}
+                "stable_label": self.stable, "latency_ms": round(self.pred.latency_ms, 3), **failed}
 
 
 class Sink(Protocol):
@@ -321,7 +323,7 @@ def check_events(path: Path) -> None:
 
 
 def make_sinks(opts: LiveOptions, classes: list[str], fps: float,
-               on_frame: Callable[[dict], None] | None = None, model: Path | None = None,
+               on_frame: Callable[[dict], None] | None = None, model: Path | str | None = None,
                source: str = "") -> list[Sink]:
     """The sinks the options ask for, in dispatch order (the window reads the key the saver needs)."""
     sinks: list[Sink] = []
@@ -357,9 +359,9 @@ def run(source: FrameSource, classifier: Classifier, opts: LiveOptions,
     """Classify every frame until the source ends, max_frames, q/ESC, a closed window or a stop signal
     (Ctrl-C, SIGTERM, SIGHUP: the frame in hand is finished first, thumbs.core.signals)."""
     model = getattr(classifier, "path", None)
-    check_outputs(opts, source.spec, Path(model) if model else None)
+    check_outputs(opts, source.spec, Path(model) if model and not served_scheme(model) else None)  # a URL: no file
     summary = LiveSummary(provider=short(classifier.provider), labels=[] if opts.keep_labels else None)
-    captured_by = Path(classifier.path) if opts.capture else None  # captures name the model that kept them
+    captured_by = classifier.path if opts.capture else None  # captures name the model that kept them
     sinks = make_sinks(opts, classifier.classes, source.fps, on_frame, captured_by, str(source.spec.value))
     with signals.stop_signals(hand_on=False):
         _open_all(sinks)
@@ -390,6 +392,7 @@ def _frames(source: FrameSource, classifier: Classifier, opts: LiveOptions, sink
     """The loop: a stop request is taken between frames, so the count, the events, the video and the hard
     examples always agree."""
     smoother = Smoother(classifier.classes, opts.smooth, opts.threshold)
+    stable, score = None, 0.0
     frames = iter(source)
     fps, last = 0.0, time.perf_counter()
     while (opts.max_frames is None or summary.frames < opts.max_frames) and signals.requested() is None:
@@ -403,7 +406,8 @@ def _frames(source: FrameSource, classifier: Classifier, opts: LiveOptions, sink
             t2 = time.perf_counter()
             pred = classifier.infer(tensor)
             t3 = time.perf_counter()
-            stable, score = smoother.update(pred.probs)
+            if not pred.failed:  # an unanswered frame keeps the label shown (its event says it failed)
+                stable, score = smoother.update(pred.probs)
             fps = frame_rate(fps, t3 - last) if summary.frames else frame_rate(None, t3 - t0)
             last = t3
             step = Step(frame, pred, stable, score, fps, classifier.classes, opts.threshold, classifier.crop)

@@ -8,7 +8,7 @@ from typing import Callable
 
 import numpy as np
 
-from thumbs.core.backend import Backend, Prediction
+from thumbs.core.backend import Backend, BackendUnanswered, Prediction
 from thumbs.runtime.loader import load_model
 from thumbs.runtime.preprocess import Preprocessor
 
@@ -34,8 +34,13 @@ class Classifier:
         return self.backend.predict_batch(batch)
 
     def infer(self, tensor: np.ndarray) -> Prediction:
+        """A frame the backend could not answer (a lost server) is a Prediction with `failed` set."""
         start = time.perf_counter()
-        probs = self.predict_batch(tensor)[0]
+        try:
+            probs = self.predict_batch(tensor)[0]
+        except BackendUnanswered as e:
+            return Prediction("", 0.0, np.zeros(len(self.classes), np.float32),
+                              (time.perf_counter() - start) * 1000, failed=str(e))
         latency = (time.perf_counter() - start) * 1000
         top = int(probs.argmax())
         return Prediction(self.classes[top], float(probs[top]), probs, latency)

@@ -4,8 +4,9 @@ registers one that loads PyTorch on the first .pt); until then a .pt gets the on
 
 A backend is any object with `info` (ModelInfo), `classes`, `img_size`, `crop`, `provider` and `why` (what
 runs it, and why that), `path` and `predict_batch(float32 NCHW in [0, 1]) -> probabilities (N, classes)`.
-A new kind (a TensorRT engine, a Triton endpoint) is one new class with those members and one entry in
-`load_model`'s suffix table (`register_loader`)."""
+A new kind (a TensorRT engine, a served model) is one new class with those members and one entry in
+`load_model`'s table, keyed by a file's suffix or a URL's scheme (grpc://, http://: thumbs.runtime.triton);
+a package above the runtime adds its own with `register_loader` (training's .pt)."""
 
 from __future__ import annotations
 
@@ -67,12 +68,27 @@ def needs_pytorch(path: Path, provider: str | None = None, fp16: bool = True,
                       "first (`thumbs eval` does), or export the checkpoint to .onnx")
 
 
-LOADERS: dict[str, Loader] = {".onnx": OnnxBackend, **{suffix: needs_pytorch for suffix in TORCH_SUFFIXES}}
+def _served_backend(url: str, provider: str | None, fp16: bool, log: Callable[[str], None]) -> Backend:
+    """The server picks its own provider and precision: --provider and --fp32 do not reach it."""
+    from thumbs.runtime.triton import TritonBackend
+
+    return TritonBackend(url, log)
+
+
+LOADERS: dict[str, Loader] = {".onnx": OnnxBackend, **{suffix: needs_pytorch for suffix in TORCH_SUFFIXES},
+                              "grpc://": _served_backend, "http://": _served_backend}
 
 
 def register_loader(suffixes: Iterable[str], loader: Loader) -> None:
     """A model kind from a package above the runtime (training's .pt): the runtime never imports it."""
     LOADERS.update({suffix.lower(): loader for suffix in suffixes})
+
+
+def served_scheme(model: str | Path) -> str | None:
+    """"grpc://" or "http://" when `model` is a served model's URL (a key of LOADERS), else None: a file."""
+    scheme, sep, _ = str(model).partition("://")
+    key = f"{scheme.lower()}://"
+    return key if sep and key in LOADERS else None
 
 
 def existing_model(path: str | Path) -> Path:
@@ -83,13 +99,17 @@ def existing_model(path: str | Path) -> Path:
 
 def load_model(path: str | Path, provider: str | None = None, fp16: bool = True,
                log: Callable[[str], None] = print) -> Backend:
-    """The backend for a model file, chosen by its suffix; `log` hears what the user must know while it loads
-    (a TensorRT engine being built, which can take minutes) and which provider runs it, and why."""
-    path = existing_model(path)
-    loader = LOADERS.get(path.suffix.lower())
+    """The backend for a model file (by its suffix) or a served model (by its URL's scheme); `log` hears what the
+    user must know while it loads (a TensorRT engine being built, which can take minutes) and which provider
+    runs it, and why."""
+    scheme = served_scheme(path)
+    if scheme is None:
+        path = existing_model(path)
+    loader = LOADERS.get(scheme or Path(path).suffix.lower())
     if loader is None:
-        raise ThumbsError(f"model '{path}': expected an .onnx file or a .pt checkpoint")
-    backend = loader(path, provider, fp16, log)
+        raise ThumbsError(f"model '{path}': expected an .onnx file, a .pt checkpoint or a served model's URL "
+                          "(grpc://HOST:PORT/NAME, http://HOST:PORT/NAME)")
+    backend = loader(str(path) if scheme else path, provider, fp16, log)
     log(f"provider: {backend.why}")
     return backend
 
