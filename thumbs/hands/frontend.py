@@ -61,12 +61,18 @@ class HandFrontEnd:
         return self._best(self._landmarks(bgr, self._palm_rects(bgr, [])))[0]
 
     def __call__(self, bgr: np.ndarray) -> list[Hand]:
-        """The hands in this video frame; the detector runs only when fewer than max_hands are tracked."""
-        rects = self.tracked if self.track else []
-        if len(rects) < self.max_hands:
-            rects = self._palm_rects(bgr, rects)
-        hands, next_rects = self._best(self._landmarks(bgr, rects))
-        self.tracked = next_rects if self.track else []
+        """The hands in this video frame. The detector runs only when fewer than max_hands hands are tracked,
+        before the landmarks, or after them when a tracked hand was lost in this frame (a cut in the video),
+        so a lost hand is looked for at once rather than a frame later."""
+        if not self.track:
+            return self.detect(bgr)
+        detected = len(self.tracked) < self.max_hands
+        rects = self._palm_rects(bgr, self.tracked) if detected else self.tracked
+        found = self._landmarks(bgr, rects)
+        if len(found) < self.max_hands and not detected:
+            kept = [rect for _, rect in found]
+            found += self._landmarks(bgr, self._palm_rects(bgr, kept)[len(kept):])
+        hands, self.tracked = self._best(found)
         return hands
 
     def reset(self) -> None:
