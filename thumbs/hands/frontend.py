@@ -22,7 +22,7 @@ PALM_MODEL, LANDMARK_MODEL = "palm_detection_lite.onnx", "hand_landmark_lite.onn
 SAME_HAND = 0.5  # IoU above which a palm detection is a hand already tracked (min_similarity_threshold)
 
 
-def model_files(folder: Path = MODELS) -> list[Path]:
+def model_files(folder: Path) -> list[Path]:
     """The front end's two ONNX files, or one line naming what is missing and the fix."""
     paths = [folder / PALM_MODEL, folder / LANDMARK_MODEL]
     missing = [p.name for p in paths if not p.is_file()]
@@ -44,10 +44,10 @@ class HandFrontEnd:
     """`HandFrontEnd()(bgr) -> [Hand, ...]`, best score first, at most max_hands."""
 
     def __init__(self, max_hands: int = 1, provider: str | None = None, track: bool = True,
-                 log: Callable[[str], None] = print, models: Path = MODELS) -> None:
+                 log: Callable[[str], None] = print, models: Path | None = None) -> None:
         if max_hands < 1:
             raise ThumbsError(f"--max-hands {max_hands}: give 1 or more")
-        palm, landmark = model_files(models)
+        palm, landmark = model_files(models or MODELS)
         palm_session, self.why = open_session(palm, provider, log)
         landmark_session, _ = open_session(landmark, provider, log)
         self.provider = palm_session.get_providers()[0]
