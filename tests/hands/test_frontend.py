@@ -81,6 +81,10 @@ def test_the_letterbox_maps_back_to_frame_pixels():
     assert tensor.shape == (1, 3, 192, 192) and box.top == 48 and box.left == 0
     np.testing.assert_allclose(box.to_frame(np.array([[0.5, 0.5], [0.0, 0.25]], np.float32)),
                                [[120, 60], [0, 0]], atol=1e-4)
+    tensor, box = letterbox(frame, pad=0.25)  # 60 px of black each side: 360 x 240 into 192 x 192
+    assert box.left == 32 and box.top == 64 and tensor[0, :, :, :32].max() == 0
+    np.testing.assert_allclose(box.to_frame(np.array([[0.5, 0.5], [32 / 192, 64 / 192]], np.float32)),
+                               [[120, 60], [0, 0]], atol=1e-4)
 
 
 def hand_pointing(angle: float) -> np.ndarray:
@@ -118,7 +122,8 @@ def real_photo(name: str) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name, up", [("up/a_0.jpg", True), ("up/b_50.jpg", True), ("down/a_0.jpg", False),
-                                      ("down/b_50.jpg", False)])
+                                      ("down/b_50.jpg", False),
+                                      ("down/b_0.jpg", False)])  # the hand fills the frame: found padded
 def test_a_real_photo_gives_a_hand_whose_thumb_points_the_right_way(front_end, name, up):
     frame = real_photo(name)
     hands = front_end.detect(frame)
