@@ -18,7 +18,6 @@ from thumbs.core.errors import ThumbsError
 from thumbs.hands.frontend import HandFrontEnd
 from thumbs.hands.hand import Hand
 from thumbs.hands.inputs import hand_crop, landmark_features, no_hand_class
-from thumbs.runtime.classifier import Classifier
 
 
 @dataclass
@@ -42,13 +41,15 @@ class FoundHands:
     batch: np.ndarray | None
 
 
-class HandClassifier(Classifier):
-    """`preprocess` runs the front end, `infer` the classifier on every hand found (the live loop times them
-    apart: the front end counts as preprocessing)."""
+class HandClassifier:
+    """A `Classifier` for hand models (the same members): `preprocess` runs the front end, `infer` the classifier
+    on every hand found (the live loop times them apart: the front end counts as preprocessing)."""
 
     def __init__(self, backend: Backend, max_hands: int = 1, provider: str | None = None,
                  log: Callable[[str], None] = print, front_end: HandFrontEnd | None = None) -> None:
-        super().__init__(backend)
+        self.backend = backend
+        self.info, self.classes, self.img_size = backend.info, backend.classes, backend.img_size
+        self.path, self.provider = backend.path, backend.provider
         self.none = no_hand_class(self.classes)
         if self.none is None:
             raise ThumbsError(f"'{backend.path}' is a hand model but its classes ({', '.join(self.classes)}) have "
@@ -62,6 +63,12 @@ class HandClassifier(Classifier):
     def sees(self) -> str:
         what = "landmarks of" if self.info.input == "landmarks" else f"{self.img_size}px crops of"
         return f"{what} up to {self.front_end.max_hands} hand(s) a frame"
+
+    def predict_batch(self, batch: np.ndarray) -> np.ndarray:
+        return self.backend.predict_batch(batch)
+
+    def __call__(self, bgr: np.ndarray) -> Prediction:
+        return self.infer(self.preprocess(bgr))
 
     def find_hands(self, bgr: np.ndarray) -> FoundHands:
         hands = self.front_end(bgr)
