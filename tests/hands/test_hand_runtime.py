@@ -17,6 +17,7 @@ from thumbs.hands import frontend
 from thumbs.live.overlay import draw_live
 from thumbs.runtime.classifier import Classifier
 from thumbs.runtime.hand_classifier import HandClassifier
+from thumbs.runtime.loader import exported_from
 
 
 def photo(name: str) -> np.ndarray:
@@ -115,3 +116,8 @@ def test_a_hand_model_whose_front_end_files_are_missing_is_one_line(tmp_path, mo
                                "--provider", "cpu")
     assert result.exit_code == 1
     assert result.stderr.strip().count("\n") == 0 and "hand front end's model files are missing" in result.stderr
+
+
+def test_an_onnx_given_alone_was_exported_from_no_checkpoint(tmp_path):
+    model = thumb_landmarks_model(tmp_path / "alone.onnx")
+    assert exported_from(model, tmp_path / "alone.pt") is False  # the studio's --from X.onnx asks this
