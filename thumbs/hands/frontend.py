@@ -42,7 +42,8 @@ def model_files(folder: Path | None = None) -> list[Path]:
 
 
 def open_session(path: Path, provider: str | None, log: Callable[[str], None]):
-    """A warmed-up ONNX Runtime session on the same providers as the classifier, and why that one."""
+    """A warmed-up ONNX Runtime session on the same providers as the classifier, and why that one. Imported
+    here: thumbs.runtime's package imports the hand classifier, which imports this module."""
     from thumbs.runtime.providers import choose_session
 
     return choose_session(path, provider, log=log)

@@ -57,7 +57,6 @@ class HandClassifier:
         self.front_end = front_end or HandFrontEnd(max_hands, provider, track=True, log=log)
         log(f"hand front end: {self.front_end.why}")
         self.crop = "full"  # the front end searches the whole frame
-        self.preprocess = self.find_hands
 
     @property
     def sees(self) -> str:
@@ -70,7 +69,8 @@ class HandClassifier:
     def __call__(self, bgr: np.ndarray) -> Prediction:
         return self.infer(self.preprocess(bgr))
 
-    def find_hands(self, bgr: np.ndarray) -> FoundHands:
+    def preprocess(self, bgr: np.ndarray) -> FoundHands:
+        """The front end: this frame's hands (tracked from the last frame) and the model's input for them."""
         hands = self.front_end(bgr)
         return FoundHands(hands, self.inputs(bgr, hands) if hands else None)
 
