@@ -8,7 +8,9 @@ tracking works as on video, not on one frozen image). Rows: the front end withou
 and the landmarks every frame), with tracking, the classifier alone on one hand crop, and the whole frame
 (front end with tracking + crop + classifier). Where --model is absent (and PyTorch is installed) it is made: an
 untrained mobilenet_v2_x0_35 at 224 px exported with the hand contract (weights do not change its time).
-Threads: ONNX Runtime's intra-op threads, 0 its default (all cores). Torch-free unless it must build the model."""
+Threads: ONNX Runtime's intra-op threads, 0 its default (all cores). Each row gives wall time and this thread's CPU
+time: on a busy machine the wall time measures the neighbours, and with one thread the CPU time is the cost.
+Torch-free unless it must build the model."""
 
 from __future__ import annotations
 
@@ -67,14 +69,17 @@ def held_frames(folder: Path, photos: int, hold: int, fe: HandFrontEnd) -> list[
     return frames
 
 
-def timed(fn: Callable[[np.ndarray], object], frames: list[np.ndarray]) -> list[float]:
+def timed(fn: Callable[[np.ndarray], object], frames: list[np.ndarray]) -> tuple[list[float], list[float]]:
+    """Wall and this thread's CPU milliseconds per frame. With one ONNX Runtime thread the work runs on this
+    thread, so its CPU time is what a quiet core would take, whatever else the machine is running."""
     fn(frames[0])  # warm-up
-    times = []
+    wall, cpu = [], []
     for frame in frames:
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.thread_time()
         fn(frame)
-        times.append((time.perf_counter() - start) * 1000)
-    return times
+        wall.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.thread_time() - start_cpu) * 1000)
+    return wall, cpu
 
 
 def untrained_hand_model(path: Path) -> Path:
@@ -99,9 +104,11 @@ def untrained_hand_model(path: Path) -> Path:
     return path
 
 
-def row(name: str, times: list[float]) -> str:
-    q = statistics.quantiles(times, n=20)
-    return f"| {name} | {statistics.median(times):.1f} | {q[18]:.1f} |"
+def row(name: str, times: tuple[list[float], list[float]]) -> str:
+    wall, cpu = times
+    q, cq = statistics.quantiles(wall, n=20), statistics.quantiles(cpu, n=20)
+    return (f"| {name} | {statistics.median(wall):.1f} | {q[18]:.1f} | {statistics.median(cpu):.1f} | "
+            f"{cq[18]:.1f} |")
 
 
 def bench(threads: int, model: Path, frames: list[np.ndarray]) -> None:
@@ -118,7 +125,8 @@ def bench(threads: int, model: Path, frames: list[np.ndarray]) -> None:
             batch = np.stack([hand_crop(frame, h, size).transpose(2, 0, 1) for h in found])
             clf.run(None, {name: batch.astype(np.float32) / 255})
 
-    print(f"\nthreads {threads or 'default'}\n| per frame | p50 ms | p95 ms |\n|---|---|---|")
+    print(f"\nthreads {threads or 'default'} (CPU: this thread's; with more threads the rest is elsewhere)\n"
+          "| per frame | p50 ms | p95 ms | p50 CPU ms | p95 CPU ms |\n|---|---|---|---|---|")
     print(row("palm detector alone (letterbox, model, NMS)", timed(still.palms, frames)))
     print(row("landmark model alone (crop, model)", timed(lambda f: still.landmarks(f, rect), frames)))
     print(row("front end, no tracking", timed(still, frames)))
