@@ -14,6 +14,8 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.conftest import REAL_THUMBS, require
+from tests.hands.tiny_models import thumb_landmarks_model
 from tests.helpers import make_checkpoint, thumbs_in_process
 from tests.studio.driver import StudioRun
 from thumbs.training import synthetic
@@ -233,3 +235,21 @@ def test_c_says_why_when_the_review_queue_cannot_take_frames(display, clip, tmp_
     assert code == 0, err
     assert said["on"] is False and "--captures 'captures' is a file, not a folder" in said["why"]
     assert (tmp_path / "captures").read_text().startswith("a file")
+
+
+def test_a_hand_model_goes_live_with_its_hands_in_the_frame_events(display, tmp_path):
+    """The studio loads a hand model through the one loader: the front end runs and each frame names its hands."""
+    photo = cv2.imread(str(require(REAL_THUMBS / "up" / "a_0.jpg")))
+    clip = tmp_path / "hand.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, photo.shape[1::-1])
+    for _ in range(15):
+        writer.write(photo)
+    writer.release()
+    model = thumb_landmarks_model(tmp_path / "hands.onnx")
+    run = StudioRun(display, tmp_path, "--classes", "down,none,up", "--source", str(clip), "--from", str(model),
+                    "--provider", "cpu")
+    frame = run.wait_for("frame")
+    run.key("q")
+    code, _, err = run.finish()
+    assert code == 0, err
+    assert frame["label"] == "up" and len(frame["hands"]) == 1 and frame["hands"][0]["label"] == "up"

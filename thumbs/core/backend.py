@@ -18,6 +18,7 @@ class Prediction:
     probs: np.ndarray  # one probability per class, in `classes` order
     latency_ms: float  # inference only
     failed: str | None = None  # why this frame got no answer (a lost server); then probs are zeros, label ""
+    hands: list | None = None  # a hand model's hands, each with its label (runtime.hand_classifier.HandResult)
 
 
 class BackendUnanswered(RuntimeError):
