@@ -40,3 +40,16 @@ def landmark_features(hand: Hand) -> np.ndarray:
     x0, y0, x1, y1 = hand.box
     size = max(x1 - x0, y1 - y0, 1e-6)
     return (points / np.float32(size)).reshape(FEATURES)
+
+
+NO_GESTURE = ("none", "background", "nothing", "no_gesture", "no-gesture")  # a class that means "no gesture"
+
+
+def no_hand_class(classes: list[str] | tuple[str, ...]) -> str | None:
+    """The class a frame with no hand belongs to (the no-hand rule): the data set's no-gesture class, found by
+    name (NO_GESTURE, any case), the first such one; None when the classes have none (a hand model then
+    cannot be trained: it would have no answer for an empty frame)."""
+    for name in classes:
+        if name.strip().lower() in NO_GESTURE:
+            return name
+    return None
