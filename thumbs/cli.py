@@ -201,7 +201,7 @@ def _log(message: str) -> None:
 
 
 # `train` option -> TrainConfig field, where the names differ
-TRAIN_FIELDS = {"out_dir": "out"}
+TRAIN_FIELDS = {"out_dir": "out", "input_": "input"}
 
 
 def _given(ctx: typer.Context, values: dict) -> dict:
@@ -217,7 +217,11 @@ def _given(ctx: typer.Context, values: dict) -> dict:
 
 # The model options of `train`, which the studio's first training takes too: one definition, one default.
 ARCH_OPTION = typer.Option(TrainConfig.arch, "--arch", "-a", help="alexnet, squeezenet1_1, resnet18, "
-    "mobilenet_v3_small, mobilenet_v2, mobilenet_v2_x0_35.")
+    "mobilenet_v3_small, mobilenet_v2, mobilenet_v2_x0_35, or landmarks (a small model on the hand's "
+    "landmarks, from the hand front end; trains in seconds on a CPU).")
+INPUT_OPTION = typer.Option(TrainConfig.input, "--input", help="What the model sees: frame (default) or hand "
+    "(the square around the hand the front end finds). A hand model answers a frame with no hand with the "
+    "no-gesture class (none).")
 WEIGHTS_OPTION = typer.Option(TrainConfig.weights, "--weights", "-w", help="imagenet (torchvision download/cache), "
     "none (random init), or PATH to a state dict file or a thumbs checkpoint.")
 NORM_OPTION = typer.Option(TrainConfig.norm, "--norm", help="Input normalisation of the weights: "
@@ -271,6 +275,7 @@ def train(
     flip: bool = FLIP_OPTION,
     flip_average: bool = FLIP_AVERAGE_OPTION,
     cache: bool = CACHE_OPTION,
+    input_: Optional[str] = INPUT_OPTION,
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue a run from its last.pt, with its own "
                                           "settings (--epochs, --device and --cache may change).", **PATH),
     start_from: Optional[Path] = typer.Option(None, "--from", help="Retrain a model (RUN/best.pt) on the grown "
@@ -288,7 +293,7 @@ def train(
     settings = {"data": str(data), "arch": arch, "weights": weights, "norm": norm, "epochs": epochs,
                 "freeze_epochs": freeze_epochs, "batch_size": batch_size, "lr": lr, "img_size": img_size,
                 "device": device, "out_dir": str(out_dir) if out_dir else None, "seed": seed, "crop": crop,
-                "augment": augment, "flip": flip, "flip_average": flip_average, "cache": cache}
+                "augment": augment, "flip": flip, "flip_average": flip_average, "cache": cache, "input_": input_}
     if resume and start_from:
         raise ThumbsError("--resume and --from: --resume continues an unfinished run, --from retrains a finished "
                           "model on new data; give one of them")

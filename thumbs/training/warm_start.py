@@ -1,11 +1,11 @@
 """`thumbs train --from RUN/best.pt`: retrain a model where it failed, in minutes.
 
 It starts from the whole trained model and keeps its contract: architecture, input size, crop,
-normalisation, flips and flip averaging, and the head rows of every class it already knows (mapped by
-class name, so a class folder added since, which sorts between the others, gets fresh rows of its own
-and shifts none). The schedule is short (WARM_EPOCHS at the first run's rate times WARM_LR_FACTOR): the
-network already knows the task and only needs the new frames folded in; the decoded-image cache makes the
-unchanged photos free to load.
+normalisation, flips and flip averaging, input (frame, hand crop or landmarks), and the head rows of every
+class it already knows (mapped by class name, so a class folder added since, which sorts between the others,
+gets fresh rows of its own and shifts none). The schedule is short (WARM_EPOCHS at the first run's rate
+times WARM_LR_FACTOR): the network already knows the task and only needs the new frames folded in; the
+decoded-image cache makes the unchanged photos free to load.
 
 `--weights best.pt` differs: it takes only that network's backbone and starts a new head and a new
 contract from the command line's settings (a new model that happens to start from a trained backbone)."""
@@ -23,8 +23,8 @@ from thumbs.training import checkpoint, models
 
 WARM_EPOCHS = 2
 WARM_LR_FACTOR = 0.5
-CONTRACT = ("arch", "img_size", "norm", "crop", "flip", "flip_average")  # what --from keeps
-REFUSED = ("arch", "img_size", "norm", "crop", "flip")  # options given with --from that may not differ from it
+CONTRACT = ("arch", "img_size", "norm", "crop", "flip", "flip_average", "input")  # what --from keeps
+REFUSED = ("arch", "img_size", "norm", "crop", "flip", "input")  # options given with --from that may not differ from it
 RUN_OPTIONS = ("data", "batch_size", "device", "out", "seed", "cache")  # where and how it runs: as given
 
 
@@ -34,6 +34,7 @@ def contract(path: str | Path) -> dict:
     info, settings = ckpt.info, ckpt.settings or {}
     return {"arch": info.arch, "img_size": info.img_size, "norm": info.norm, "crop": info.crop,
             "flip": bool(settings.get("flip", info.flip_average)), "flip_average": info.flip_average,
+            "input": info.input,
             "augment": settings.get("augment", "light"), "lr": float(settings.get("lr", 1e-3)),
             "label_smoothing": float(settings.get("label_smoothing", 0.0)), "classes": list(info.classes)}
 
