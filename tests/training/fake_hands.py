@@ -41,3 +41,24 @@ def photo(path: Path, box: tuple[int, int, int, int] | None, size: tuple[int, in
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), image)
     return path
+
+
+# Patches (x0, y0, x1, y1) in a 96 x 128 photo whose fake landmarks tell the classes apart: a tall patch, a wide
+# one; `none` has empty photos (no hand: the rule answers them) and square patches (a hand that is no gesture).
+SHAPES = {"up": [(50, 10, 66, 80), (20, 8, 38, 70), (80, 20, 94, 88)],
+          "down": [(20, 30, 100, 46), (10, 50, 80, 64), (40, 10, 120, 30)],
+          "none": [None, None, (40, 30, 80, 70), (10, 10, 50, 50)]}
+
+
+def hand_data(root: Path, per_class: int = 24, missed_up: int = 0) -> Path:
+    """Class folders of fake-hand photos (SHAPES, each jittered); `missed_up` photos of up with no hand at all."""
+    rng = np.random.default_rng(1)
+    for label, shapes in SHAPES.items():
+        for i in range(per_class):
+            box = shapes[i % len(shapes)]
+            if label == "up" and i < missed_up:
+                box = None
+            if box is not None:
+                box = tuple(int(v + d) for v, d in zip(box, rng.integers(-4, 5, 4)))
+            photo(root / label / f"{label}_{i:03d}.png", box, seed=i)
+    return root
