@@ -114,3 +114,20 @@ def test_from_a_landmarks_model_keeps_its_input_and_refuses_another(tmp_path, fa
     assert (info.input, info.arch, info.img_size) == ("landmarks", "landmarks", FEATURES)
     with pytest.raises(ThumbsError, match="--input hand: --from keeps the model's input"):
         warm_start.config(first.best, {"input": "hand"})
+
+
+def test_eval_scores_a_landmarks_model_with_the_no_hand_rule_as_pt_and_onnx(tmp_path, fake_front_end, own_cache,
+                                                                           monkeypatch):
+    import thumbs.hands
+    from thumbs.evaluate import evaluate
+
+    monkeypatch.setattr(thumbs.hands, "HandFrontEnd", lambda **kw: fake_front_end, raising=False)
+    data = hand_data(tmp_path / "data", per_class=12, missed_up=3)
+    result = train.train(_landmarks_cfg(data, tmp_path / "run"), **QUIET)
+    onnx_path = export.export(result.best, **QUIET).onnx_path
+    pt, onnx_scores = (evaluate(path, data, "cpu", log=lambda m: None) for path in (result.best, onnx_path))
+    assert pt.no_hand == onnx_scores.no_hand == {"none": 6, "up": 3}
+    assert pt.scores.confusion == onnx_scores.scores.confusion and pt.scores.count == 36
+    classes = pt.scores.classes
+    assert pt.scores.confusion[classes.index("up")][classes.index("none")] >= 3  # the rule's answer for them
+    assert pt.to_dict()["no_hand"] == {"none": 6, "up": 3}
