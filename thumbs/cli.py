@@ -145,23 +145,32 @@ def collect(
 def data(
     data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Data folder (one sub-folder per class).", **PATH),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
+    hands: bool = typer.Option(False, "--hands", help="Run the hand front end on every image (kept in the cache "
+                               "for training) and count per class the images with no hand found: a hand model "
+                               "answers them with the no-gesture class."),
 ) -> None:
     """Count images per class, show the train/val split, and warn about what will hurt training."""
     from thumbs.data.datacheck import check
 
-    report = check(data)
+    found = None
+    if hands:
+        from thumbs.data.handcheck import open_cache
+
+        found = open_cache(log=lambda m: err.print(m, highlight=False, markup=False))
+    report = check(data, hands=found)
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
         return
     table = Table(title=f"data set: {data}", caption="val new: images of whole sessions training never sees "
                   "(with capture-* sessions: their later frames)")
-    for col in ("class", "images", "sessions", "share", "train", "val", "val new"):
+    for col in ("class", "images", "sessions", "share", "train", "val", "val new") + (("no hand",) if hands else ()):
         table.add_column(col, justify="left" if col == "class" else "right")
     for c in report.classes:
         table.add_row(c.name, str(c.count), str(c.sessions), f"{c.share:.0%}", str(c.train), str(c.val),
-                      str(c.val_new))
+                      str(c.val_new), *([str(c.no_hand)] if hands else []))
     table.add_row("[bold]total", f"[bold]{report.total}", "", "", str(report.train), str(report.val),
-                  str(sum(c.val_new for c in report.classes)))
+                  str(sum(c.val_new for c in report.classes)),
+                  *([str(sum(c.no_hand or 0 for c in report.classes))] if hands else []))
     out.print(table)
     for w in report.warnings:
         err.print(f"[yellow]warning[/] ({w.code}): {w.message}", highlight=False)

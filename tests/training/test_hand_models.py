@@ -131,3 +131,22 @@ def test_eval_scores_a_landmarks_model_with_the_no_hand_rule_as_pt_and_onnx(tmp_
     classes = pt.scores.classes
     assert pt.scores.confusion[classes.index("up")][classes.index("none")] >= 3  # the rule's answer for them
     assert pt.to_dict()["no_hand"] == {"none": 6, "up": 3}
+
+
+def test_thumbs_data_hands_counts_the_photos_without_a_hand_and_warns_of_a_class_mostly_without(
+        tmp_path, fake_front_end, own_cache, monkeypatch):
+    import thumbs.hands
+    from thumbs.data.datacheck import check
+    from thumbs.data.handcheck import open_cache
+
+    monkeypatch.setattr(thumbs.hands, "HandFrontEnd", lambda **kw: fake_front_end, raising=False)
+    data = hand_data(tmp_path / "data", per_class=8, missed_up=5)
+    report = check(data, hands=open_cache())
+    assert {c.name: c.no_hand for c in report.classes} == {"down": 0, "none": 4, "up": 5}
+    [warning] = [w for w in report.warnings if w.code == "no_hand"]
+    assert warning.message.startswith("class 'up': no hand found in 5 of its 8 photos")
+    first = fake_front_end.calls
+    assert 0 < first <= 24  # identical photos (the empty ones) are one entry: the cache goes by content
+    check(data, hands=open_cache())
+    assert fake_front_end.calls == first  # the cache training reads too
+    assert all(c.no_hand is None for c in check(data).classes)

@@ -20,14 +20,13 @@ import torch
 
 from thumbs.core.errors import DataError
 from thumbs.data.dataset import Sample
+from thumbs.data.handcheck import mostly_missed
 from thumbs.hands.found import HandCache, default_dir
 from thumbs.hands.hand import CONNECTIONS, LANDMARKS, Hand
 from thumbs.hands.inputs import crop_square, hand_crop, landmark_features, no_hand_class
 from thumbs.runtime.preprocess import canvas_size
 from thumbs.train_config import LANDMARKS as LANDMARKS_INPUT
 from thumbs.training.image_cache import ImageCache
-
-MOSTLY_MISSED = 0.5  # a gesture class whose photos have no hand found above this share gets a warning
 
 
 def front_end(log: Callable[[str], None] = print) -> object:
@@ -138,7 +137,7 @@ class HandInput:
                  f"validation: {missed or 'none'}"]
         for c in self.classes:
             total = self.missed.get(c, 0) + self.with_hand.get(c, 0)
-            if c != none and total and self.missed.get(c, 0) / total > MOSTLY_MISSED:
+            if mostly_missed(c, self.missed.get(c, 0), total, none):
                 lines.append(f"class '{c}': no hand found in {self.missed[c]} of its {total} photos: the front end "
                              "misses these hands (cut off at the edge, far away, gloved?); record them whole and "
                              "nearer, or train a frame model")
