@@ -5,6 +5,7 @@ new hand model is another key. Torch-free: `thumbs data` runs it in the live ins
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Callable
 
@@ -24,10 +25,20 @@ def default_dir() -> Path | None:
 
 
 def front_end_id(frontend: object) -> str:
-    """What makes a front end's answers: its own `identity` (model files and settings) when it has one, else
-    its class's name."""
+    """What makes a front end's answers: its own `identity` when it has one; for HandFrontEnd the content of its
+    model files and its max_hands; else its class's name."""
     own = getattr(frontend, "identity", None)
-    return str(own) if own else f"{type(frontend).__module__}.{type(frontend).__qualname__}"
+    if own:
+        return str(own)
+    name = f"{type(frontend).__module__}.{type(frontend).__qualname__}"
+    from thumbs.hands.frontend import HandFrontEnd, model_files
+
+    if not isinstance(frontend, HandFrontEnd):
+        return name
+    digest = hashlib.blake2b(digest_size=16)
+    for path in model_files():
+        digest.update(path.read_bytes())
+    return f"{name}|{digest.hexdigest()}|max{frontend.max_hands}"
 
 
 def pack(hands: list[Hand]) -> np.ndarray:
