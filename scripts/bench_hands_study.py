@@ -131,6 +131,8 @@ def main() -> None:
     ap.add_argument("--jsonl", type=Path, default=None, help="append one JSON line per run here")
     ap.add_argument("--merge", type=Path, nargs="*", help="only print the table of runs saved in these --jsonl files")
     ap.add_argument("--no-cost", action="store_true", help="skip the per-frame cost")
+    ap.add_argument("--cost-from", type=Path, nargs="*", help="only measure the per-frame cost, of the first run of "
+                    "each method in these --jsonl files")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.merge:
@@ -138,13 +140,19 @@ def main() -> None:
         print(table(rows, seeds))
         return
     torch.set_num_threads(args.threads)
+    if args.cost_from:
+        rows = [json.loads(line) for path in args.cost_from for line in path.read_text().splitlines() if line]
+        firsts = {r["method"]: Path(r["run"]) / "last.pt" for r in reversed(rows)}
+        print(cost({m: firsts[m] for m in METHODS if m in firsts}))
+        return
     tmp = Path(tempfile.mkdtemp(prefix="thumbs-hands-study-"))
     splits = args.splits.split(",")
     built = {s: build_split(DATA, s, tmp) for s in splits}
     tests = {s: test_folder(test, tmp / s / "test") for s, (_, test) in built.items()}
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; held out: "
           + ", ".join(f"{s} {len(t)}" for s, (_, t) in built.items()), flush=True)
-    rows, exported = [], {}
+    rows: list[dict] = []
+    first: dict[str, Path] = {}
     for method in args.methods.split(","):
         for seed in seeds:
             for split in splits:
@@ -156,12 +164,17 @@ def main() -> None:
                 if args.jsonl:
                     with args.jsonl.open("a") as f:
                         f.write(json.dumps(row) + "\n")
-                if method not in exported:
-                    exported[method] = export.export(Path(row["run"]) / "last.pt", log=lambda m: None).onnx_path
+                first.setdefault(method, Path(row["run"]) / "last.pt")
     print(table(rows, seeds))
     if not args.no_cost:
-        frames = [read_image(p) for p in sorted((DATA / "up").glob("a_*.jpg"))[:60]]
-        print(frame_cost(exported, frames))
+        print(cost(first))
+
+
+def cost(checkpoints: dict[str, Path]) -> str:
+    """The per-frame cost of these checkpoints (exported to ONNX beside them) on person a's photos of up."""
+    exported = {m: export.export_once(path, log=lambda m: None) for m, path in checkpoints.items()}
+    frames = [read_image(p) for p in sorted((DATA / "up").glob("a_*.jpg"))[:60]]
+    return frame_cost(exported, frames)
 
 
 if __name__ == "__main__":

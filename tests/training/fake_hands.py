@@ -60,5 +60,5 @@ def hand_data(root: Path, per_class: int = 24, missed_up: int = 0) -> Path:
                 box = None
             if box is not None:
                 box = tuple(int(v + d) for v, d in zip(box, rng.integers(-4, 5, 4)))
-            photo(root / label / f"{label}_{i:03d}.png", box, seed=i)
+            photo(root / label / f"{label}_{i:03d}.png", box, seed=i + 1000 * list(SHAPES).index(label))
     return root

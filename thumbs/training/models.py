@@ -56,9 +56,10 @@ ARCHS: dict[str, Arch] = {a.name: a for a in (
     Arch("mobilenet_v2", models.mobilenet_v2, "classifier.1"),
     Arch("mobilenet_v2_x0_35", functools.partial(models.mobilenet_v2, width_mult=0.35), "classifier.1",
          torchvision_weights=False),
-    Arch("landmarks", LandmarkMLP, "head", torchvision_weights=False, img_size=FEATURES, cpu_channels_last_from=None,
-         landmarks=True),
-)}
+)}  # the image networks; --arch also takes LANDMARKS
+LANDMARKS = Arch("landmarks", LandmarkMLP, "head", torchvision_weights=False, img_size=FEATURES,
+                 cpu_channels_last_from=None, landmarks=True)
+KNOWN = {**ARCHS, LANDMARKS.name: LANDMARKS}  # every --arch
 
 
 class Normalized(nn.Module):
@@ -101,9 +102,9 @@ class FlipAverage(nn.Module):
 
 
 def get_arch(name: str) -> Arch:
-    if name not in ARCHS:
-        raise ThumbsError(f"unknown architecture '{name}': choose one of {', '.join(ARCHS)}")
-    return ARCHS[name]
+    if name not in KNOWN:
+        raise ThumbsError(f"unknown architecture '{name}': choose one of {', '.join(KNOWN)}")
+    return KNOWN[name]
 
 
 def memory_format(arch_name: str, img_size: int, device: torch.device) -> torch.memory_format:
