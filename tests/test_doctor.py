@@ -77,3 +77,10 @@ def test_a_fifo_given_as_the_model_is_reported_not_waited_on(tmp_path):
     assert rows["model"] == f"cannot read {tmp_path / 'm.onnx'} as an ONNX model"
     assert rows["live would use"] == f"cannot load {tmp_path / 'm.onnx'}: not a model file"
     assert time.monotonic() - start < 5
+
+
+def test_doctor_lists_the_hand_front_end_and_names_missing_files(tmp_path):
+    line = dict(doctor.report(probe_cameras=False))["hand front end"]
+    assert line.startswith("palm_detection_lite.onnx, hand_landmark_lite.onnx; opset 13")
+    missing = doctor.hand_front_end(tmp_path)
+    assert "missing" in missing and "reinstall thumbs" in missing and "\n" not in missing

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests import live_venv
+from tests.conftest import REAL_THUMBS, require
+from tests.hands.tiny_models import thumb_landmarks_model
 from thumbs.training import models
 
 
@@ -76,3 +78,18 @@ def test_live_runs_each_architectures_opset13_model(live_python, demo_video, ops
     assert [e["frame"] for e in lines] == list(range(12))
     assert all(e["label"] in ("down", "none", "up") and abs(sum(e["probs"].values()) - 1) < 1e-3 for e in lines)
     assert "12 frames in" in run.stdout and "on CPU" in run.stdout
+
+
+def test_live_runs_a_hand_model_behind_the_shipped_front_end(live_python, tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, name in enumerate(("up/a_0.jpg", "up/a_10.jpg", "down/a_0.jpg")):
+        (folder / f"{i}.jpg").write_bytes(require(REAL_THUMBS / name).read_bytes())
+    model = thumb_landmarks_model(tmp_path / "hands.onnx")
+    events = tmp_path / "events.jsonl"
+    run = thumbs38(live_python, "live", "--model", model, "--source", folder, "--headless", "--events", events,
+                   "--provider", "cpu", "--smooth", 1, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    assert [e["label"] for e in lines] == ["up", "up", "down"]
+    assert all(len(e["hands"]) == 1 and len(e["hands"][0]["landmarks"]) == 21 for e in lines)

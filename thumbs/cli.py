@@ -431,6 +431,8 @@ def live(
                                          "grows to a tenth of the time elapsed), so a model that is sure and "
                                          "wrong is caught too; 0 keeps only unsure frames."),
     capture_max: int = typer.Option(500, "--capture-max", min=1, help="At most N frames waiting in DIR."),
+    max_hands: int = typer.Option(1, "--max-hands", min=1, help="Hand models: classify up to N hands a frame "
+                                  "(the events list each; the frame's label is the surest hand's)."),
 ) -> None:
     """Classify a camera or video live with an overlay (keys: q quits, 1-9 save a hard example)."""
     from thumbs.live.loop import LiveOptions, check_outputs
@@ -449,8 +451,8 @@ def live(
     check_outputs(opts, parse_source(source), path)  # before the model is exported, loaded or built
     if path.suffix.lower() in TORCH_SUFFIXES:
         path = _exported_once(path, log)
-    clf = Classifier.load(path, provider, fp16=not fp32, log=log)
-    log(f"model {clf.path} ({', '.join(clf.classes)}; {clf.img_size}px) on {clf.provider}")
+    clf = Classifier.load(path, provider, fp16=not fp32, log=log, max_hands=max_hands)
+    log(f"model {clf.path} ({', '.join(clf.classes)}; {clf.sees}) on {clf.provider}")
     with open_source(source, width, height, fps) as src:
         summary = run_live(src, clf, opts)
         what = src.spec.describe()

@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import onnxruntime as ort
 
+from thumbs.core.errors import ThumbsError
 from thumbs.core.files import read_regular
 from thumbs.live import window
 from thumbs.runtime import providers
@@ -161,6 +162,18 @@ def _live_provider(model: Path) -> str:
     return why
 
 
+def hand_front_end(models: Path | None = None) -> str:
+    """The hand front end's model files (hand models need them): present, and whether their opset fits here."""
+    from thumbs.hands.frontend import MODELS, model_files
+
+    try:
+        paths = model_files(models or MODELS)
+    except ThumbsError as e:
+        return str(e)
+    fits = sorted({model_fit(p, ort.__version__, providers.tensorrt_version()) for p in paths})
+    return f"{', '.join(p.name for p in paths)}; " + "; ".join(fits)
+
+
 def report(probe_cameras: bool = True, model: Path | None = None,
            tegra_release: Path = TEGRA_RELEASE) -> list[tuple[str, str]]:
     usable = providers.usable_providers()
@@ -176,6 +189,7 @@ def report(probe_cameras: bool = True, model: Path | None = None,
         ("nvidia gpus", str(providers.cuda_device_count())),
         ("tensorrt", providers.tensorrt_version() or "not found"),
         ("torch", _torch()),
+        ("hand front end", hand_front_end()),
     ]
     if jetson:
         rows.insert(1, ("jetson", jetson))

@@ -10,8 +10,11 @@ import signal
 import time
 from pathlib import Path
 
+import cv2
 import pytest
 
+from tests.conftest import REAL_THUMBS, require
+from tests.hands.tiny_models import thumb_landmarks_model
 from tests.helpers import make_checkpoint, thumbs_in_process
 from tests.studio.driver import StudioRun
 from thumbs.training import synthetic
@@ -183,3 +186,21 @@ def test_a_model_given_as_a_checkpoint_goes_live_and_c_r_e_work_on_it(display, c
     assert Path(exported["labels"]).read_text().split() == ["down", "up"]
     events = [e["event"] for e in run.read()]
     assert events.index("model_ready") < events.index("capture")
+
+
+def test_a_hand_model_goes_live_with_its_hands_in_the_frame_events(display, tmp_path):
+    """The studio loads a hand model through the one loader: the front end runs and each frame names its hands."""
+    photo = cv2.imread(str(require(REAL_THUMBS / "up" / "a_0.jpg")))
+    clip = tmp_path / "hand.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, photo.shape[1::-1])
+    for _ in range(15):
+        writer.write(photo)
+    writer.release()
+    model = thumb_landmarks_model(tmp_path / "hands.onnx")
+    run = StudioRun(display, tmp_path, "--classes", "down,none,up", "--source", str(clip), "--from", str(model),
+                    "--provider", "cpu")
+    frame = run.wait_for("frame")
+    run.key("q")
+    code, _, err = run.finish()
+    assert code == 0, err
+    assert frame["label"] == "up" and len(frame["hands"]) == 1 and frame["hands"][0]["label"] == "up"

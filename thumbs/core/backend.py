@@ -17,6 +17,7 @@ class Prediction:
     score: float
     probs: np.ndarray  # one probability per class, in `classes` order
     latency_ms: float  # inference only
+    hands: list | None = None  # a hand model's hands, each with its label (runtime.hand_classifier.HandResult)
 
 
 class Backend:

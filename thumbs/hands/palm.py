@@ -109,11 +109,13 @@ class Letterbox:
         return (xy * SIZE - np.array([self.left, self.top], np.float32)) / np.array([self.sx, self.sy], np.float32)
 
 
-def letterbox(bgr: np.ndarray, size: int = SIZE) -> tuple[np.ndarray, Letterbox]:
+def letterbox(bgr: np.ndarray, size: int = SIZE, pad: float = 0.0) -> tuple[np.ndarray, Letterbox]:
     """The frame as the detector's input: aspect kept, centred, zeros around (BORDER_ZERO), RGB float32 NCHW
-    in [0, 1]."""
+    in [0, 1]. `pad` adds that fraction of the longer side in zeros on every side first: a hand that fills
+    the frame or is cut by its edge then looks like the hands the detector learnt."""
     h, w = bgr.shape[:2]
-    scale = size / max(h, w)
+    margin = pad * max(h, w)
+    scale = size / (max(h, w) + 2 * margin)
     rw, rh = max(1, round(w * scale)), max(1, round(h * scale))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     resized = cv2.cvtColor(cv2.resize(bgr, (rw, rh), interpolation=interp), cv2.COLOR_BGR2RGB)
@@ -135,8 +137,8 @@ class PalmDetector:
         # regressors [1, 2016, 18] and logits [1, 2016, 1], told apart by their last dimension
         self.order = (0, 1) if outputs[0].shape[-1] == 18 else (1, 0)
 
-    def __call__(self, bgr: np.ndarray, max_palms: int | None = None) -> list[Palm]:
-        tensor, box = letterbox(bgr)
+    def __call__(self, bgr: np.ndarray, max_palms: int | None = None, pad: float = 0.0) -> list[Palm]:
+        tensor, box = letterbox(bgr, pad=pad)
         outputs = self.session.run(None, {self.input_name: tensor})
         regressors, logits = outputs[self.order[0]][0], outputs[self.order[1]][0]
         found = weighted_nms(*decode(regressors, logits))

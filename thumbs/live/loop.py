@@ -125,7 +125,7 @@ class Step:
     def canvas(self) -> np.ndarray:
         """The overlay, on the frame scaled up for display when it is small."""
         return draw_live(self.frame.image, self.classes, self.pred.probs, self.stable, self.score, self.fps,
-                         self.pred.latency_ms, self.threshold, self.crop)
+                         self.pred.latency_ms, self.threshold, self.crop, hands=self.pred.hands)
 
     @cached_property
     def event(self) -> dict:
@@ -133,7 +133,8 @@ class Step:
         return {"frame": self.frame.index, "time": round(self.frame.time, 4), "label": self.pred.label,
                 "score": round(self.pred.score, 4),
                 "probs": {c: round(float(p), 4) for c, p in zip(self.classes, self.pred.probs)},
-                "stable_label": self.stable, "latency_ms": round(self.pred.latency_ms, 3)}
+                "stable_label": self.stable, "latency_ms": round(self.pred.latency_ms, 3),
+                **({} if self.pred.hands is None else {"hands": [h.to_event() for h in self.pred.hands]})}
 
 
 class Sink(Protocol):

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 import cv2
 import numpy as np
 
+from thumbs.hands.hand import CONNECTIONS
 from thumbs.runtime.preprocess import DEFAULT_CROP, crop_box
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -96,15 +97,37 @@ def draw_collect(frame: np.ndarray, label: str, counts: Mapping[str, int], *, au
     return img
 
 
+def draw_hands(img: np.ndarray, hands: Sequence, classes: Sequence[str], factor: float, s: float) -> None:
+    """Each hand a hand model found (runtime.hand_classifier.HandResult): its skeleton, and its box and label
+    in the label's class colour; `factor` maps frame pixels to the display image's."""
+    thick = max(1, round(2 * s))
+    for result in hands:
+        points = [(int(round(x * factor)), int(round(y * factor))) for x, y in result.hand.landmarks[:, :2]]
+        color = class_color(classes.index(result.label)) if result.label in classes else GREY
+        for a, b in CONNECTIONS:
+            cv2.line(img, points[a], points[b], WHITE, thick, cv2.LINE_AA)
+        for point in points:
+            cv2.circle(img, point, thick + 1, color, -1, cv2.LINE_AA)
+        x0, y0, x1, y1 = (int(round(v * factor)) for v in result.hand.box)
+        pad = int(8 * s)
+        cv2.rectangle(img, (x0 - pad, y0 - pad), (x1 + pad, y1 + pad), color, thick)
+        outlined_text(img, f"{result.label} {result.score:.0%}", (x0 - pad, max(int(20 * s), y0 - pad - 6)),
+                      0.6 * s, color, 2)
+
+
 def draw_live(frame: np.ndarray, classes: Sequence[str], probs: np.ndarray, shown: str | None, score: float,
-              fps: float, latency_ms: float, threshold: float, crop: str = DEFAULT_CROP) -> np.ndarray:
+              fps: float, latency_ms: float, threshold: float, crop: str = DEFAULT_CROP,
+              hands: Sequence | None = None) -> np.ndarray:
     """Live overlay on the display-sized frame: the square the model sees, the stable label large in its
-    class colour (or a grey, italic 'no confident gesture'), a bar per class, fps and latency small."""
+    class colour (or a grey, italic 'no confident gesture'), a bar per class, fps and latency small; with a
+    hand model, each hand's skeleton, box and label."""
     img = for_display(frame)
     s = text_scale(img)
     index = classes.index(shown) if shown in classes else None
     color = GREY if index is None else class_color(index)
     model_square(img, crop, color, s)
+    if hands:
+        draw_hands(img, hands, classes, img.shape[1] / frame.shape[1], s)
     line = int(28 * s)
     big = int(56 * s)
     width = min(img.shape[1], int(340 * s))

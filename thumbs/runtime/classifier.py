@@ -9,6 +9,7 @@ from typing import Callable
 import numpy as np
 
 from thumbs.core.backend import Backend, Prediction
+from thumbs.runtime.hand_classifier import HandClassifier
 from thumbs.runtime.loader import load_model
 from thumbs.runtime.preprocess import Preprocessor
 
@@ -26,8 +27,17 @@ class Classifier:
 
     @classmethod
     def load(cls, path: str | Path, provider: str | None = None, fp16: bool = True,
-             log: Callable[[str], None] = print) -> Classifier:
-        return cls(load_model(path, provider, fp16, log))
+             log: Callable[[str], None] = print, max_hands: int = 1) -> Classifier | HandClassifier:
+        """Any model file; a hand model (its contract's input) comes behind the hand front end."""
+        backend = load_model(path, provider, fp16, log)
+        if backend.info.input == "frame":
+            return cls(backend)
+        return HandClassifier(backend, max_hands, provider, log)
+
+    @property
+    def sees(self) -> str:
+        """What the model is fed, for the log line."""
+        return f"{self.img_size}px"
 
     def predict_batch(self, batch: np.ndarray) -> np.ndarray:
         """float32 NCHW in [0, 1] -> probabilities (N, classes)."""

@@ -89,7 +89,7 @@ def exported_path(checkpoint: Path) -> Path:
 
 def exported_from(onnx_path: Path, checkpoint: Path) -> bool:
     """Whether `onnx_path` exists and was exported from this very checkpoint (by content, not time)."""
-    if not onnx_path.is_file():
+    if not (onnx_path.is_file() and checkpoint.is_file()):  # an .onnx given alone has no checkpoint beside it
         return False
     try:
         import onnxruntime as ort

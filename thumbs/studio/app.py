@@ -268,7 +268,7 @@ class Studio:
         if step is None:
             return panel.preview(frame.image)
         return draw_live(frame.image, step.classes, step.pred.probs, step.stable, step.score, self.model_fps,
-                         step.pred.latency_ms, step.threshold, step.crop)
+                         step.pred.latency_ms, step.threshold, step.crop, hands=step.pred.hands)
 
     def _frame_sinks(self, step: Step) -> None:
         if self.capture is not None:
