@@ -5,7 +5,6 @@ new hand model is another key. Torch-free: `thumbs data` runs it in the live ins
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Callable
 
@@ -25,20 +24,10 @@ def default_dir() -> Path | None:
 
 
 def front_end_id(frontend: object) -> str:
-    """What makes a front end's answers: its own `identity` when it has one; for HandFrontEnd the content of its
-    model files and its max_hands; else its class's name."""
+    """What makes a front end's answers: its own `identity` (HandFrontEnd's: its model files, settings and
+    behaviour version), else its class's name."""
     own = getattr(frontend, "identity", None)
-    if own:
-        return str(own)
-    name = f"{type(frontend).__module__}.{type(frontend).__qualname__}"
-    from thumbs.hands.frontend import HandFrontEnd, model_files
-
-    if not isinstance(frontend, HandFrontEnd):
-        return name
-    digest = hashlib.blake2b(digest_size=16)
-    for path in model_files():
-        digest.update(path.read_bytes())
-    return f"{name}|{digest.hexdigest()}|max{frontend.max_hands}"
+    return str(own) if own else f"{type(frontend).__module__}.{type(frontend).__qualname__}"
 
 
 def pack(hands: list[Hand]) -> np.ndarray:
