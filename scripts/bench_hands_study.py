@@ -10,8 +10,9 @@ frames numbered 40 and up and scores on those (the same person's later frames). 
 the run's last.pt is scored, not an epoch picked on them), then `thumbs.evaluate.evaluate` of that last.pt on the
 held-out photos, which for a hand model runs the hand front end and applies the no-hand rule (a photo with no
 hand found counts as predicted `none`). Hands found are cached (hands/found.py), so the front end runs once per
-photo for the whole study. Prints a line per run, the table (accuracy mean, min, max, per seed; and with no hand
-found: the share of held-out photos), then the per-frame cost on this CPU with ONNX Runtime: front end (video
+photo for the whole study. Prints a line per run, the table (accuracy mean, min, max, per seed; the accuracy on
+the up and down photos alone, sweep_recipe's "gestures"; and with no hand found: the share of held-out photos),
+then the per-frame cost on this CPU with ONNX Runtime: front end (video
 mode, with tracking) and classifier, p50 over person a's frames."""
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sweep_recipe import DATA, SPLITS, WEIGHTS, build_split  # noqa: E402
+from sweep_recipe import DATA, SPLITS, WEIGHTS, _gestures, build_split  # noqa: E402
 
 from thumbs.core.files import read_image  # noqa: E402
 from thumbs.evaluate import evaluate  # noqa: E402
@@ -70,8 +71,8 @@ def run_one(method: str, split: str, seed: int, train_dir: Path, tests: Path, ou
 
 
 def table(rows: list[dict], seeds: list[int]) -> str:
-    head = (f"| method | split | mean | min | max | {' | '.join(f's{s}' for s in seeds)} | no hand found | "
-            f"train s |\n|---|---|---|---|---|{'---|' * len(seeds)}---|---|")
+    head = (f"| method | split | mean | min | max | {' | '.join(f's{s}' for s in seeds)} | up/down only | "
+            f"no hand found | train s |\n|---|---|---|---|---|{'---|' * len(seeds)}---|---|---|")
     lines = [head]
     keys = []
     for r in rows:
@@ -83,8 +84,10 @@ def table(rows: list[dict], seeds: list[int]) -> str:
         cells = " | ".join(f"{runs[s]['accuracy']:.3f}" if s in runs else "-" for s in seeds)
         some = next(iter(runs.values()))
         missed = f"{some['no_hand'] / some['count']:.3f}" if method != "frame" else "-"
+        gestures = statistics.mean(_gestures(r["confusion"], r["classes"]) for r in runs.values())
+        seconds = statistics.mean(r["train_s"] for r in runs.values())
         lines.append(f"| {method} | {split} | {statistics.mean(accs):.3f} | {min(accs):.3f} | {max(accs):.3f} | "
-                     f"{cells} | {missed} | {statistics.mean(r['train_s'] for r in runs.values()):.0f} |")
+                     f"{cells} | {gestures:.3f} | {missed} | {seconds:.0f} |")
     return "\n".join(lines)
 
 
