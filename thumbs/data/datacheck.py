@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from thumbs.core.files import decode_image
-from thumbs.data import dataset
+from thumbs.data import dataset, handcheck
 from thumbs.hands.found import HandCache
 from thumbs.sources.readers import UNREAD_EXTS
 
@@ -109,12 +109,11 @@ def _class_stats(root: str | Path, readable: dict[str, list[Path]], val_fraction
 
 
 def _hand_stats(stats: list[ClassStats], readable: dict[str, list[Path]], hands: HandCache) -> list[DataWarning]:
-    from thumbs.data import handcheck
-
     counts = handcheck.no_hand_counts(readable, hands)
     for s in stats:
         s.no_hand = counts[s.name]
-    return handcheck.hand_warnings(counts, {s.name: s.count for s in stats})
+    return [DataWarning(code, message) for code, message in handcheck.hand_warnings(
+        counts, {s.name: s.count for s in stats})]
 
 
 def training_notes(scanned: dict[str, list[Path]]) -> list[str]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from thumbs.data.datacheck import DataWarning
 from thumbs.hands.found import HandCache, default_dir
 from thumbs.hands.inputs import NO_GESTURE, no_hand_class
 
@@ -30,15 +29,15 @@ def mostly_missed(name: str, missed: int, total: int, none: str | None) -> bool:
     return name != none and total > 0 and missed / total > MOSTLY_MISSED
 
 
-def hand_warnings(counts: dict[str, int], totals: dict[str, int]) -> list[DataWarning]:
-    """A gesture class that is mostly photos without a hand found; classes without a no-gesture class."""
+def hand_warnings(counts: dict[str, int], totals: dict[str, int]) -> list[tuple[str, str]]:
+    """(code, message) of `thumbs data`'s warnings: a gesture class that is mostly photos without a hand found;
+    classes without a no-gesture class."""
     none = no_hand_class(list(counts))
-    warnings = [DataWarning("no_hand", f"class '{name}': no hand found in {counts[name]} of its {totals[name]} "
-                            "photos: a hand model answers them with the no-gesture class (and leaves them out of "
-                            "training); record the hand whole and nearer, or train a frame model")
+    warnings = [("no_hand", f"class '{name}': no hand found in {counts[name]} of its {totals[name]} photos: a hand "
+                 "model answers them with the no-gesture class (and leaves them out of training); record the hand "
+                 "whole and nearer, or train a frame model")
                 for name in counts if mostly_missed(name, counts[name], totals[name], none)]
     if none is None:
-        warnings.append(DataWarning("no_gesture_class", "no no-gesture class: a hand model (--input hand, --arch "
-                                    f"landmarks) needs one for frames without a hand: add a folder `none` (or "
-                                    f"{', '.join(NO_GESTURE[1:])})"))
+        warnings.append(("no_gesture_class", "no no-gesture class: a hand model (--input hand, --arch landmarks) "
+                         f"needs one for frames without a hand: add a folder `none` (or {', '.join(NO_GESTURE[1:])})"))
     return warnings
