@@ -151,23 +151,32 @@ def collect(
 def data(
     data: Path = typer.Option(Path("dataset"), "--data", "-d", help="Data folder (one sub-folder per class).", **PATH),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
+    hands: bool = typer.Option(False, "--hands", help="Run the hand front end on every image (kept in the cache "
+                               "for training) and count per class the images with no hand found: a hand model "
+                               "answers them with the no-gesture class."),
 ) -> None:
     """Count images per class, show the train/val split, and warn about what will hurt training."""
     from thumbs.data.datacheck import check
 
-    report = check(data)
+    found = None
+    if hands:
+        from thumbs.data.handcheck import open_cache
+
+        found = open_cache(log=lambda m: err.print(m, highlight=False, markup=False))
+    report = check(data, hands=found)
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
         return
     table = Table(title=f"data set: {data}", caption="val new: images of whole sessions training never sees "
                   "(with capture-* sessions: their later frames)")
-    for col in ("class", "images", "sessions", "share", "train", "val", "val new"):
+    for col in ("class", "images", "sessions", "share", "train", "val", "val new") + (("no hand",) if hands else ()):
         table.add_column(col, justify="left" if col == "class" else "right")
     for c in report.classes:
         table.add_row(c.name, str(c.count), str(c.sessions), f"{c.share:.0%}", str(c.train), str(c.val),
-                      str(c.val_new))
+                      str(c.val_new), *([str(c.no_hand)] if hands else []))
     table.add_row("[bold]total", f"[bold]{report.total}", "", "", str(report.train), str(report.val),
-                  str(sum(c.val_new for c in report.classes)))
+                  str(sum(c.val_new for c in report.classes)),
+                  *([str(sum(c.no_hand or 0 for c in report.classes))] if hands else []))
     out.print(table)
     for w in report.warnings:
         err.print(f"[yellow]warning[/] ({w.code}): {w.message}", highlight=False)
@@ -207,7 +216,7 @@ def _log(message: str) -> None:
 
 
 # `train` option -> TrainConfig field, where the names differ
-TRAIN_FIELDS = {"out_dir": "out"}
+TRAIN_FIELDS = {"out_dir": "out", "input_": "input"}
 
 
 def _given(ctx: typer.Context, values: dict) -> dict:
@@ -223,7 +232,11 @@ def _given(ctx: typer.Context, values: dict) -> dict:
 
 # The model options of `train`, which the studio's first training takes too: one definition, one default.
 ARCH_OPTION = typer.Option(TrainConfig.arch, "--arch", "-a", help="alexnet, squeezenet1_1, resnet18, "
-    "mobilenet_v3_small, mobilenet_v2, mobilenet_v2_x0_35.")
+    "mobilenet_v3_small, mobilenet_v2, mobilenet_v2_x0_35, or landmarks (a small model on the hand's "
+    "landmarks, from the hand front end; trains in seconds on a CPU).")
+INPUT_OPTION = typer.Option(TrainConfig.input, "--input", help="What the model sees: frame (default) or hand "
+    "(the square around the hand the front end finds). A hand model answers a frame with no hand with the "
+    "no-gesture class (none).")
 WEIGHTS_OPTION = typer.Option(TrainConfig.weights, "--weights", "-w", help="imagenet (torchvision download/cache), "
     "none (random init), or PATH to a state dict file or a thumbs checkpoint.")
 NORM_OPTION = typer.Option(TrainConfig.norm, "--norm", help="Input normalisation of the weights: "
@@ -277,6 +290,7 @@ def train(
     flip: bool = FLIP_OPTION,
     flip_average: bool = FLIP_AVERAGE_OPTION,
     cache: bool = CACHE_OPTION,
+    input_: Optional[str] = INPUT_OPTION,
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue a run from its last.pt, with its own "
                                           "settings (--epochs, --device and --cache may change).", **PATH),
     start_from: Optional[Path] = typer.Option(None, "--from", help="Retrain a model (RUN/best.pt) on the grown "
@@ -294,7 +308,7 @@ def train(
     settings = {"data": str(data), "arch": arch, "weights": weights, "norm": norm, "epochs": epochs,
                 "freeze_epochs": freeze_epochs, "batch_size": batch_size, "lr": lr, "img_size": img_size,
                 "device": device, "out_dir": str(out_dir) if out_dir else None, "seed": seed, "crop": crop,
-                "augment": augment, "flip": flip, "flip_average": flip_average, "cache": cache}
+                "augment": augment, "flip": flip, "flip_average": flip_average, "cache": cache, "input_": input_}
     if resume and start_from:
         raise ThumbsError("--resume and --from: --resume continues an unfinished run, --from retrains a finished "
                           "model on new data; give one of them")

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from thumbs.core.errors import ThumbsError
@@ -13,6 +13,8 @@ WEIGHTS_HINT = " (use --weights imagenet, none, or a .pth path)"  # after a --we
 AUGMENTS = ("light", "strong")  # training augmentation strengths: training/augment.py's recipes
 MAX_LR = 1.0  # AdamW moves every weight by about lr a step: above 1, more than a trained weight's size
 MIN_IMG_SIZE, MAX_IMG_SIZE = 32, 1024  # above 1024 px a batch no longer fits in memory on common machines
+LANDMARKS = "landmarks"  # the architecture fed hand landmarks (training/models.py), and that input's name
+INPUTS = ("frame", "hand", LANDMARKS)  # core/model_info.py's INPUTS: --input frame or hand; landmarks by --arch
 
 
 @dataclass
@@ -39,6 +41,7 @@ class TrainConfig:
     label_smoothing: float = 0.0  # soft targets: less over-confidence on frames unlike the training ones
     start_from: str | None = None  # --from: a checkpoint whose model and contract this run continues (warm_start.py)
     first_lr: float | None = None  # --from: the rate of the chain's first run, the short schedule's base (warm_start)
+    input: str | None = None  # INPUTS: frame, or hand (hand crops); default frame, landmarks for --arch landmarks
 
 
 # What `--from` takes as given, where and how the retrain runs (warm_start.py; the studio's t sends only these)
@@ -60,6 +63,42 @@ def spelled(name: str, value: object) -> str:
     return flag(name, value) if isinstance(value, bool) else f"{flag(name)} {value}"
 
 
+def model_input(cfg: TrainConfig) -> str:
+    """What the model is fed (ModelInfo.input): --input, landmarks for the landmarks architecture, else frame."""
+    return LANDMARKS if cfg.arch == LANDMARKS else (cfg.input or "frame")
+
+
+def resolved(cfg: TrainConfig) -> TrainConfig:
+    """The settings as the run uses them: its input named; the landmarks model (fed FEATURES numbers, not an
+    image) takes no ImageNet weights, no normalisation and no mirror averaging, and its img_size is FEATURES."""
+    if cfg.arch != LANDMARKS:
+        return replace(cfg, input=model_input(cfg))
+    from thumbs.hands.inputs import FEATURES
+
+    return replace(cfg, input=LANDMARKS, weights="none" if cfg.weights == "imagenet" else cfg.weights, norm="none",
+                   img_size=FEATURES, flip_average=False)
+
+
+def check_input(cfg: TrainConfig) -> None:
+    """--input and --arch landmarks agree; the landmarks model takes no image options."""
+    from thumbs.hands.inputs import FEATURES
+
+    if cfg.input is not None and cfg.input not in INPUTS:
+        raise ThumbsError(f"--input {cfg.input}: use frame or hand (or --arch landmarks for a landmarks model)")
+    if cfg.arch != LANDMARKS:
+        if cfg.input == LANDMARKS:
+            raise ThumbsError("--input landmarks: a landmarks model is --arch landmarks (no --input)")
+        return
+    if cfg.input not in (None, LANDMARKS):
+        raise ThumbsError(f"--input {cfg.input} with --arch landmarks: the landmarks model is fed the hand's "
+                          "landmarks; leave --input out, or use --input hand with an image --arch (e.g. resnet18)")
+    if cfg.img_size not in (None, FEATURES):
+        raise ThumbsError(f"--img-size {cfg.img_size} with --arch landmarks: the landmarks model takes {FEATURES} "
+                          "numbers, not an image; leave --img-size out")
+    if cfg.norm not in (None, "none"):
+        raise ThumbsError(f"--norm {cfg.norm} with --arch landmarks: its landmarks come normalised; leave --norm out")
+
+
 def check_settings(cfg: TrainConfig) -> None:
     """Refuse settings that cannot work before any image is decoded."""
     from thumbs.core.files import existing_file
@@ -70,7 +109,8 @@ def check_settings(cfg: TrainConfig) -> None:
     if cfg.lr > MAX_LR:
         raise ThumbsError(f"--lr {cfg.lr:g}: too large to train (each step would move every weight by about that "
                           f"much): use at most {MAX_LR:g}; 1e-3 is usual")
-    if cfg.img_size is not None and not MIN_IMG_SIZE <= cfg.img_size <= MAX_IMG_SIZE:
+    check_input(cfg)
+    if cfg.arch != LANDMARKS and cfg.img_size is not None and not MIN_IMG_SIZE <= cfg.img_size <= MAX_IMG_SIZE:
         raise ThumbsError(f"--img-size {cfg.img_size}: use {MIN_IMG_SIZE} to {MAX_IMG_SIZE} pixels (224 is usual)")
     for name, value, low in (("--epochs", cfg.epochs, 1), ("--batch-size", cfg.batch_size, 1),
                              ("--freeze-epochs", cfg.freeze_epochs, 0)):
@@ -113,10 +153,24 @@ def check(cfg: TrainConfig) -> None:
     check_out(cfg)
     if cfg.out is not None:
         refuse_used_run_dir(Path(cfg.out))
-    for name in class_names(cfg.data):  # the data folder exists, is a folder, and each class has a name and images
+    names = class_names(cfg.data)
+    for name in names:  # the data folder exists, is a folder, and each class has a name and images
         check_class_name(cfg.data, name)
         if not class_images(cfg.data, name):
             raise no_images(cfg.data, name)
+    check_no_gesture(model_input(cfg), names, cfg.data)
+
+
+def check_no_gesture(kind: str, classes: list[str], data: str | Path) -> None:
+    """A hand model answers a frame with no hand with the no-gesture class (hands.inputs.no_hand_class): the
+    classes must have one."""
+    from thumbs.hands.inputs import NO_GESTURE, no_hand_class
+
+    if kind != "frame" and no_hand_class(classes) is None:
+        option = "--arch landmarks" if kind == LANDMARKS else "--input hand"
+        raise ThumbsError(f"{option}: '{data}' has no no-gesture class ({', '.join(classes)}) for frames where no "
+                          f"hand is found: add a folder `none` (or {', '.join(NO_GESTURE[1:])}) of frames without "
+                          "the gestures (empty scenes, other hand shapes)")
 
 
 # `thumbs demo`: the whole product on generated data (thumbs/demo.py), small enough for a laptop CPU

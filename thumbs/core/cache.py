@@ -1,9 +1,10 @@
 """Where thumbs keeps what it can rebuild, one rule for every kind: the cache root is $THUMBS_CACHE, else
 $XDG_CACHE_HOME/thumbs, else ~/.cache/thumbs; `THUMBS_CACHE=off` (or 0, no) keeps nothing on disk at all.
 
-Inside the root: `images/`, decoded training images (thumbs/training/image_cache.py), and `trt/`, TensorRT engines
-(thumbs/runtime/providers.py). With `off`, training decodes every image and TensorRT builds its engine again on
-every run (minutes on a Jetson Nano): slower, never stale, nothing written."""
+Inside the root: `images/`, decoded training images (thumbs/training/image_cache.py), `hands/`, the hands found in
+each image (thumbs/hands/found.py), and `trt/`, TensorRT engines (thumbs/runtime/providers.py). With `off`,
+training decodes every image and TensorRT builds its engine again on every run (minutes on a Jetson Nano):
+slower, never stale, nothing written."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 ENV = "THUMBS_CACHE"
 OFF = ("off", "0", "no")
 IMAGES = "images"
+HANDS = "hands"
 ENGINES = "trt"
 
 
@@ -26,6 +28,6 @@ def root() -> Path | None:
 
 
 def folder(kind: str) -> Path | None:
-    """The folder of one kind of cached thing (IMAGES, ENGINES), or None when the cache is off."""
+    """The folder of one kind of cached thing (IMAGES, HANDS, ENGINES), or None when the cache is off."""
     top = root()
     return top / kind if top is not None else None

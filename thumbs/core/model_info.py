@@ -16,6 +16,7 @@ from thumbs.core.files import read_regular
 FORMAT_VERSION = 2  # 1: flat keys, no crop policy (read as "center")
 META_KEY = "thumbs.info"  # ONNX metadata: the whole ModelInfo as JSON
 INPUT = "float32 NCHW RGB in [0, 1]; normalisation and softmax are inside the graph"
+LANDMARKS_INPUT = "float32 [N, 63]: hands.inputs.landmark_features of each hand; softmax is inside the graph"
 # What the model is fed, and so which front end live must run before it (thumbs/hands for the last two):
 # "frame": the frame's crop (`crop`); "hand": the square crop around each hand found (hands.inputs.hand_crop);
 # "landmarks": each hand's normalised landmarks (hands.inputs.landmark_features), a float32 vector per hand.
@@ -58,7 +59,8 @@ class ModelInfo:
     def to_metadata(self) -> dict[str, str]:
         """ONNX metadata_props: the contract as one JSON value, plus readable keys for other tools."""
         return {META_KEY: json.dumps(self.to_dict()), "thumbs.classes": json.dumps(self.classes),
-                "thumbs.img_size": str(self.img_size), "thumbs.crop": self.crop, "thumbs.input": INPUT}
+                "thumbs.img_size": str(self.img_size), "thumbs.crop": self.crop,
+                "thumbs.input": LANDMARKS_INPUT if self.input == "landmarks" else INPUT}
 
     @classmethod
     def from_metadata(cls, meta: dict[str, str], path: Path) -> ModelInfo:

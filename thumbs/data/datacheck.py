@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from thumbs.core.files import UNREAD_EXTS, decode_image
-from thumbs.data import dataset
+from thumbs.data import dataset, handcheck
+from thumbs.hands.found import HandCache
 
 MIN_PER_CLASS = 20
 MAX_IMBALANCE = 3.0
@@ -23,12 +24,13 @@ class ClassStats:
     val: int  # both parts: val_new + held-out runs of training sessions
     sessions: int = 0  # recording sessions (see thumbs.dataset)
     val_new: int = 0  # images of whole sessions held out: the "accuracy on a new session" part
+    no_hand: int | None = None  # with --hands: images where the hand front end finds no hand (handcheck.py)
 
 
 @dataclass
 class DataWarning:
     code: str  # few_images, empty_class, imbalance, corrupt, duplicate, no_background, one_class, no_classes,
-    # no_val, one_session, nested
+    # no_val, one_session, nested; with --hands: no_hand, no_gesture_class
     message: str
     paths: list[str] = field(default_factory=list)
 
@@ -61,8 +63,10 @@ def _readable_and_hashes(paths: list[Path]) -> tuple[list[Path], list[Path], dic
     return good, corrupt, by_hash
 
 
-def check(root: str | Path, val_fraction: float = dataset.VAL_FRACTION) -> DataReport:
-    """Count, split and audit every class folder; decodes each image once."""
+def check(root: str | Path, val_fraction: float = dataset.VAL_FRACTION, hands: HandCache | None = None
+          ) -> DataReport:
+    """Count, split and audit every class folder; decodes each image once. `hands`: also count the images
+    where the hand front end finds no hand (handcheck.py)."""
     scanned = dataset.scan(root)
     warnings: list[DataWarning] = []
     all_hashes: dict[str, list[tuple[str, Path]]] = defaultdict(list)
@@ -76,6 +80,8 @@ def check(root: str | Path, val_fraction: float = dataset.VAL_FRACTION) -> DataR
             all_hashes[h] += [(name, p) for p in ps]
     stats = _class_stats(root, readable, val_fraction)
     warnings += _class_warnings(stats)
+    if hands is not None:
+        warnings += _hand_stats(stats, readable, hands)
     if corrupt_all:
         warnings.append(DataWarning("corrupt", f"{len(corrupt_all)} unreadable image(s) will be skipped; "
                                 "delete or replace them", [str(p) for p in corrupt_all]))
@@ -99,6 +105,14 @@ def _class_stats(root: str | Path, readable: dict[str, list[Path]], val_fraction
         share = round(len(good) / total, 4) if total else 0.0
         stats.append(ClassStats(name, len(good), share, len(good) - val, val, sessions.get(name, 0), new))
     return stats
+
+
+def _hand_stats(stats: list[ClassStats], readable: dict[str, list[Path]], hands: HandCache) -> list[DataWarning]:
+    counts = handcheck.no_hand_counts(readable, hands)
+    for s in stats:
+        s.no_hand = counts[s.name]
+    return [DataWarning(code, message) for code, message in handcheck.hand_warnings(
+        counts, {s.name: s.count for s in stats})]
 
 
 def training_notes(scanned: dict[str, list[Path]]) -> list[str]:

@@ -53,11 +53,12 @@ def versions() -> dict[str, str]:
 def save(path: str | Path, model: torch.nn.Module, *, arch: str, classes: list[str], img_size: int,
          norm: str, settings: dict[str, Any], metrics: dict[str, Any], history: list[dict], epoch: int,
          stage: str, optimizer: dict | None = None, scheduler: dict | None = None) -> Path:
-    """`settings["crop"]` (the training crop policy) and `settings["flip_average"]` go into the model's
-    contract; defaults: centre, no averaging."""
+    """`settings["crop"]` (the training crop policy), `settings["flip_average"]` and `settings["input"]` (what the
+    model is fed) go into the model's contract; defaults: centre, no averaging, the frame."""
     mean, std = norm_values(norm)
     info = ModelInfo(list(classes), int(img_size), norm, tuple(mean), tuple(std),
-                     str(settings.get("crop") or "center"), arch, bool(settings.get("flip_average")))
+                     str(settings.get("crop") or "center"), arch, bool(settings.get("flip_average")),
+                     str(settings.get("input") or "frame"))
     payload = {
         "format": FORMAT, "version": FORMAT_VERSION, "info": info.to_dict(),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},

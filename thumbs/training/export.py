@@ -65,9 +65,9 @@ def _silenced() -> Iterator[None]:
             os.close(fd)
 
 
-def _export_graph(model: nn.Module, size: int, opset: int, dynamic: bool) -> bytes:
-    """TorchScript exporter up to opset 17 (fast, any low opset); the dynamo exporter from 18."""
-    x = torch.rand(1, 3, size, size)
+def _export_graph(model: nn.Module, x: torch.Tensor, opset: int, dynamic: bool) -> bytes:
+    """TorchScript exporter up to opset 17 (fast, any low opset); the dynamo exporter from 18. `x`: an example
+    input (models.example_input)."""
     buf = io.BytesIO()
     kw = {"input_names": ["input"], "output_names": ["probs"], "opset_version": opset}
     with warnings.catch_warnings(), _silenced():
@@ -103,15 +103,15 @@ class MatrixPool(nn.Module):
         return torch.matmul(self.rows, torch.matmul(x, self.cols))
 
 
-def exportable(model: nn.Module, size: int) -> nn.Module:
-    """A copy whose adaptive pools (other than global ones) are MatrixPools for this input size."""
+def exportable(model: nn.Module, x: torch.Tensor) -> nn.Module:
+    """A copy whose adaptive pools (other than global ones) are MatrixPools for the size of the example input x."""
     model = copy.deepcopy(model)
     seen: dict[str, tuple[int, int]] = {}
     pools = {n: m for n, m in model.named_modules() if isinstance(m, nn.AdaptiveAvgPool2d)}
     hooks = [m.register_forward_hook(lambda m, i, o, n=n: seen.__setitem__(n, tuple(i[0].shape[-2:])))
              for n, m in pools.items()]
     with torch.no_grad():
-        model(torch.zeros(1, 3, size, size))
+        model(torch.zeros_like(x))
     for h in hooks:
         h.remove()
     for name, pool in pools.items():
@@ -122,18 +122,18 @@ def exportable(model: nn.Module, size: int) -> nn.Module:
     return model
 
 
-def _export_with_fallback(model: nn.Module, size: int, opset: int, dynamic: bool,
+def _export_with_fallback(model: nn.Module, x: torch.Tensor, opset: int, dynamic: bool,
                           log: Callable[[str], None]) -> tuple[onnx.ModelProto, int]:
     """Some layers (AlexNet's adaptive pooling at sizes other than 224) only export with the newer
     exporter: use it at opset 18 and say so, rather than fail."""
     try:
-        return onnx.load_from_string(_export_graph(model, size, opset, dynamic)), opset
+        return onnx.load_from_string(_export_graph(model, x, opset, dynamic)), opset
     except Exception as e:
         if opset >= 18:
             raise ThumbsError(f"ONNX export at opset {opset} failed ({type(e).__name__}: {str(e)[:200]})") from None
         log(f"opset {opset} cannot express this model ({str(e).splitlines()[0][:120]}); exporting at opset 18")
     try:
-        return onnx.load_from_string(_export_graph(model, size, 18, dynamic)), 18
+        return onnx.load_from_string(_export_graph(model, x, 18, dynamic)), 18
     except Exception as e:
         raise ThumbsError(f"ONNX export failed at opset {opset} and 18 ({type(e).__name__}: {str(e)[:200]})") from None
 
@@ -171,11 +171,12 @@ def text_paths(text: str) -> set[Path]:
     return {Path(text), Path(_SHOWN_BYTE.sub(lambda m: chr(0xDC00 + int(m.group(1), 16)), text))}
 
 
-def check_parity(model: nn.Module, onnx_bytes: bytes, size: int, batch: int) -> float:
-    """Run the same inputs through PyTorch and ONNX Runtime; returns the max |difference|."""
+def check_parity(model: nn.Module, onnx_bytes: bytes, example: torch.Tensor, batch: int) -> float:
+    """Run the same inputs (of the example's shape, `batch` of them) through PyTorch and ONNX Runtime; returns the
+    max |difference|."""
     from thumbs.runtime.providers import make_session
 
-    x = np.random.default_rng(0).random((batch, 3, size, size), dtype=np.float32)
+    x = np.random.default_rng(0).random((batch, *example.shape[1:]), dtype=np.float32)
     with torch.no_grad():
         expected = model(torch.from_numpy(x)).numpy()
     session = make_session(onnx_bytes, ["CPUExecutionProvider"])
@@ -248,8 +249,8 @@ def export(ckpt_path: str | Path, out: str | Path | None = None, opset: int = DE
     check_writable_dir(out_path.parent, "--out", create=False)
     _check_finite(ckpt, ckpt_path)
     model = nn.Sequential(models.from_checkpoint(ckpt), nn.Softmax(dim=1)).eval()
-    size = ckpt.info.img_size
-    proto, opset = _export_with_fallback(exportable(model, size), size, opset, dynamic_batch, log)
+    x = models.example_input(ckpt.info.arch, ckpt.info.img_size)
+    proto, opset = _export_with_fallback(exportable(model, x), x, opset, dynamic_batch, log)
     if file_opset(proto) != opset:
         raise ThumbsError(f"asked for opset {opset}, the exporter wrote {file_opset(proto)}: "
                           f"use --opset {MIN_OPSET}-{MAX_OPSET}")
@@ -258,7 +259,7 @@ def export(ckpt_path: str | Path, out: str | Path | None = None, opset: int = DE
     for key, value in metadata(ckpt, ckpt_path).items():
         proto.metadata_props.add(key=key, value=value)
     data = proto.SerializeToString()
-    max_diff = check_parity(model, data, size, batch=4 if dynamic_batch else 1)
+    max_diff = check_parity(model, data, x, batch=4 if dynamic_batch else 1)
     if not max_diff <= TOLERANCE[fp16]:
         raise ThumbsError(f"the ONNX model disagrees with PyTorch: max probability difference {max_diff:.2e} "
                           f"> {TOLERANCE[fp16]:.0e}; nothing was written (try another --opset)")

@@ -13,6 +13,7 @@ from torch import nn
 from torchvision import models
 
 from thumbs.core.errors import ThumbsError
+from thumbs.hands.inputs import FEATURES
 from thumbs.train_config import WEIGHTS_HINT
 from thumbs.training import checkpoint
 from thumbs.training.checkpoint import Checkpoint
@@ -30,6 +31,21 @@ class Arch:
     # that way (scripts/bench_first_step.py --device cpu, 224 px: MobileNets 1.4-1.6x, SqueezeNet 1.5x, ResNet-18
     # 1.1x but 0.93-0.98x at 40-64 px, AlexNet 1.0x). A CUDA GPU always trains channels_last (its tensor cores).
     cpu_channels_last_from: int | None = 0
+    landmarks: bool = False  # fed hands.inputs.landmark_features (img_size: their length), not an image
+
+
+class LandmarkMLP(nn.Module):
+    """The landmarks model (`--arch landmarks`): a small MLP on hands.inputs.landmark_features, which are
+    normalised already (wrist-relative, divided by the hand's size). Trains in seconds on a CPU."""
+
+    def __init__(self, num_classes: int = 2, weights: object = None, width: int = 128, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(FEATURES, width), nn.ReLU(), nn.Dropout(dropout),
+                                  nn.Linear(width, width // 2), nn.ReLU(), nn.Dropout(dropout))
+        self.head = nn.Linear(width // 2, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
 
 
 ARCHS: dict[str, Arch] = {a.name: a for a in (
@@ -40,7 +56,10 @@ ARCHS: dict[str, Arch] = {a.name: a for a in (
     Arch("mobilenet_v2", models.mobilenet_v2, "classifier.1"),
     Arch("mobilenet_v2_x0_35", functools.partial(models.mobilenet_v2, width_mult=0.35), "classifier.1",
          torchvision_weights=False),
-)}
+)}  # the image networks; --arch also takes LANDMARKS
+LANDMARKS = Arch("landmarks", LandmarkMLP, "head", torchvision_weights=False, img_size=FEATURES,
+                 cpu_channels_last_from=None, landmarks=True)
+KNOWN = {**ARCHS, LANDMARKS.name: LANDMARKS}  # every --arch
 
 
 class Normalized(nn.Module):
@@ -54,6 +73,14 @@ class Normalized(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net((x - self.mean) / self.std)
+
+
+class Features(Normalized):
+    """The wrapper of a network on feature vectors (the landmarks model): they come normalised (norm "none"), so
+    it passes them on; the same checkpoint layout as an image model's (net.*, mean, std)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
 
 
 class FlipAverage(nn.Module):
@@ -75,14 +102,17 @@ class FlipAverage(nn.Module):
 
 
 def get_arch(name: str) -> Arch:
-    if name not in ARCHS:
-        raise ThumbsError(f"unknown architecture '{name}': choose one of {', '.join(ARCHS)}")
-    return ARCHS[name]
+    if name not in KNOWN:
+        raise ThumbsError(f"unknown architecture '{name}': choose one of {', '.join(KNOWN)}")
+    return KNOWN[name]
 
 
 def memory_format(arch_name: str, img_size: int, device: torch.device) -> torch.memory_format:
     """The layout a network trains in on `device`: the one rule for the model's weights and its batches."""
-    start = get_arch(arch_name).cpu_channels_last_from
+    arch = get_arch(arch_name)
+    start = arch.cpu_channels_last_from
+    if arch.landmarks:
+        return torch.contiguous_format  # vectors have no channels to lay out
     if device.type == "cuda" or (start is not None and img_size >= start):
         return torch.channels_last
     return torch.contiguous_format
@@ -128,10 +158,16 @@ def build(arch_name: str, num_classes: int, weights: str = "imagenet", norm: str
             file_norm = load_backbone(net, arch, Path(weights), log)
     if norm and file_norm and norm != file_norm:
         log(f"--norm {norm} overrides the weights file's normalisation ({file_norm})")
-    norm = norm or file_norm or "imagenet"
+    norm = norm or file_norm or ("none" if arch.landmarks else "imagenet")
     values = norm_values(norm)
     _replace_head(net, arch.head, num_classes)
-    return Normalized(net, *values), norm
+    return (Features if arch.landmarks else Normalized)(net, *values), norm
+
+
+def example_input(arch_name: str, size: int, batch: int = 1) -> torch.Tensor:
+    """A random input of the shape the network takes: (batch, FEATURES) landmark vectors, or RGB images."""
+    shape = (batch, FEATURES) if get_arch(arch_name).landmarks else (batch, 3, size, size)
+    return torch.rand(*shape, generator=torch.Generator().manual_seed(0))
 
 
 def _imagenet(arch: Arch) -> nn.Module:

@@ -8,6 +8,7 @@ from thumbs.core.errors import ThumbsError
 NORMS = {
     "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),  # torchvision's weights
     "inception": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),  # inputs in [-1, 1]: Keras/TF MobileNet weights
+    "none": ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),  # inputs as they come: the landmarks model's features
 }
 
 

@@ -38,6 +38,7 @@ from thumbs.train_config import TrainConfig, field_names, flag, refuse_used_run_
 from thumbs.train_config import check_settings as check_config
 from thumbs.training import augment, checkpoint, models, report, schedule, warm_start
 from thumbs.training.checkpoint import Checkpoint
+from thumbs.training.hand_data import HandInput, LandmarkAugment
 from thumbs.training.image_cache import LIMIT_ENV, ImageCache, default_dir, limit_bytes
 from thumbs.training.training_data import Prepared, TensorSet, batches, prepare, training_batches
 
@@ -171,9 +172,13 @@ def load_images(cfg: TrainConfig, size: int, log: Callable[[str], None] = print,
     skipped and cached, and refuse a training part that makes no batch."""
     cache = ImageCache(default_dir() if cfg.cache else None)
     limit = limit_bytes() if cache.root else 0  # a bad $THUMBS_CACHE_MB is refused before any work
-    prepared = prepare(cfg.data, size, cfg.val_fraction, classes=classes, crop=cfg.crop, cache=cache)
+    kind = train_config.model_input(cfg)
+    hands = None if kind == "frame" else HandInput.open(kind, cfg.cache, log)
+    prepared = prepare(cfg.data, size, cfg.val_fraction, classes=classes, crop=cfg.crop, cache=cache, hands=hands)
     for p in prepared.skipped:
         log(f"skipped unreadable image {p}")
+    if hands is not None:
+        log(f"hands: {hands.found.hits} photos from the found-hands cache, {hands.found.misses} through the front end")
     if cache.root:
         log(f"images: {cache.hits} from the decoded-image cache, {cache.misses} decoded ({cache.root})")
         deleted, freed = cache.prune(limit)
@@ -266,6 +271,7 @@ class Trainer:
                  callbacks: Callbacks | None = None) -> None:
         """`start`: the model to train and its normalisation name, instead of `initial_model`'s (a warm start).
         `callbacks`: name -> functions, see CALLBACKS (more with add_callback)."""
+        cfg = train_config.resolved(cfg)
         check_config(cfg)
         self.cfg, self.log, self.resume = cfg, log, resume
         self.callbacks: Callbacks = {name: [] for name in CALLBACKS}
@@ -320,9 +326,10 @@ class Trainer:
         self.inference_model = models.FlipAverage(self.model) if self.flip_average else self.model
         self.train_data: TensorSet = self.prepared.train.to(self.device)
         self.val_data: TensorSet = self.prepared.val.to(self.device)
-        self.augment = augment.BatchAugment(self.size, canvas_size(self.size),
-                                            augment.recipe(self.cfg.augment, self.cfg.flip),
-                                            torch.Generator(self.device).manual_seed(self.cfg.seed))
+        generator = torch.Generator(self.device).manual_seed(self.cfg.seed)
+        self.augment = LandmarkAugment(self.cfg.flip, generator) if self.cfg.input == train_config.LANDMARKS else \
+            augment.BatchAugment(self.size, canvas_size(self.size), augment.recipe(self.cfg.augment, self.cfg.flip),
+                                 generator)
         self.shuffle = torch.Generator().manual_seed(self.cfg.seed)
         self.log(_device_line(self.device, self.autocast, self.train_data))
 
@@ -370,8 +377,7 @@ class Trainer:
         """Validate and score the new-session and same-session parts apart."""
         loss, y_true, y_pred, confidence = self.validate()
         p = self.prepared
-        validation = metrics.score_parts(y_true, y_pred, p.val_new, [s.session for s in p.val_samples], p.classes,
-                                         loss)
+        validation = metrics.score_parts(*p.with_rule(y_true, y_pred), p.classes, loss)  # hand models: the rule too
         return validation, y_true, y_pred, confidence
 
     def _check_finite(self, value: float, what: str, epoch: int, stage: str) -> None:
@@ -382,7 +388,7 @@ class Trainer:
 
     def _settings(self) -> dict:
         return {**asdict(self.cfg), "data": str(Path(self.cfg.data).resolve()), "img_size": self.size,
-                "norm": self.norm, "device_used": str(self.device),
+                "norm": self.norm, "device_used": str(self.device), "input": train_config.model_input(self.cfg),
                 "freeze_epochs": self.freeze_epochs, "flip_average": self.flip_average}
 
     def _save(self, name: str, epoch: int, stage: str, history: list[dict], scores: metrics.Scores,
@@ -506,7 +512,7 @@ class Trainer:
     def _wrong(self, y_true: list[int], y_pred: list[int], confidence: list[float]) -> list[report.Wrong]:
         p, out = self.prepared, []
         for i, (t, q, c) in enumerate(zip(y_true, y_pred, confidence)):
-            if t != q:
+            if t != q and i < len(p.val):  # past them: photos the no-hand rule answered (no image of the model's)
                 out.append(report.Wrong(p.val.image(i), p.classes[t], p.classes[q], c,
                                         p.val_samples[i].session))
         return out

@@ -17,6 +17,7 @@ from thumbs.core.errors import DataError
 from thumbs.data import datacheck, dataset
 from thumbs.runtime.preprocess import DEFAULT_CROP, canvas_size, model_view, training_view
 from thumbs.training.augment import BatchAugment
+from thumbs.training.hand_data import HandInput, skeleton_image
 from thumbs.training.image_cache import ImageCache
 
 DEVICE_SHARE = 0.25  # images go onto the GPU when they take at most this share of its free memory
@@ -32,7 +33,9 @@ class TensorSet:
         return len(self.targets)
 
     def image(self, i: int) -> np.ndarray:
-        """Image i as HWC RGB uint8, for pictures in the report."""
+        """Image i as HWC RGB uint8, for pictures in the report (a landmarks vector drawn as its skeleton)."""
+        if self.images.dim() == 2:
+            return skeleton_image(self.images[i].cpu().numpy())
         return self.images[i].permute(1, 2, 0).cpu().numpy()
 
     def to(self, device: torch.device) -> TensorSet:
@@ -66,7 +69,7 @@ def batches(data: TensorSet, batch_size: int, device: torch.device, augment: Bat
             continue
         idx = idx.to(data.images.device)
         x = data.images[idx].to(device, non_blocking=True)
-        x = augment(x) if augment is not None else x.float().div_(255)
+        x = augment(x) if augment is not None else x.float().div_(255) if x.dtype == torch.uint8 else x.float()
         yield x.contiguous(memory_format=memory_format), data.targets[idx].to(device, non_blocking=True)
 
 
@@ -83,6 +86,15 @@ class Prepared:
     val_new: list[bool] = field(default_factory=list)
     sessions: dict[str, int] = field(default_factory=dict)  # recording sessions per class
     notes: list[str] = field(default_factory=list)
+    ruled: list[dataset.Sample] = field(default_factory=list)  # hand models: validation photos with no hand
+    ruled_new: list[bool] = field(default_factory=list)
+    none_index: int | None = None  # hand models: the class the no-hand rule answers
+
+    def with_rule(self, y_true: list[int], y_pred: list[int]) -> tuple[list[int], list[int], list[bool], list[str]]:
+        """The model's validation answers and the no-hand rule's (hand models), with each one's part and session."""
+        rule = [self.none_index] * len(self.ruled) if self.none_index is not None else []
+        return (y_true + [self.classes.index(s.label) for s in self.ruled], y_pred + rule,
+                self.val_new + self.ruled_new, [s.session for s in self.val_samples + self.ruled])
 
     def counts(self, part: str) -> list[int]:
         targets = getattr(self, part).targets
@@ -108,9 +120,17 @@ def _decode(samples: Sequence[dataset.Sample], classes: list[str], size: int, cr
     return TensorSet(stacked, torch.tensor(targets, dtype=torch.int64))
 
 
+def _decode_hands(hands: HandInput, samples: Sequence[dataset.Sample], classes: list[str], size: int,
+                  for_training: bool, skipped: list[Path], cache: ImageCache) -> tuple[TensorSet, list[dataset.Sample]]:
+    inputs, targets, kept = hands.decode(samples, classes, size, for_training, skipped, cache)
+    return TensorSet(inputs, targets), kept
+
+
 def prepare(root: str | Path, size: int, val_fraction: float = dataset.VAL_FRACTION,
-            classes: list[str] | None = None, crop: str = DEFAULT_CROP, cache: ImageCache | None = None) -> Prepared:
-    """Check the data set, split it, decode every image once; clear errors before any training."""
+            classes: list[str] | None = None, crop: str = DEFAULT_CROP, cache: ImageCache | None = None,
+            hands: HandInput | None = None) -> Prepared:
+    """Check the data set, split it, decode every image once; clear errors before any training. `hands`: a hand
+    model's data (hand_data.py): the no-hand rule sorts the photos, the kept ones become crops or landmarks."""
     scanned = dataset.scan(root)
     names = classes or list(scanned)
     if not names:
@@ -124,15 +144,23 @@ def prepare(root: str | Path, size: int, val_fraction: float = dataset.VAL_FRACT
     parts = dataset.split(samples, val_fraction)
     skipped: list[Path] = []
     cache = cache or ImageCache(None)
-    train = _decode(parts.train, names, size, crop, True, skipped, cache)
     val_s = parts.new + parts.same
-    val = _decode(val_s, names, size, crop, False, skipped, cache)
-    kept = [s for s in val_s if s.path not in set(skipped)]
+    if hands is None:
+        train = _decode(parts.train, names, size, crop, True, skipped, cache)
+        val = _decode(val_s, names, size, crop, False, skipped, cache)
+        kept = [s for s in val_s if s.path not in set(skipped)]
+    else:
+        train, _ = _decode_hands(hands, parts.train, names, size, True, skipped, cache)
+        val, kept = _decode_hands(hands, val_s, names, size, False, skipped, cache)
+        hands.refuse_unlearnable(root)
     new = parts.new_sessions
     prepared = Prepared(names, train, val, skipped, kept, [s.session in new for s in kept],
                         dataset.sessions_per_class(samples), datacheck.training_notes(scanned))
+    if hands is not None:
+        prepared.ruled, prepared.ruled_new = hands.val_ruled, [s.session in new for s in hands.val_ruled]
+        prepared.none_index, prepared.notes = names.index(hands.none_class), prepared.notes + hands.notes()
     for i, name in enumerate(names):
-        if prepared.counts("train")[i] + prepared.counts("val")[i] == 0:
+        if prepared.counts("train")[i] + prepared.counts("val")[i] == 0 and hands is None:
             raise DataError(f"class '{name}' in '{root}' has no readable image (all {len(scanned[name])} are corrupt)")
     if not len(val):
         raise DataError(f"'{root}' is too small for a validation split: record more frames per class "

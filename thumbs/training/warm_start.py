@@ -1,13 +1,13 @@
 """`thumbs train --from RUN/best.pt`: retrain a model where it failed, in minutes.
 
 It starts from the whole trained model and keeps its contract: architecture, input size, crop,
-normalisation, flips and flip averaging, and the head rows of every class it already knows (mapped by
-class name, so a class folder added since, which sorts between the others, gets fresh rows of its own
-and shifts none). The schedule is short (WARM_EPOCHS at the first run's rate times WARM_LR_FACTOR): the
-network already knows the task and only needs the new frames folded in; the decoded-image cache makes the
-unchanged photos free to load. The first run's rate travels down a chain of retrains as the setting
-`first_lr`, so the tenth retrain runs at the rate of the first (a rate read from the last retrain would halve
-each time).
+normalisation, flips and flip averaging, input (frame, hand crop or landmarks), and the head rows of every
+class it already knows (mapped by class name, so a class folder added since, which sorts between the others,
+gets fresh rows of its own and shifts none). The schedule is short (WARM_EPOCHS at the first run's rate
+times WARM_LR_FACTOR): the network already knows the task and only needs the new frames folded in; the
+decoded-image cache makes the unchanged photos free to load. The first run's rate travels down a chain of
+retrains as the setting `first_lr`, so the tenth retrain runs at the rate of the first (a rate read from the
+last retrain would halve each time).
 
 Every option given with --from is placed: CONTRACT ones may not differ from the model's, APPLIED ones replace
 the retrain's and are said, FROM_RUN_OPTIONS are taken as given; any other (--weights) is refused.
@@ -28,7 +28,8 @@ from thumbs.training import checkpoint, models
 
 WARM_EPOCHS = 2
 WARM_LR_FACTOR = 0.5
-CONTRACT = ("arch", "img_size", "norm", "crop", "flip", "flip_average")  # what --from keeps; given, may not differ
+# what --from keeps; given, may not differ
+CONTRACT = ("arch", "img_size", "norm", "crop", "flip", "flip_average", "input")
 APPLIED = ("epochs", "lr", "augment", "freeze_epochs")  # given with --from, they replace the retrain's own, said
 
 
@@ -39,6 +40,7 @@ def contract(path: str | Path) -> dict:
     lr = float(settings.get("lr", 1e-3))
     return {"arch": info.arch, "img_size": info.img_size, "norm": info.norm, "crop": info.crop,
             "flip": bool(settings.get("flip", info.flip_average)), "flip_average": info.flip_average,
+            "input": info.input,
             "augment": settings.get("augment", "light"), "lr": lr, "first_lr": float(settings.get("first_lr") or lr),
             "label_smoothing": float(settings.get("label_smoothing", 0.0)), "classes": list(info.classes)}
 
