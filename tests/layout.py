@@ -4,7 +4,8 @@ The installs: every module under thumbs/ outside thumbs/training/ is the live in
 Jetson Nano); thumbs/training/ is the training install. tests/test_imports.py, tests/training/test_compat.py and
 .ci/run (`python -m tests.layout` prints the files) all read it.
 
-The layers (docs/architecture.md): core; beside each other on it sources (frames) and hands (the hand record);
+The layers (docs/architecture.md): core; beside each other on it sources (frames) and ONNX Runtime's providers
+(runtime/providers.py, the bottom of the runtime, which the hand front end runs on too); hands on the providers;
 data and runtime on hands; the settings on data and runtime; live on the settings and sources; the studio on
 live; training beside live on the settings and sources; the commands on everything. A module
 imports its own layer or one below it, never one above or beside it (tests/test_imports.py, lazy imports
@@ -27,7 +28,8 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "root": (("thumbs",), ()),
     "core": (("thumbs.core",), ("root",)),
     "sources": (("thumbs.sources",), ("core",)),
-    "hands": (("thumbs.hands",), ("core",)),
+    "providers": (("thumbs.runtime.providers",), ("core",)),
+    "hands": (("thumbs.hands",), ("providers",)),
     "data": (("thumbs.data",), ("hands",)),
     "runtime": (("thumbs.runtime",), ("hands",)),
     "settings": (("thumbs.train_config", "thumbs.export_config"), ("data", "runtime")),
