@@ -47,7 +47,8 @@ class ModelInfo:
                        norm=str(d.get("norm", "")), mean=tuple(float(v) for v in d["mean"]),
                        std=tuple(float(v) for v in d["std"]), crop=str(d.get("crop") or "center"),
                        arch=str(d.get("arch", "")), flip_average=bool(d.get("flip_average", False)),
-                       input=str(d.get("input") or "frame"), version=int(d.get("version", 1)))
+                       input=str((d.get("input") if int(d.get("version", 1)) >= 2 else None) or "frame"),
+                       version=int(d.get("version", 1)))  # version 1's flat "input" was INPUT's description
             if info.input not in INPUTS:
                 raise ValueError(f"input '{info.input}' is not one this thumbs knows ({', '.join(INPUTS)}): "
                                  "update thumbs")
