@@ -54,7 +54,7 @@ def test_eval_uses_the_model_crop_policy(tmp_path, demo_data, monkeypatch):
 
 def test_unknown_model_kind(tmp_path, demo_data):
     (tmp_path / "model.bin").write_bytes(b"x")
-    with pytest.raises(ThumbsError, match="expected an .onnx file or a .pt checkpoint"):
+    with pytest.raises(ThumbsError, match="expected an .onnx file, a .pt checkpoint or a served model"):
         evaluate(tmp_path / "model.bin", demo_data)
 
 

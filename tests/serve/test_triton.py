@@ -5,6 +5,7 @@ frame for frame, the batch limit holds, and a server lost mid-run costs no frame
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -36,10 +37,21 @@ def exported(tmp_path_factory) -> Path:
     return root
 
 
+def _without_contract(repo: Path) -> None:
+    """repo/bare: the same model with its config's thumbs parameters cut off (as if written by hand)."""
+    shutil.copytree(repo / "sq", repo / "bare")
+    config = (repo / "bare" / "config.pbtxt").read_text()
+    (repo / "bare" / "config.pbtxt").write_text(config[:config.index("parameters [")].replace('"sq"', '"bare"'))
+
+
 @pytest.fixture(scope="module")
 def server(exported, tmp_path_factory):
-    """One server for the module (ready in 2-3 s), the exported repository loaded as it is."""
-    with TritonServer(exported / "repo", tmp_path_factory.mktemp("triton")) as running:
+    """One server for the module (ready in 2-3 s), the exported repository loaded as it is, beside a model
+    without the thumbs contract."""
+    repo = tmp_path_factory.mktemp("served") / "repo"
+    shutil.copytree(exported / "repo", repo)
+    _without_contract(repo)
+    with TritonServer(repo, tmp_path_factory.mktemp("triton")) as running:
         yield running
 
 
@@ -121,13 +133,15 @@ def test_live_through_triton_agrees_with_the_local_model_frame_for_frame(exporte
 
 def test_a_server_that_is_not_there_silent_or_lacks_the_model_is_one_clear_line(server, clip):
     """Nothing on the port, a port that takes connections and never answers (a hung server), a model the server
-    lacks, a URL without a port: one line each, exit code 1, within the start's bound."""
+    lacks, a model without the thumbs contract, a URL without a port: one line each, exit code 1, in bounded
+    time."""
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen()
         cases = [(f"grpc://127.0.0.1:{_closed_port()}/sq", "no Triton server answers"),
                  (f"http://127.0.0.1:{silent.getsockname()[1]}/sq", "no Triton server answers"),
                  (server.url("http", "nope"), "has no ready model 'nope'"),
+                 (server.url("grpc", "bare"), "has no thumbs contract in its config"),
                  ("grpc://127.0.0.1/sq", "grpc://HOST:PORT/NAME")]
         for model, message in cases:
             start = time.monotonic()
