@@ -200,6 +200,13 @@ def _log(message: str) -> None:
     out.print(message, highlight=False, markup=False)  # library text, printed as written: 'thumbs[train]' stays
 
 
+def _cpu(log: Callable[[str], None] = _log) -> None:
+    """The thread policy (thumbs/core/threads.py), said first: how this command will use the cores."""
+    from thumbs.core import threads
+
+    log(threads.current().line())
+
+
 # `train` option -> TrainConfig field, where the names differ
 TRAIN_FIELDS = {"out_dir": "out"}
 
@@ -298,6 +305,7 @@ def train(
         if given_path is not None:
             existing_file(given_path, "checkpoint")
 
+    _cpu()
     from thumbs.core import metrics
     from thumbs.training import train as training
 
@@ -339,6 +347,7 @@ def eval_(
     from thumbs.evaluate import evaluate
 
     log = (lambda m: err.print(m, highlight=False, markup=False)) if as_json else _log  # --json: stdout is JSON
+    _cpu(log)
     result = evaluate(model, data, provider, log=log)
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
@@ -369,6 +378,7 @@ def export(
 
     export_config.check(opset, batch)  # these two before PyTorch loads: a mistake is refused at once
     existing_file(checkpoint, "checkpoint")
+    _cpu()
     from thumbs.training.export import export as run_export
 
     result = run_export(checkpoint, out_path, opset=opset, fp16=fp16, dynamic_batch=batch == "dynamic")
@@ -433,6 +443,7 @@ def live(
 
         opts.capture = CaptureOptions(capture, capture_every, capture_max, capture_sample)
     check_outputs(opts, parse_source(source), path)  # before the model is exported, loaded or built
+    _cpu(log)
     if path.suffix.lower() in TORCH_SUFFIXES:
         path = _exported_once(path, log)
     clf = Classifier.load(path, provider, fp16=not fp32, log=log)
@@ -512,6 +523,7 @@ def demo_cmd(
     """Run the whole product on synthetic data: generate, collect, train, export, live (headless)."""
     from thumbs.training.demo import run_demo
 
+    _cpu()
     result = run_demo(out_dir, arch=arch, epochs=epochs, img_size=img_size, log=_log)
     out.print(f"[bold green]demo done[/]: validation accuracy {result.val_accuracy:.1%}, "
               f"live frame accuracy {result.frame_accuracy:.1%} against the clip's ground truth "
@@ -569,6 +581,7 @@ def studio(
     opts = StudioOptions(check_classes(classes.split(",")), data, train_settings, start_from, events, interval,
                          capture_dir, threshold, smooth, provider)
     check_paths(opts)
+    _cpu(lambda m: err.print(m, highlight=False, markup=False))
     with open_source(source, width, height, fps) as src:
         window = Window(TITLE, instead="record without a window with `thumbs collect --headless`")
         try:
