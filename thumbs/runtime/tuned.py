@@ -1,9 +1,10 @@
 """An ONNX Runtime CPU session that takes one thread fewer while other work holds a core.
 
-A session's thread count is fixed when it is made, so this keeps a session per count (made, and warmed up, when
-the count is first tried) and runs each inference on the one `threads.Tuner` chose from the inferences' times.
-Quiet, every core's thread wins and inference is as fast as one plain session; with a core busy, a waiting
-thread spun on that core and held up every inference, and one thread fewer wins (docs/speed.md)."""
+A session's thread count is fixed when it is made, so this keeps a session per count (warmed up: the first
+trial's at load, others when first tried) and runs each inference on the one `threads.Tuner` chose from the
+inferences' times. Quiet, every core's thread wins and inference is as fast as one plain session; with a core
+busy, a waiting thread spun on that core and held up every inference, and one thread fewer wins
+(docs/speed.md)."""
 
 from __future__ import annotations
 
@@ -27,13 +28,17 @@ class TunedSession:
         self.sessions: dict[int, ort.InferenceSession] = {most: first}
         self.current = first
         self.tuner = threads.Tuner(self._use, most)
+        self._made(most - 1)  # now, not in the middle of the frames: the first trial comes within a second
 
-    def _use(self, count: int) -> None:
+    def _made(self, count: int) -> ort.InferenceSession:
         if count not in self.sessions:
             session = make_session(read_regular(self.path), [CPU], cpu_threads=count)
             warm_up(session)
             self.sessions[count] = session
-        self.current = self.sessions[count]
+        return self.sessions[count]
+
+    def _use(self, count: int) -> None:
+        self.current = self._made(count)
 
     def run(self, outputs, feed):
         start = time.perf_counter()
