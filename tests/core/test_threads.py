@@ -70,40 +70,56 @@ def test_the_product_makes_its_sessions_with_the_policy(tmp_path, monkeypatch) -
 
 
 class Steps:
-    """A fake clock for the tuner: each step takes what the current thread count's cost says."""
+    """A fake clock for the tuner: each step takes what the current thread count costs on this fake machine."""
 
     def __init__(self, cost: dict) -> None:
-        self.cost, self.now, self.counts = cost, 0.0, []
+        self.cost, self.now, self.counts, self.used = cost, 0.0, [], []
         self.tuner = threads.Tuner(self.counts.append, 2, clock=lambda: self.now)
 
-    def run(self, n: int) -> None:
-        for _ in range(n):
+    def run(self, seconds: float) -> None:
+        end = self.now + seconds
+        while self.now < end:
             count = self.counts[-1] if self.counts else 2
+            self.used.append(count)
             self.now += self.cost[count]
             self.tuner.step()
 
+    def share(self, count: int) -> float:
+        return self.used.count(count) / len(self.used)
 
-def test_quiet_the_tuner_tries_one_thread_fewer_and_keeps_every_core() -> None:
+    def lost(self, best: int) -> float:
+        """The share of the time lost against running every step at the `best` count."""
+        spent = sum(self.cost[c] for c in self.used)
+        return spent / (len(self.used) * self.cost[best]) - 1
+
+
+def test_quiet_the_tuner_keeps_every_core_and_tries_one_fewer_seldom() -> None:
     steps = Steps({2: 0.10, 1: 0.16})
-    steps.run(2 * threads.TRIAL_STEPS)
-    assert steps.counts == [1, 2] and steps.tuner.threads == 2
-    steps.run(int(threads.RETRY_SECONDS / 0.1) + 2 * threads.TRIAL_STEPS + 1)  # it holds a while, tries again
-    assert steps.counts == [1, 2, 1, 2]
+    steps.run(3)
+    assert steps.counts == [1, 2] and steps.tuner.threads == 2  # tried after a second, and given up
+    steps.run(120)
+    assert steps.tuner.threads == 2 and steps.lost(2) < 0.03  # each hold doubles, up to RETRY_SECONDS
 
 
-def test_with_a_core_busy_the_tuner_takes_a_thread_away_and_checks_again_later() -> None:
-    steps = Steps({2: 0.40, 1: 0.15})
-    steps.run(2 * threads.TRIAL_STEPS)
-    assert steps.counts == [1, 1] and steps.tuner.threads == 1
-    steps.run(int(threads.RETRY_SECONDS / 0.15) + threads.TRIAL_STEPS + 1)
-    assert steps.counts == [1, 1, 2, 1]  # the core is still busy: two threads lost again
+def test_with_a_core_busy_one_thread_fewer_within_seconds_and_two_are_tried_again_later() -> None:
+    steps = Steps({2: 0.10, 1: 0.16})
+    steps.run(30)
+    steps.cost = {2: 0.40, 1: 0.15}  # another process takes a core
+    steps.run(threads.RETRY_SECONDS + 3)
+    assert steps.tuner.threads == 1
+    steps.used.clear()
+    steps.run(120)
+    assert steps.tuner.threads == 1 and 2 in steps.used and steps.lost(1) < 0.08  # two threads 2.7x as slow
+    steps.cost = {2: 0.10, 1: 0.16}  # and gives it back
+    steps.run(threads.RETRY_SECONDS + 3)
+    assert steps.tuner.threads == 2
 
 
 def test_steps_marked_first_and_a_small_difference_do_not_decide() -> None:
     steps = Steps({2: 0.10, 1: 0.098})
-    steps.run(2 * threads.TRIAL_STEPS)
+    steps.run(60)
     assert steps.tuner.threads == 2  # within BETTER: noise, not a verdict
-    tuner = threads.Tuner(pytest.fail, 2, clock=lambda: 0.0)
+    tuner = threads.Tuner(pytest.fail, 2, clock=lambda: 100.0)
     for _ in range(10 * threads.TRIAL_STEPS):
         tuner.step(first=True)
     assert tuner.times == {}

@@ -90,17 +90,21 @@ def current() -> Policy:
     return decide(os.environ)
 
 
-TRIAL_STEPS = 6  # steps timed per thread count (the median is compared: one slow step is not a verdict)
-RETRY_SECONDS = 15.0  # how long a choice holds before the neighbouring count is tried again
+TRIAL_STEPS = 5  # steps timed per thread count (the median is compared: one slow step is not a verdict)
+FIRST_HOLD = 1.0  # seconds a new choice holds before the neighbouring count is tried (a wrong one costs little)
+RETRY_SECONDS = 30.0  # the longest hold: each comparison that keeps the choice doubles it, up to this
+SLOWER = 1.25  # steps this much slower than when the choice was made end the hold: other work has come
 BETTER = 0.95  # a count must be 5 % faster to take over: measurement noise does not flip the choice
 
 
 class Tuner:
-    """Chooses the thread count of repeated equal steps (training batches) by their measured time, while they
-    run: keep the count, every RETRY_SECONDS time TRIAL_STEPS steps at one thread fewer (or more, up to `most`)
-    and take it if it is faster. On a quiet machine all threads win; when other work takes a core, the thread
-    that shared it held up every step, and one fewer wins. Call `step` after every step (`first`: its time
-    includes other work, an epoch's validation, and is not counted), or `timed` with each step's seconds."""
+    """Chooses the thread count of repeated equal steps (training batches, inferences) by their measured time,
+    while they run: keep the count, and after a hold (FIRST_HOLD, doubling to RETRY_SECONDS while the choice
+    stands, or ended by steps SLOWER than when the choice was made) time TRIAL_STEPS steps at one thread fewer
+    (or more, up to `most`) and take it if it is faster. On a
+    quiet machine all threads win; when other work takes a core, the thread that shared it held up every step,
+    and one fewer wins. Call `step` after every step (`first`: its time includes other work, an epoch's
+    validation, and is not counted), or `timed` with each step's seconds."""
 
     def __init__(self, set_threads: Callable[[int], None], most: int,
                  clock: Callable[[], float] = time.perf_counter) -> None:
@@ -108,8 +112,10 @@ class Tuner:
         self.threads = most
         self.trial: int | None = None  # the count on trial, None while the choice holds
         self.times: dict = {}  # count -> step seconds of the current comparison
-        self.last = clock()
-        self.held_since = -math.inf  # the first comparison comes after the first TRIAL_STEPS steps
+        self.last = self.held_since = clock()
+        self.hold = FIRST_HOLD
+        self.reference = math.inf  # the chosen count's median step when it was chosen
+        self.skip = 1  # steps not to count: the first after a change of count warms its threads up
         self.direction = -1
 
     def step(self, first: bool = False) -> None:
@@ -122,12 +128,15 @@ class Tuner:
     def timed(self, seconds: float) -> None:
         """A step's time, measured by the caller (an inference, without the wait for the next frame)."""
         now = self.clock()
-        if self.most < 2:
+        if self.most < 2 or self.skip:
+            self.skip = max(0, self.skip - 1)
             return
         running = self.trial if self.trial is not None else self.threads
         times = self.times.setdefault(running, [])
         times.append(seconds)
-        if self.trial is None and now - self.held_since >= RETRY_SECONDS and len(times) >= TRIAL_STEPS:
+        if self.trial is None and len(times) >= TRIAL_STEPS and now - self.held_since >= min(
+                self.hold, FIRST_HOLD if statistics.median(times[-TRIAL_STEPS:]) > SLOWER * self.reference
+                else math.inf):
             self._try(self._neighbour())
         elif self.trial is not None and len(times) >= TRIAL_STEPS:
             self._decide()
@@ -139,12 +148,17 @@ class Tuner:
 
     def _try(self, count: int) -> None:
         self.times = {self.threads: self.times[self.threads][-TRIAL_STEPS:]}
-        self.trial = count
+        self.trial, self.skip = count, 1
         self.set_threads(count)
 
     def _decide(self) -> None:
         held, tried = statistics.median(self.times[self.threads]), statistics.median(self.times[self.trial])
-        if tried < BETTER * held:
+        changed = tried < BETTER * held
+        self.reference = min(held, tried)
+        if changed:
             self.threads = self.trial
-        self.set_threads(self.threads)
+        else:
+            self.set_threads(self.threads)
+            self.skip = 1
+        self.hold = FIRST_HOLD if changed else min(2 * self.hold, RETRY_SECONDS)
         self.trial, self.times, self.held_since = None, {}, self.clock()
