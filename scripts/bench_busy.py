@@ -1,8 +1,8 @@
 """Speed on a quiet and on a busy machine: the demo's training, a live run and the studio's preview while it
 trains, with the thread policy (thumbs/core/threads.py) against the settings of before it, side by side.
 
-    python scripts/bench_busy.py [--rounds 1] [--epochs 2] [--per-class 150] [--frames 300] [--no-studio]
-        [--before REV]
+    python scripts/bench_busy.py [--rounds 2] [--studio-rounds 1] [--epochs 2] [--per-class 300] [--frames 900]
+        [--no-studio] [--before REV]
 
 "busy": every core but one runs a plain Python loop that this script starts and stops itself. Each round runs
 every (state, variant) pair back to back, the variants interleaved, so both see the same machine. "before" is
@@ -31,10 +31,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from thumbs.core import threads  # noqa: E402
-from thumbs.train_config import DEMO_BATCH_SIZE, DEMO_IMG_SIZE  # noqa: E402
+from thumbs.train_config import DEMO_BATCH_SIZE, DEMO_IMG_SIZE, DEMO_PER_CLASS  # noqa: E402
 
 BEFORE_ENV = {"OMP_NUM_THREADS": "", "GOMP_SPINCOUNT": "300000"}  # OMP_NUM_THREADS filled in with the core count
 CLEARED = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME", "MKL_NUM_THREADS")
+LIVE_FRAMES = 900
 RECIPE = ["--arch", "resnet18", "--weights", "none", "--img-size", str(DEMO_IMG_SIZE), "--batch-size",
           str(DEMO_BATCH_SIZE)]
 
@@ -76,7 +77,7 @@ def train_rate(env: dict, work: Path, epochs: int, out: str) -> float:
 
 
 def live_fps(env: dict, work: Path, model: str, frames: int) -> float:
-    text = thumbs(env, "live", "--model", model, "--source", "demo/clips/live.mp4", "--headless", "--max-frames",
+    text = thumbs(env, "live", "--model", model, "--source", "live.mp4", "--headless", "--max-frames",
                   str(frames), "--provider", "cpu", cwd=work)
     return float(re.search(r"([\d.]+) fps on", text).group(1))
 
@@ -85,6 +86,7 @@ def studio_fps(env: dict, work: Path, epochs: int) -> float:
     """The preview's fps while the first training runs, from the studio's own quit event."""
     from tests.studio.driver import StudioRun, virtual_display
 
+    (work / "events.jsonl").unlink(missing_ok=True)  # the last run's: its model_ready is not this one's
     with virtual_display() as display:
         run = StudioRun(display, work, "--classes", "up,down,none", "--data", "demo/dataset", "--source",
                         "camera.mp4", "--captures", "studio-captures", *RECIPE, "--epochs", str(epochs), env=env)
@@ -103,6 +105,8 @@ def prepare(work: Path, per_class: int, epochs: int) -> str:
     env = variant_env("policy", None)
     thumbs(env, "demo-data", "--out", "demo", "--per-class", str(per_class), cwd=work)
     synthetic.make_video(work / "camera.mp4", seed=7, fps=30.0)
+    third = LIVE_FRAMES // 3  # the demo's live clip, longer: a run of seconds, not one
+    synthetic.make_video(work / "live.mp4", [("up", third), ("none", third), ("down", third)], seed=200)
     train_rate(env, work, epochs, "runs/model")
     thumbs(env, "export", "runs/model/best.pt", cwd=work)
     return "runs/model/best.onnx"
@@ -125,7 +129,7 @@ def measure(args: argparse.Namespace, work: Path, tree: Path | None) -> dict:
                     row = results.setdefault((variant, state), {"train": [], "live": [], "studio": []})
                     row["train"].append(train_rate(env, work, args.epochs, f"runs/{variant}-{state}-{r}"))
                     row["live"].append(live_fps(env, work, model, args.frames))
-                    if args.studio and r == 0:
+                    if args.studio and r < args.studio_rounds:
                         row["studio"].append(studio_fps(env, work, args.epochs))
                     print(f"round {r + 1} {state} {variant}: " + ", ".join(
                         f"{k} {v[-1]:.1f}" for k, v in row.items() if v), flush=True)
@@ -143,21 +147,23 @@ def table(results: dict) -> str:
             q, b = med(variant, "quiet", what), med(variant, "busy", what)
             if q is None:
                 continue
-            lines.append(f"| {unit} | {variant} | {q:.1f} | {b:.1f} | {b / q:.2f} |")
+            lines.append(f"| {unit} | {variant} | {q:.1f} | {b:.1f} | {b / q if q else float('nan'):.2f} |")
         q0, q1 = med("before", "quiet", what), med("policy", "quiet", what)
-        if q0:
+        if q0 and q1 is not None:
             lines.append(f"| {unit} | policy/before, quiet | | | {q1 / q0:.2f} |")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=1, help="Rounds of every pair; medians are printed.")
+    parser.add_argument("--rounds", type=int, default=2, help="Rounds of every pair; medians are printed.")
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--per-class", type=int, default=150, help="Demo images per class.")
-    parser.add_argument("--frames", type=int, default=300, help="Frames of each live run.")
+    parser.add_argument("--per-class", type=int, default=DEMO_PER_CLASS, help="Demo images per class.")
+    parser.add_argument("--frames", type=int, default=LIVE_FRAMES, help=f"Frames of each live run (at most "
+                        f"{LIVE_FRAMES}, the clip's).")
     parser.add_argument("--studio", action=argparse.BooleanOptionalAction, default=True,
                         help="Also the studio's preview while training (Xvfb, xdotool).")
+    parser.add_argument("--studio-rounds", type=int, default=1, help="Rounds that include the studio.")
     parser.add_argument("--before", metavar="REV", help="Run 'before' from this git revision's tree.")
     args = parser.parse_args()
     start = time.perf_counter()

@@ -581,9 +581,9 @@ def studio(
     opts = StudioOptions(check_classes(classes.split(",")), data, train_settings, start_from, events, interval,
                          capture_dir, threshold, smooth, provider)
     check_paths(opts)
-    _cpu(lambda m: err.print(m, highlight=False, markup=False))
     with open_source(source, width, height, fps) as src:
         window = Window(TITLE, instead="record without a window with `thumbs collect --headless`")
+        _cpu(lambda m: err.print(m, highlight=False, markup=False))  # once it opened: no display is one line
         try:
             summary = Studio(src, opts, window, log=lambda m: err.print(m, highlight=False, markup=False)).run()
         finally:
