@@ -1,8 +1,8 @@
 """Speed on a quiet and on a busy machine: the demo's training, a live run and the studio's preview while it
 trains, with the thread policy (thumbs/core/threads.py) against the settings of before it, side by side.
 
-    python scripts/bench_busy.py [--rounds 2] [--studio-rounds 1] [--epochs 2] [--per-class 300] [--frames 900]
-        [--no-studio] [--before REV]
+    python scripts/bench_busy.py [--rounds 2] [--epochs 2] [--per-class 300] [--frames 900]
+        [--no-studio] [--studio-rounds 1] [--studio-epochs 1] [--before REV]
 
 "busy": every core but one runs a plain Python loop that this script starts and stops itself. Each round runs
 every (state, variant) pair back to back, the variants interleaved, so both see the same machine. "before" is
@@ -130,7 +130,7 @@ def measure(args: argparse.Namespace, work: Path, tree: Path | None) -> dict:
                     row["train"].append(train_rate(env, work, args.epochs, f"runs/{variant}-{state}-{r}"))
                     row["live"].append(live_fps(env, work, model, args.frames))
                     if args.studio and r < args.studio_rounds:
-                        row["studio"].append(studio_fps(env, work, args.epochs))
+                        row["studio"].append(studio_fps(env, work, args.studio_epochs))
                     print(f"round {r + 1} {state} {variant}: " + ", ".join(
                         f"{k} {v[-1]:.1f}" for k, v in row.items() if v), flush=True)
     return results
@@ -164,6 +164,8 @@ def main() -> None:
     parser.add_argument("--studio", action=argparse.BooleanOptionalAction, default=True,
                         help="Also the studio's preview while training (Xvfb, xdotool).")
     parser.add_argument("--studio-rounds", type=int, default=1, help="Rounds that include the studio.")
+    parser.add_argument("--studio-epochs", type=int, default=1, help="Epochs of the studio's training (its job "
+                        "runs on all cores but one, at a lower priority: slower than `thumbs train`).")
     parser.add_argument("--before", metavar="REV", help="Run 'before' from this git revision's tree.")
     args = parser.parse_args()
     start = time.perf_counter()

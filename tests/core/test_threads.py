@@ -124,3 +124,12 @@ def test_steps_marked_first_and_a_small_difference_do_not_decide() -> None:
         tuner.step(first=True)
     assert tuner.times == {}
     threads.Tuner(pytest.fail, 1).timed(1.0)  # one thread: nothing to choose
+
+
+def test_cores_counts_a_core_once_whatever_its_hardware_threads(tmp_path, monkeypatch) -> None:
+    for cpu, siblings in enumerate(("0,2", "1,3", "0,2", "1,3", "4")):
+        (tmp_path / f"cpu{cpu}").mkdir()
+        (tmp_path / f"cpu{cpu}" / "siblings").write_text(siblings + "\n")
+    monkeypatch.setattr(threads, "TOPOLOGY", str(tmp_path / "cpu{}" / "siblings"))
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 4, 7}, raising=False)
+    assert threads.cores() == 4  # two cores of two threads, one of one, and a processor /sys does not describe

@@ -20,21 +20,29 @@ import statistics
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 THREADS = "OMP_NUM_THREADS"
 WAIT = "OMP_WAIT_POLICY"
 # What a waiting OpenMP thread does, in the names each OpenMP runtime reads: GNU (Linux wheels of PyTorch), and
 # LLVM/Intel (macOS, conda). Any of them set by the user means the user decides the waiting.
 WAIT_VARIABLES = (WAIT, "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
+TOPOLOGY = "/sys/devices/system/cpu/cpu{}/topology/thread_siblings_list"  # the processors of one core
 ORT_SPINNING = "session.intra_op.allow_spinning"  # a session config key since ONNX Runtime 1.6 (the Nano's 1.11)
 
 
 def cores() -> int:
-    """The cores this process may run on (a container's or taskset's share, where the system says it)."""
+    """The physical cores this process may run on (a container's or taskset's share): a core's second hardware
+    thread shares its units, and PyTorch and ONNX Runtime start a thread per physical core too."""
     getter = getattr(os, "sched_getaffinity", None)
-    if getter is not None:
-        return max(1, len(getter(0)))
-    return max(1, os.cpu_count() or 1)
+    allowed = getter(0) if getter is not None else range(os.cpu_count() or 1)
+    siblings = set()
+    for cpu in allowed:
+        try:
+            siblings.add(Path(TOPOLOGY.format(cpu)).read_text().strip())
+        except OSError:  # not Linux, or no topology: each processor counts
+            siblings.add(str(cpu))
+    return max(1, len(siblings))
 
 
 @dataclass(frozen=True)
