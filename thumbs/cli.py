@@ -207,6 +207,20 @@ def _cpu(log: Callable[[str], None] = _log) -> None:
     log(threads.current().line())
 
 
+def _cpu_first(log: Callable[[str], None]) -> Callable[[str], None]:
+    """`log`, saying the thread policy before its first line: a command that refuses its input before it says
+    anything still prints only the one error line."""
+    said = []
+
+    def first(message: str) -> None:
+        if not said:
+            said.append(True)
+            _cpu(log)
+        log(message)
+
+    return first
+
+
 # `train` option -> TrainConfig field, where the names differ
 TRAIN_FIELDS = {"out_dir": "out"}
 
@@ -305,22 +319,22 @@ def train(
         if given_path is not None:
             existing_file(given_path, "checkpoint")
 
-    _cpu()
+    log = _cpu_first(_log)
     from thumbs.core import metrics
     from thumbs.training import train as training
 
     warnings.filterwarnings("ignore", category=UserWarning, module="torch")  # the error line says what matters
     given = _given(ctx, settings)
     if resume:
-        result = training.resume(resume, given, log=_log)
+        result = training.resume(resume, given, log=log)
     elif start_from:
         from thumbs.training import warm_start
 
         # options not written have TrainConfig's defaults, as warm_start.config takes them
-        result = training.train(warm_start.config(start_from, given), log=_log)
+        result = training.train(warm_start.config(start_from, given), log=log)
     else:
         cfg = TrainConfig(**{TRAIN_FIELDS.get(k, k): v for k, v in settings.items()})
-        result = training.train(cfg, log=_log)
+        result = training.train(cfg, log=log)
     for note in result.notes:
         out.print(f"note: {note}", highlight=False)
     out.print(metrics.markdown(result.scores), highlight=False)
@@ -346,8 +360,7 @@ def eval_(
     from thumbs.core import metrics
     from thumbs.evaluate import evaluate
 
-    log = (lambda m: err.print(m, highlight=False, markup=False)) if as_json else _log  # --json: stdout is JSON
-    _cpu(log)
+    log = _cpu_first((lambda m: err.print(m, highlight=False, markup=False)) if as_json else _log)  # --json: JSON
     result = evaluate(model, data, provider, log=log)
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
@@ -443,7 +456,7 @@ def live(
 
         opts.capture = CaptureOptions(capture, capture_every, capture_max, capture_sample)
     check_outputs(opts, parse_source(source), path)  # before the model is exported, loaded or built
-    _cpu(log)
+    log = _cpu_first(log)
     if path.suffix.lower() in TORCH_SUFFIXES:
         path = _exported_once(path, log)
     clf = Classifier.load(path, provider, fp16=not fp32, log=log)
@@ -523,8 +536,7 @@ def demo_cmd(
     """Run the whole product on synthetic data: generate, collect, train, export, live (headless)."""
     from thumbs.training.demo import run_demo
 
-    _cpu()
-    result = run_demo(out_dir, arch=arch, epochs=epochs, img_size=img_size, log=_log)
+    result = run_demo(out_dir, arch=arch, epochs=epochs, img_size=img_size, log=_cpu_first(_log))
     out.print(f"[bold green]demo done[/]: validation accuracy {result.val_accuracy:.1%}, "
               f"live frame accuracy {result.frame_accuracy:.1%} against the clip's ground truth "
               f"at {result.fps:.0f} fps")

@@ -99,7 +99,7 @@ def current() -> Policy:
 
 
 TRIAL_STEPS = 5  # steps timed per thread count (the median is compared: one slow step is not a verdict)
-FIRST_HOLD = 1.0  # seconds a new choice holds before the neighbouring count is tried (a wrong one costs little)
+FIRST_HOLD = 2.0  # seconds a new choice holds before the neighbouring count is tried (a wrong one costs little)
 RETRY_SECONDS = 30.0  # the longest hold: each comparison that keeps the choice doubles it, up to this
 SLOWER = 1.25  # steps this much slower than when the choice was made end the hold: other work has come
 BETTER = 0.95  # a count must be 5 % faster to take over: measurement noise does not flip the choice
@@ -146,8 +146,12 @@ class Tuner:
                 self.hold, FIRST_HOLD if statistics.median(times[-TRIAL_STEPS:]) > SLOWER * self.reference
                 else math.inf):
             self._try(self._neighbour())
-        elif self.trial is not None and len(times) >= TRIAL_STEPS:
+        elif self.trial is not None and (len(times) >= TRIAL_STEPS or self._clearly_slower(times)):
             self._decide()
+
+    def _clearly_slower(self, tried: list) -> bool:
+        """Two trial steps both SLOWER than the held count's median: no need to time more of them."""
+        return len(tried) >= 2 and min(tried) > SLOWER * statistics.median(self.times[self.threads])
 
     def _neighbour(self) -> int:
         """One fewer or one more than now, alternating, within 1..most."""
