@@ -11,7 +11,9 @@ variables the policy leaves to the user (OMP_NUM_THREADS, GOMP_SPINCOUNT=300000:
 --before REV it is that git revision's tree instead (a temporary worktree, run with this Python).
 It prints a table: training img/s (median of the epochs), live fps (the headless run's summary) and the studio's
 preview fps while its training runs, quiet and busy, and busy/quiet. The studio needs Xvfb and xdotool.
-The defaults take about 4 minutes on 2 cores; --no-studio and --rounds 1 make it shorter."""
+With --no-studio the defaults took 329 s on 2 cores (the studio adds four runs of a minute or two);
+--rounds 1 and --per-class 150 make it shorter. Where other sessions share the machine, give it the CPU first
+(docs/speed.md says how), or their work is part of "quiet"."""
 
 from __future__ import annotations
 
