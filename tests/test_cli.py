@@ -126,12 +126,14 @@ def test_export_then_live_with_events_on_stdout(tmp_path, demo_video):
     ckpt = make_checkpoint(tmp_path / "run" / "best.pt")
     exported = thumbs_in_process("export", str(ckpt))
     assert exported.exit_code == 0 and "max difference to PyTorch" in exported.stdout
+    assert exported.stdout.startswith("cpu: 1 thread(s) (as OMP_NUM_THREADS say)\n")  # conftest's one thread
     result = thumbs("live", "--model", str(tmp_path / "run" / "best.onnx"), "--source", str(demo_video),
                     "--headless", "--events", "-", "--max-frames", "6")
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
     assert [e["frame"] for e in events] == list(range(6))
     assert "6 frames" in result.stderr and "p50" in result.stderr  # the summary stays off the event stream
+    assert result.stderr.startswith("cpu: 1 thread(s)")  # the policy's line first, off the event stream too
 
 
 def test_live_failing_source_names_it(tmp_path):

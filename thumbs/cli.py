@@ -215,6 +215,27 @@ def _log(message: str) -> None:
     out.print(message, highlight=False, markup=False)  # library text, printed as written: 'thumbs[train]' stays
 
 
+def _cpu(log: Callable[[str], None] = _log) -> None:
+    """The thread policy (thumbs/core/threads.py), said first: how this command will use the cores."""
+    from thumbs.core import threads
+
+    log(threads.current().line())
+
+
+def _cpu_first(log: Callable[[str], None]) -> Callable[[str], None]:
+    """`log`, saying the thread policy before its first line: a command that refuses its input before it says
+    anything still prints only the one error line."""
+    said = []
+
+    def first(message: str) -> None:
+        if not said:
+            said.append(True)
+            _cpu(log)
+        log(message)
+
+    return first
+
+
 # `train` option -> TrainConfig field, where the names differ
 TRAIN_FIELDS = {"out_dir": "out", "input_": "input"}
 
@@ -318,21 +339,22 @@ def train(
         if given_path is not None:
             existing_file(given_path, "checkpoint")
 
+    log = _cpu_first(_log)
     from thumbs.core import metrics
     from thumbs.training import train as training
 
     warnings.filterwarnings("ignore", category=UserWarning, module="torch")  # the error line says what matters
     given = _given(ctx, settings)
     if resume:
-        result = training.resume(resume, given, log=_log)
+        result = training.resume(resume, given, log=log)
     elif start_from:
         from thumbs.training import warm_start
 
         # options not written have TrainConfig's defaults, as warm_start.config takes them
-        result = training.train(warm_start.config(start_from, given, log=_log), log=_log)
+        result = training.train(warm_start.config(start_from, given, log=log), log=log)
     else:
         cfg = TrainConfig(**{TRAIN_FIELDS.get(k, k): v for k, v in settings.items()})
-        result = training.train(cfg, log=_log)
+        result = training.train(cfg, log=log)
     for note in result.notes:
         out.print(f"note: {note}", highlight=False)
     out.print(metrics.markdown(result.scores), highlight=False)
@@ -358,7 +380,7 @@ def eval_(
     from thumbs.core import metrics
     from thumbs.evaluate import evaluate
 
-    log = (lambda m: err.print(m, highlight=False, markup=False)) if as_json else _log  # --json: stdout is JSON
+    log = _cpu_first((lambda m: err.print(m, highlight=False, markup=False)) if as_json else _log)  # --json: JSON
     result = evaluate(model, data, provider, log=log)
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
@@ -393,6 +415,7 @@ def export(
 
     export_config.check(opset, batch, fmt, instance)  # these two before PyTorch loads: a mistake is refused at once
     existing_file(checkpoint, "checkpoint")
+    _cpu()
     if fmt in SERVED:
         return _export_served(checkpoint, out_path, fmt, name, instance, opset, fp16)
     from thumbs.training.export import export as run_export
@@ -480,6 +503,7 @@ def live(
 
         opts.capture = CaptureOptions(capture, capture_every, capture_max, capture_sample)
     check_outputs(opts, parse_source(source), None if served else path)  # before the model is loaded or built
+    log = _cpu_first(log)
     if not served and path.suffix.lower() in TORCH_SUFFIXES:
         path = _exported_once(path, log)
     clf = Classifier.load(path, provider, fp16=not fp32, log=log, max_hands=max_hands)
@@ -559,7 +583,7 @@ def demo_cmd(
     """Run the whole product on synthetic data: generate, collect, train, export, live (headless)."""
     from thumbs.demo import run_demo
 
-    result = run_demo(out_dir, arch=arch, epochs=epochs, img_size=img_size, log=_log)
+    result = run_demo(out_dir, arch=arch, epochs=epochs, img_size=img_size, log=_cpu_first(_log))
     out.print(f"[bold green]demo done[/]: validation accuracy {result.val_accuracy:.1%}, "
               f"live frame accuracy {result.frame_accuracy:.1%} against the clip's ground truth "
               f"at {result.fps:.0f} fps")
@@ -618,6 +642,7 @@ def studio(
     check_paths(opts, parse_source(source))
     with open_source(source, width, height, fps) as src:
         window = Window(TITLE, instead="record without a window with `thumbs collect --headless`")
+        _cpu(lambda m: err.print(m, highlight=False, markup=False))  # once it opened: no display is one line
         try:
             summary = Studio(src, opts, window, log=lambda m: err.print(m, highlight=False, markup=False)).run()
         finally:

@@ -18,6 +18,7 @@ import numpy as np
 import onnxruntime as ort
 
 from thumbs.core import cache as thumbs_cache
+from thumbs.core import threads
 from thumbs.core.errors import ThumbsError
 
 ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
@@ -179,10 +180,12 @@ def _engine_folder(model: bytes, fp16: bool, log: Callable[[str], None]) -> Path
 
 
 def make_session(model: bytes | str | Path, providers: Sequence[str], fp16: bool = True,
-                 log=print) -> ort.InferenceSession:
+                 log=print, cpu_threads: int | None = None) -> ort.InferenceSession:
+    """`cpu_threads`: the CPU's intra-op threads, else the thread policy's (thumbs/core/threads.py)."""
     data = model if isinstance(model, bytes) else Path(model).read_bytes()
     options = ort.SessionOptions()
     options.log_severity_level = 3
+    threads.current().configure(options, cpu_threads)
     chain: list = []
     for p in providers:
         if p == ORDER[0]:

@@ -30,6 +30,7 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from thumbs import train_config
 from thumbs.core import metrics, signals
+from thumbs.core import threads as cpu
 from thumbs.core.errors import DataError, Interrupted, ThumbsError
 from thumbs.core.files import check_writable_dir, write_atomic
 from thumbs.data import dataset
@@ -283,6 +284,9 @@ class Trainer:
         self.best_eval: tuple[metrics.Validation, list[int], list[int], list[float]] | None = None
         self.interactive = Console().is_terminal  # a progress bar only where someone watches it
         self.device = resolve_device(cfg.device)
+        if self.device.type == "cpu" and cpu.current().tunes:  # fewer threads while other work holds a core
+            tuner = cpu.Tuner(torch.set_num_threads, torch.get_num_threads())
+            self.add_callback("on_batch_end", lambda trainer, epoch, done, total: tuner.step(first=done == 1))
         _seed(cfg.seed)
         self.size = cfg.img_size or models.get_arch(cfg.arch).img_size
         self.prepared = load_images(cfg, self.size, log, resume.last.info.classes if resume else None)

@@ -1,0 +1,176 @@
+"""How CPU work shares the cores: how many threads, and what a thread does while it waits for the others. One
+policy for training, eval, export's check, live, the demo and the studio's jobs.
+
+Why: PyTorch's OpenMP workers and ONNX Runtime's intra-op threads spin while they wait for each other. When
+another process (a browser, the studio's preview, a test suite) takes the core of one of them, every step waits
+for that one: training fell to 0.27 of its quiet speed with one of two cores busy, live to 0.46. A waiting
+thread that sleeps gives its core away instead, and a thread fewer waits on no one (docs/speed.md).
+
+ONNX Runtime takes its settings per session (`Policy.configure`, thumbs/runtime/providers.make_session), the
+training its thread count step by step (`Tuner`, a trainer callback). A variable the user set (OMP_NUM_THREADS,
+OMP_WAIT_POLICY, GOMP_SPINCOUNT, KMP_BLOCKTIME; OpenMP reads them when PyTorch loads it) stays in charge, and
+the first line of a command says the choice (`Policy.line`). Torch-free and Python 3.8: the live install uses
+it too."""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+THREADS = "OMP_NUM_THREADS"
+WAIT = "OMP_WAIT_POLICY"
+# What a waiting OpenMP thread does, in the names each OpenMP runtime reads: GNU (Linux wheels of PyTorch), and
+# LLVM/Intel (macOS, conda). Any of them set by the user means the user decides the waiting.
+WAIT_VARIABLES = (WAIT, "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
+TOPOLOGY = "/sys/devices/system/cpu/cpu{}/topology/thread_siblings_list"  # the processors of one core
+ORT_SPINNING = "session.intra_op.allow_spinning"  # a session config key since ONNX Runtime 1.6 (the Nano's 1.11)
+
+
+def cores() -> int:
+    """The physical cores this process may run on (a container's or taskset's share): a core's second hardware
+    thread shares its units, and PyTorch and ONNX Runtime start a thread per physical core too."""
+    getter = getattr(os, "sched_getaffinity", None)
+    allowed = getter(0) if getter is not None else range(os.cpu_count() or 1)
+    siblings = set()
+    for cpu in allowed:
+        try:
+            siblings.add(Path(TOPOLOGY.format(cpu)).read_text().strip())
+        except OSError:  # not Linux, or no topology: each processor counts
+            siblings.add(str(cpu))
+    return max(1, len(siblings))
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The decision. `threads`: the count the user set, else None: a thread per core, and training and ONNX
+    Runtime on the CPU time their steps and take one thread fewer while that is faster (`Tuner`). `spin`:
+    whether ONNX Runtime's waiting threads spin, where the user's OpenMP variables say (None: its default).
+    Waiting is otherwise left as the libraries do it: spinning made the quiet machine fastest (docs/speed.md)."""
+
+    threads: int | None
+    spin: bool | None = None
+    chosen_by_user: tuple = ()  # names of the variables the user set, which the policy follows
+
+    @property
+    def tunes(self) -> bool:
+        return self.threads is None and cores() > 1
+
+    def line(self) -> str:
+        """The first line of a command's output: the choice in a few words."""
+        if self.threads:
+            count = f"{self.threads} thread(s)"
+        else:
+            count = f"a thread per core ({cores()}), fewer while other work takes a core (timed as it runs)"
+        waiting = "" if self.spin is None else f"; waiting threads {'spin' if self.spin else 'sleep'}"
+        who = f" (as {', '.join(self.chosen_by_user)} say)" if self.chosen_by_user else ""
+        return f"cpu: {count}{waiting}{who}"
+
+    def configure(self, options: object, threads: int | None = None) -> None:
+        """An ONNX Runtime SessionOptions: `threads`, else the user's count, else one a core; spinning where the
+        user's variables say."""
+        options.intra_op_num_threads = threads or self.threads or cores()
+        if self.spin is not None:
+            options.add_session_config_entry(ORT_SPINNING, "1" if self.spin else "0")
+
+
+def _user_threads(environ: Mapping[str, str]) -> int | None:
+    try:
+        value = int(environ.get(THREADS, "").split(",")[0])
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+def decide(environ: Mapping[str, str]) -> Policy:
+    """The policy for this environment; pure, so it is the one thing the tests pin down."""
+    user = tuple(name for name in (THREADS, *WAIT_VARIABLES) if environ.get(name, "").strip())
+    spin = environ.get(WAIT, "").strip().upper() != "PASSIVE" if any(n in user for n in WAIT_VARIABLES) else None
+    return Policy(_user_threads(environ), spin, user)
+
+
+def current() -> Policy:
+    """The policy of this process's environment (the user's variables, or a parent's)."""
+    return decide(os.environ)
+
+
+TRIAL_STEPS = 5  # steps timed per thread count (the median is compared: one slow step is not a verdict)
+FIRST_HOLD = 2.0  # seconds a new choice holds before the neighbouring count is tried (a wrong one costs little)
+RETRY_SECONDS = 30.0  # the longest hold: each comparison that keeps the choice doubles it, up to this
+SLOWER = 1.25  # steps this much slower than when the choice was made end the hold: other work has come
+BETTER = 0.95  # a count must be 5 % faster to take over: measurement noise does not flip the choice
+
+
+class Tuner:
+    """Chooses the thread count of repeated equal steps (training batches, inferences) by their measured time,
+    while they run: keep the count, and after a hold (FIRST_HOLD, doubling to RETRY_SECONDS while the choice
+    stands, or ended by steps SLOWER than when the choice was made) time TRIAL_STEPS steps at one thread fewer
+    (or more, up to `most`) and take it if it is faster. On a
+    quiet machine all threads win; when other work takes a core, the thread that shared it held up every step,
+    and one fewer wins. Call `step` after every step (`first`: its time includes other work, an epoch's
+    validation, and is not counted), or `timed` with each step's seconds."""
+
+    def __init__(self, set_threads: Callable[[int], None], most: int,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self.set_threads, self.most, self.clock = set_threads, most, clock
+        self.threads = most
+        self.trial: int | None = None  # the count on trial, None while the choice holds
+        self.times: dict = {}  # count -> step seconds of the current comparison
+        self.last = self.held_since = clock()
+        self.hold = FIRST_HOLD
+        self.reference = math.inf  # the chosen count's median step when it was chosen
+        self.skip = 1  # steps not to count: the first after a change of count warms its threads up
+        self.direction = -1
+
+    def step(self, first: bool = False) -> None:
+        """After a step: its time is the time since the last call."""
+        now = self.clock()
+        seconds, self.last = now - self.last, now
+        if not first:
+            self.timed(seconds)
+
+    def timed(self, seconds: float) -> None:
+        """A step's time, measured by the caller (an inference, without the wait for the next frame)."""
+        now = self.clock()
+        if self.most < 2 or self.skip:
+            self.skip = max(0, self.skip - 1)
+            return
+        running = self.trial if self.trial is not None else self.threads
+        times = self.times.setdefault(running, [])
+        times.append(seconds)
+        if self.trial is None and len(times) >= TRIAL_STEPS and now - self.held_since >= min(
+                self.hold, FIRST_HOLD if statistics.median(times[-TRIAL_STEPS:]) > SLOWER * self.reference
+                else math.inf):
+            self._try(self._neighbour())
+        elif self.trial is not None and (len(times) >= TRIAL_STEPS or self._clearly_slower(times)):
+            self._decide()
+
+    def _clearly_slower(self, tried: list) -> bool:
+        """Two trial steps both SLOWER than the held count's median: no need to time more of them."""
+        return len(tried) >= 2 and min(tried) > SLOWER * statistics.median(self.times[self.threads])
+
+    def _neighbour(self) -> int:
+        """One fewer or one more than now, alternating, within 1..most."""
+        self.direction = -self.direction if 1 < self.threads < self.most else (1 if self.threads == 1 else -1)
+        return self.threads + self.direction
+
+    def _try(self, count: int) -> None:
+        self.times = {self.threads: self.times[self.threads][-TRIAL_STEPS:]}
+        self.trial, self.skip = count, 1
+        self.set_threads(count)
+
+    def _decide(self) -> None:
+        held, tried = statistics.median(self.times[self.threads]), statistics.median(self.times[self.trial])
+        changed = tried < BETTER * held
+        self.reference = min(held, tried)
+        if changed:
+            self.threads = self.trial
+        else:
+            self.set_threads(self.threads)
+            self.skip = 1
+        self.hold = FIRST_HOLD if changed else min(2 * self.hold, RETRY_SECONDS)
+        self.trial, self.times, self.held_since = None, {}, self.clock()
