@@ -31,7 +31,7 @@ import traceback
 import warnings
 from dataclasses import fields
 from pathlib import Path
-from typing import IO, Any, Literal, get_type_hints
+from typing import IO, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
@@ -69,9 +69,11 @@ class ExportSpec(_Spec):
 SPECS: dict[str, type[_Spec]] = {"train": TrainSpec, "export": ExportSpec}
 SPEC_KEYS = {kind: tuple(f.alias or name for name, f in model.model_fields.items()) for kind, model in SPECS.items()}
 # TrainConfig's fields as a strict pydantic model: what a spec's "config" may hold, each of its field's type
+# (the annotations as written, resolved by pydantic in train_config's namespace: on Python 3.9 `X | None` needs
+# eval-type-backport, which the train extra brings there; typing.get_type_hints cannot read it)
 TRAIN_SETTINGS = create_model("TrainSettings", __config__=ConfigDict(strict=True, extra="forbid"),
-                              **{f.name: (get_type_hints(TrainConfig)[f.name], f.default)
-                                 for f in fields(TrainConfig) if f.name not in JOB_ONLY})
+                              __module__=TrainConfig.__module__,
+                              **{f.name: (f.type, f.default) for f in fields(TrainConfig) if f.name not in JOB_ONLY})
 
 
 class Events:
