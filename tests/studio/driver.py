@@ -38,13 +38,26 @@ def virtual_display(size: str = "1280x800x24") -> Iterator[str]:
 class StudioRun:
     """The studio in a subprocess; keys go to its window, what it did comes back as events."""
 
+    started: list[StudioRun] = []  # every run of this process, so a failed test's studio is ended (end_all)
+
     def __init__(self, display: str, cwd: Path, *args: str, env: dict | None = None) -> None:
         self.display, self.events = display, cwd / "events.jsonl"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "thumbs", "studio", *args, "--events", str(self.events)], cwd=cwd,
             env={**os.environ, "DISPLAY": display, "PYTHONPATH": str(ROOT), **(env or {})},
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        StudioRun.started.append(self)
         self.window = self._find_window()
+
+    @classmethod
+    def end_all(cls) -> None:
+        """Kill the studios a test left running (it failed before `finish`): one left behind would take the
+        cores and the display from the tests after it, and they would time out one after another."""
+        while cls.started:
+            run = cls.started.pop()
+            if run.proc.poll() is None:
+                run.proc.kill()
+                run.proc.communicate()
 
     def _xdotool(self, *args: str) -> str:
         return subprocess.run(["xdotool", *args], capture_output=True, text=True,
