@@ -7,6 +7,7 @@ SIGHUP) lands between frames, so the frame count, the events and the recording a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -199,11 +200,12 @@ class EventWriter:
 
     def close(self) -> None:
         """Closed; an event log this run made and never wrote a line to is removed (no 0-byte file left)."""
-        if self.stream is not None and self.stream is not sys.stdout:
-            self.stream.close()
+        stream, self.stream = self.stream, None  # closed even when the close fails: no write reaches it after
+        if stream is not None and stream is not sys.stdout:
+            with contextlib.suppress(OSError):  # a full disk refuses the last flush; emit has said so already
+                stream.close()
             if self.made and not self.lines:
                 Path(self.target).unlink(missing_ok=True)
-        self.stream = None
 
 
 class Callback:
