@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import zipfile
 
 import pytest
 
@@ -90,9 +91,15 @@ print(json.dumps([[r.exit_code, r.stderr, repr(r.exception)] for r in runs]))
 
 def test_train_and_export_refuse_settings_before_pytorch_is_imported(tmp_path, demo_data):
     """`thumbs train --data nowhere` took 10 s to say so (`thumbs export missing.pt` 5 s): the refusal waited for
-    `import torch`. Here PyTorch cannot be imported at all, and every refusal still comes, as its one line."""
+    `import torch`. Here PyTorch cannot be imported at all, and every refusal still comes, as its one line: the
+    settings, the paths to write, and a checkpoint that is no PyTorch file (empty, text, an ONNX model)."""
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "last.pt").write_bytes(b"x")
+    with zipfile.ZipFile(tmp_path / "zip.pt", "w") as z:  # what torch.save writes, as far as a glance can tell
+        z.writestr("zip/data.pkl", b"")
+    (tmp_path / "empty.pt").write_bytes(b"")
+    (tmp_path / "no-classes").mkdir()
+    (tmp_path / "notes.txt").write_text("text\n")
     data = str(demo_data)
     cases = [(["train", "--data", "nowhere"], "data folder 'nowhere' does not exist"),
              (["train", "--data", data, "--crop", "middle"], "--crop middle: use one of center, full"),
@@ -107,7 +114,20 @@ def test_train_and_export_refuse_settings_before_pytorch_is_imported(tmp_path, d
              (["export", "missing.pt"], "checkpoint 'missing.pt' does not exist"),
              (["export", "."], "checkpoint '.' is a folder, not a file"),
              (["export", "run/last.pt", "--opset", "19"], "--opset 19 is not supported: use 11-18"),
-             (["export", "run/last.pt", "--batch", "4"], "--batch '4': use dynamic or 1")]
+             (["export", "run/last.pt", "--batch", "4"], "--batch '4': use dynamic or 1"),
+             (["train", "--data", data, "--arch", ""], "unknown architecture '': choose one of alexnet"),
+             (["train", "--data", data, "--device", "gpu"], "--device 'gpu': use auto, cpu, cuda or cuda:N"),
+             (["train", "--data", data, "--norm", ""], "--norm '': use imagenet or inception"),
+             (["train", "--data", data, "--out", "notes.txt"], "'notes.txt' is a file, not a folder"),
+             (["train", "--data", "no-classes"], "'no-classes' has no class folders"),
+             (["train", "--data", data, "--weights", "empty.pt"], "weights file 'empty.pt' is empty (0 bytes)"),
+             (["train", "--data", data, "--from", "run/last.pt"], "'run/last.pt' is not a file torch.save wrote"),
+             (["train", "--data", data, "--resume", "notes.txt"], "'notes.txt' is not a file torch.save wrote"),
+             (["export", "run/last.pt"], "checkpoint 'run/last.pt' is not a file torch.save wrote"),
+             (["export", "zip.pt", "--out", "notes.txt"], "'notes.txt' is an existing file, not .onnx"),
+             (["export", "zip.pt", "--out", "/proc/x/m.onnx"], "--out cannot write '/proc/x'"),
+             (["live", "--model", "empty.pt", "--headless"], "checkpoint 'empty.pt' is empty"),
+             (["doctor", "--no-cameras", "--model", "notes.txt"], "'notes.txt' is not a whole ONNX model")]
     run = subprocess.run([sys.executable, "-c", NO_TORCH, json.dumps([args for args, _ in cases])],
                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert run.returncode == 0, run.stderr

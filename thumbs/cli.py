@@ -324,7 +324,7 @@ def train(
     import warnings
 
     from thumbs import train_config
-    from thumbs.core.files import existing_file
+    from thumbs.core.torch_file import check_torch_file
 
     settings = {"data": str(data), "arch": arch, "weights": weights, "norm": norm, "epochs": epochs,
                 "freeze_epochs": freeze_epochs, "batch_size": batch_size, "lr": lr, "img_size": img_size,
@@ -335,9 +335,9 @@ def train(
                           "model on new data; give one of them")
     if not (resume or start_from):  # a new run's settings are refused before PyTorch is imported (seconds)
         train_config.check(TrainConfig(**{TRAIN_FIELDS.get(k, k): v for k, v in settings.items()}))
-    for given_path in (resume, start_from):  # so is a checkpoint that is not there
-        if given_path is not None:
-            existing_file(given_path, "checkpoint")
+    else:  # so are a checkpoint that is no PyTorch file and a device that cannot be
+        check_torch_file(resume or start_from)
+        train_config.check_device(device)
 
     log = _cpu_first(_log)
     from thumbs.core import metrics
@@ -411,10 +411,14 @@ def export(
     instance: str = typer.Option("gpu", "--instance", help="triton: where the server runs it, gpu or cpu."),
 ) -> None:
     """Write NAME.onnx + NAME.labels.txt (or a Triton/DeepStream layout) and check ONNX Runtime agrees with PyTorch."""
-    from thumbs.core.files import existing_file
+    from thumbs.core.torch_file import check_torch_file
 
-    export_config.check(opset, batch, fmt, instance)  # these two before PyTorch loads: a mistake is refused at once
-    existing_file(checkpoint, "checkpoint")
+    export_config.check(opset, batch, fmt, instance)  # these before PyTorch loads: a mistake is refused at once
+    check_torch_file(checkpoint)
+    if fmt not in SERVED:
+        from thumbs.training.export_target import checked_target
+
+        checked_target(checkpoint, out_path)
     _cpu()
     if fmt in SERVED:
         return _export_served(checkpoint, out_path, fmt, name, instance, opset, fp16)
@@ -473,7 +477,8 @@ def live(
     fp32: bool = typer.Option(False, "--fp32", help="TensorRT in FP32 instead of FP16."),
     width: Optional[int] = typer.Option(None, "--width", min=1),
     height: Optional[int] = typer.Option(None, "--height", min=1),
-    fps: Optional[float] = typer.Option(None, "--fps", min=0.0, max=MAX_FPS),
+    fps: Optional[float] = typer.Option(None, "--fps", min=0.0, max=MAX_FPS, help="Camera frame rate to request "
+                                        "(0: the camera's own)."),
     capture: Optional[Path] = typer.Option(None, "--capture", help="Keep the frames the model is unsure of "
                                            "(below --threshold, top two close, or a label flicker) and a sample "
                                            "spread over time in DIR, to label with `thumbs review DIR`.", **PATH),
@@ -505,7 +510,9 @@ def live(
     check_outputs(opts, parse_source(source), None if served else path)  # before the model is loaded or built
     log = _cpu_first(log)
     if not served and path.suffix.lower() in TORCH_SUFFIXES:
-        path = _exported_once(path, log)
+        from thumbs.core.torch_file import check_torch_file
+
+        path = _exported_once(check_torch_file(path), log)
     clf = Classifier.load(path, provider, fp16=not fp32, log=log, max_hands=max_hands)
     log(f"model {clf.path} ({', '.join(clf.classes)}; {clf.sees}) on {clf.provider}")
     with open_source(source, width, height, fps) as src:
@@ -560,15 +567,19 @@ def doctor(
                                          "ONNX Runtime/TensorRT, and which provider would live use?", **PATH),
 ) -> None:
     """Show what this machine can do: OpenCV build, display, ONNX Runtime providers, GPU, Jetson, cameras."""
-    from thumbs.doctor import report
+    from thumbs.doctor import check_model_file, report, unusable_model
     from thumbs.runtime.loader import existing_model
 
-    if model is not None:  # a model that is not there is a mistake to say, not a row to report
-        existing_model(model)
+    if model is not None:  # a model that is not there or no model is a mistake to say, not a row to report
+        check_model_file(existing_model(model))
+    rows = report(cameras, model)
     table = Table(show_header=False, box=None)
-    for key, value in report(cameras, model):
+    for key, value in rows:
         table.add_row(f"[bold]{key}", escape(value))  # values hold [brackets], e.g. pip install 'thumbs[train]'
     out.print(table)
+    problem = unusable_model(rows)
+    if problem:
+        raise ThumbsError(f"--model: {problem.splitlines()[0]}; live cannot run it")
 
 
 @app.command("demo")

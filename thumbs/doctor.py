@@ -91,6 +91,18 @@ def _max_opset(table: dict, version: str | None) -> int | None:
     return table.get((major, minor)) or table.get(major)
 
 
+def check_model_file(path: Path) -> None:
+    """A file doctor cannot read an opset from (empty, text, a checkpoint, cut short) is refused before the report:
+    one line and exit code 1, in a moment."""
+    try:
+        opset = model_opset(read_regular(path))
+    except (OSError, IndexError):
+        opset = None
+    if opset is None:
+        raise ThumbsError(f"--model '{path}' is not a whole ONNX model (no opset found): give an .onnx file from "
+                          "`thumbs export`")
+
+
 def model_fit(path: Path, ort_version: str, trt_version: str | None) -> str:
     """Whether a model's opset suits this ONNX Runtime and TensorRT, and what to do when it does not."""
     try:
@@ -151,15 +163,26 @@ def _live_choice(usable: list[str]) -> str:
     return " (live --provider auto times each at start and keeps the fastest; --model PATH shows which)"
 
 
+LIVE_ROW = "live would use"
+CANNOT_LOAD = "cannot load"  # how the LIVE_ROW of a model live could not run begins
+
+
 def _live_provider(model: Path) -> str:
     """The provider `live --provider auto` picks for this model, measured the same way."""
     if not Path(model).is_file():  # ONNX Runtime would wait for ever on a FIFO
-        return f"cannot load {model}: not a model file"
+        return f"{CANNOT_LOAD} {model}: not a model file"
     try:
         _, why = providers.choose_session(model, "auto", log=lambda m: None)
     except Exception as e:  # doctor reports, it does not stop
-        return f"cannot load {model}: {e}"
+        return f"{CANNOT_LOAD} {model}: {e}"
     return why
+
+
+def unusable_model(rows: list[tuple[str, str]]) -> str | None:
+    """Why live could not run the model the report was asked about (None when it could, or none was asked):
+    `thumbs doctor --model` then ends with exit code 1, so a script can tell."""
+    used = dict(rows).get(LIVE_ROW, "")
+    return used if used.startswith(CANNOT_LOAD) else None
 
 
 def hand_front_end(models: Path | None = None) -> str:
@@ -195,7 +218,7 @@ def report(probe_cameras: bool = True, model: Path | None = None,
         rows.insert(1, ("jetson", jetson))
     if model is not None:
         rows.append(("model", model_fit(model, ort.__version__, providers.tensorrt_version())))
-        rows.append(("live would use", _live_provider(model)))
+        rows.append((LIVE_ROW, _live_provider(model)))
     if probe_cameras:
         found = cameras()
         rows.append(("cameras", ", ".join(map(str, found)) if found else "none opened (indices 0-3)"))

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import math
+import os
+import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -15,6 +17,12 @@ MAX_LR = 1.0  # AdamW moves every weight by about lr a step: above 1, more than 
 MIN_IMG_SIZE, MAX_IMG_SIZE = 32, 1024  # above 1024 px a batch no longer fits in memory on common machines
 LANDMARKS = "landmarks"  # the architecture fed hand landmarks (training/models.py), and that input's name
 INPUTS = ("frame", "hand", LANDMARKS)  # core/model_info.py's INPUTS: --input frame or hand; landmarks by --arch
+# every --arch, in the order --help lists them: training/models.py builds each (its KNOWN has these names)
+ARCH_NAMES = ("alexnet", "squeezenet1_1", "resnet18", "mobilenet_v3_small", "mobilenet_v2", "mobilenet_v2_x0_35",
+              LANDMARKS)
+DEVICE_PATTERN = r"auto|cpu|cuda(:\d+)?"  # --device, as PyTorch takes it
+# Files a GPU driver makes (NVIDIA, Jetson, WSL, ROCm): with none of them no CUDA device can be usable
+GPU_DRIVER_FILES = ("/dev/nvidiactl", "/proc/driver/nvidia", "/dev/nvhost-ctrl", "/dev/dxg", "/dev/kfd")
 
 
 @dataclass
@@ -99,11 +107,35 @@ def check_input(cfg: TrainConfig) -> None:
         raise ThumbsError(f"--norm {cfg.norm} with --arch landmarks: its landmarks come normalised; leave --norm out")
 
 
+def check_arch(name: str) -> None:
+    if name not in ARCH_NAMES:
+        raise ThumbsError(f"unknown architecture '{name}': choose one of {', '.join(ARCH_NAMES)}")
+
+
+def check_device(name: str) -> None:
+    """--device as written, and a GPU asked for where no GPU driver is: told without PyTorch (a GPU number that
+    is out of range needs PyTorch to tell; the trainer does)."""
+    if not re.fullmatch(DEVICE_PATTERN, name):
+        raise ThumbsError(f"--device '{name}': use auto, cpu, cuda or cuda:N (N a GPU number, e.g. cuda:0)")
+    if name.startswith("cuda") and not any(os.path.exists(p) for p in GPU_DRIVER_FILES):
+        raise ThumbsError(f"--device {name}: no GPU driver on this machine (no NVIDIA device); use --device cpu "
+                          "or auto")
+
+
 def check_settings(cfg: TrainConfig) -> None:
     """Refuse settings that cannot work before any image is decoded."""
-    from thumbs.core.files import existing_file
+    from thumbs.core.norms import norm_values
+    from thumbs.core.torch_file import check_torch_file
     from thumbs.runtime.preprocess import CROPS
 
+    check_arch(cfg.arch)
+    check_device(cfg.device)
+    if cfg.norm is not None:
+        try:
+            norm_values(cfg.norm)
+        except ThumbsError:
+            raise ThumbsError(f"--norm '{cfg.norm}': use imagenet or inception (or leave it out: what the weights "
+                              "say)") from None
     if not (math.isfinite(cfg.lr) and cfg.lr > 0):
         raise ThumbsError(f"--lr {cfg.lr}: the learning rate must be a positive number, e.g. 1e-3")
     if cfg.lr > MAX_LR:
@@ -123,7 +155,7 @@ def check_settings(cfg: TrainConfig) -> None:
         if value not in allowed:
             raise ThumbsError(f"{name} {value}: use one of {', '.join(allowed)}")
     if cfg.weights not in ("imagenet", "none"):
-        existing_file(cfg.weights, "weights file", WEIGHTS_HINT)
+        check_torch_file(cfg.weights, "weights file", WEIGHTS_HINT)
 
 
 def check_out(cfg: TrainConfig) -> None:
@@ -147,13 +179,16 @@ def refuse_used_run_dir(path: Path) -> None:
 def check(cfg: TrainConfig) -> None:
     """Everything a new run can refuse from its settings alone, torch-free: `thumbs train` runs it before PyTorch
     is imported (which takes seconds), and the trainer runs it again for library callers."""
-    from thumbs.data.dataset import check_class_name, class_images, class_names, no_images
+    from thumbs.core.files import check_writable_dir
+    from thumbs.data.dataset import check_class_count, check_class_name, class_images, class_names, no_images
 
     check_settings(cfg)
     check_out(cfg)
     if cfg.out is not None:
         refuse_used_run_dir(Path(cfg.out))
+        check_writable_dir(cfg.out, "--out", create=False)
     names = class_names(cfg.data)
+    check_class_count(cfg.data, names)
     for name in names:  # the data folder exists, is a folder, and each class has a name and images
         check_class_name(cfg.data, name)
         if not class_images(cfg.data, name):

@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from tests.helpers import CLASSES, make_checkpoint, refuse_writes_in
+from thumbs.core import norms
 from thumbs.core.errors import ThumbsError
 from thumbs.core.model_info import ModelInfo, file_sha256
 from thumbs.runtime.classifier import Classifier
-from thumbs.training import checkpoint, export, models, norms
+from thumbs.training import checkpoint, export, models
 
 
 @pytest.mark.parametrize("arch", list(models.ARCHS))

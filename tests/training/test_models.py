@@ -5,8 +5,9 @@ import torch
 from torch import nn
 
 from tests.conftest import SHARED_WEIGHTS, require
+from thumbs.core import norms
 from thumbs.core.errors import ThumbsError
-from thumbs.training import models, norms
+from thumbs.training import models
 
 
 @pytest.mark.parametrize("arch", list(models.ARCHS))
@@ -158,3 +159,10 @@ def test_the_training_layout_is_channels_last_where_it_measured_faster():
     assert models.memory_format("resnet18", 224, cpu) == torch.channels_last
     assert models.memory_format("alexnet", 224, cpu) == torch.contiguous_format
     assert models.memory_format("alexnet", 64, gpu) == torch.channels_last  # tensor cores, every network
+
+
+def test_the_settings_name_every_architecture_the_trainer_builds():
+    """train_config.ARCH_NAMES refuses --arch before PyTorch loads; models.KNOWN builds them: one list."""
+    from thumbs.train_config import ARCH_NAMES
+
+    assert tuple(models.KNOWN) == ARCH_NAMES

@@ -144,8 +144,20 @@ def test_the_second_run_on_the_same_photos_decodes_nothing_and_says_where_it_tra
 def test_cuda_request_without_gpu_is_clear(demo_data, tmp_path):
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    with pytest.raises(ThumbsError, match="--device cuda: no CUDA GPU"):
+    with pytest.raises(ThumbsError, match="--device cuda: no (CUDA GPU|GPU driver)"):
         train.train(_cfg(demo_data, tmp_path / "r", device="cuda"), **QUIET)
+
+
+def test_a_gpu_is_refused_before_pytorch_only_where_no_driver_is(monkeypatch, tmp_path):
+    """No driver file (NVIDIA, Jetson, WSL, ROCm): refused from the settings alone; with one, PyTorch decides."""
+    from thumbs import train_config
+
+    monkeypatch.setattr(train_config, "GPU_DRIVER_FILES", (str(tmp_path / "nvidiactl"),))
+    with pytest.raises(ThumbsError, match="--device cuda:99: no GPU driver on this machine"):
+        train_config.check_device("cuda:99")
+    (tmp_path / "nvidiactl").touch()
+    train_config.check_device("cuda:99")
+    train_config.check_device("cpu")
 
 
 @pytest.mark.parametrize("name, message", [
@@ -268,9 +280,9 @@ def test_a_run_folder_that_holds_files_is_never_replaced(demo_data, tmp_path):
         train.train(_cfg(demo_data, run), **QUIET)
     assert (run / "best.pt").read_bytes() == b"an earlier model"
     (tmp_path / "afile").write_text("x")
-    with pytest.raises(ThumbsError, match="cannot create folder .*afile"):
+    with pytest.raises(ThumbsError, match="afile' is a file, not a folder"):
         train.train(_cfg(demo_data, tmp_path / "afile"), **QUIET)
-    with pytest.raises(ThumbsError, match="a part of that path is a file"):
+    with pytest.raises(ThumbsError, match="cannot write in .*afile/run': .*afile' is a file, not a folder"):
         train.train(_cfg(demo_data, tmp_path / "afile" / "run"), **QUIET)
 
 

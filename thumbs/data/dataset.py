@@ -120,6 +120,14 @@ def class_names(root: str | Path) -> list[str]:
     return names
 
 
+def check_class_count(root: str | Path, names: list[str]) -> None:
+    """A classifier needs two classes or more: the one wording, before training and while preparing it."""
+    if not names:
+        raise DataError(f"'{root}' has no class folders: record some with `thumbs collect --label NAME`")
+    if len(names) < 2:
+        raise DataError(f"'{root}' has one class ({names[0]}): a classifier needs at least two class folders")
+
+
 def no_images(root: str | Path, label: str) -> DataError:
     """The one wording of a class folder with no images (checked before training and while preparing it)."""
     return DataError(f"class '{label}' in '{root}' has no images: record some or remove the folder")

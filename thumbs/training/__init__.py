@@ -9,12 +9,11 @@ runtime's line "PyTorch is not installed"."""
 from __future__ import annotations
 
 import importlib.util
-import zipfile
 from pathlib import Path
 from typing import Callable
 
 from thumbs.core.backend import Backend
-from thumbs.core.errors import ThumbsError
+from thumbs.core.torch_file import check_torch_file
 from thumbs.runtime.loader import TORCH_SUFFIXES, needs_pytorch, register_loader
 
 UNREADABLE = "cannot be read; is the file complete?"  # a checkpoint PyTorch cannot read (checkpoint.load)
@@ -22,9 +21,9 @@ UNREADABLE = "cannot be read; is the file complete?"  # a checkpoint PyTorch can
 
 def _torch_backend(path: Path, provider: str | None, fp16: bool, log: Callable[[str], None]) -> Backend:
     """PyTorch loads with the first .pt, not with this package; a file that is no PyTorch file at all (empty, cut
-    short, text: not the zip torch.save writes) is refused before it loads, in a moment instead of seconds."""
-    if importlib.util.find_spec("torch") is not None and not zipfile.is_zipfile(path):
-        raise ThumbsError(f"checkpoint '{path}' {UNREADABLE} (not the zip file torch.save writes)")
+    short, text) is refused before it loads, in a moment instead of seconds."""
+    if importlib.util.find_spec("torch") is not None:
+        check_torch_file(path)
     try:
         from thumbs.training.torch_backend import TorchBackend
     except ImportError:

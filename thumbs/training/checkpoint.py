@@ -20,8 +20,8 @@ import thumbs
 from thumbs.core.errors import ThumbsError
 from thumbs.core.files import existing_file, write_atomic
 from thumbs.core.model_info import FORMAT_VERSION, ModelInfo
+from thumbs.core.norms import norm_values
 from thumbs.training import UNREADABLE
-from thumbs.training.norms import norm_values
 
 FORMAT = "thumbs-checkpoint"
 

@@ -11,7 +11,6 @@ import copy
 import io
 import logging
 import os
-import re
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -25,12 +24,13 @@ from torch import nn
 
 import thumbs
 from thumbs import export_config
-from thumbs.core.errors import SHOW_NAMES, ThumbsError
+from thumbs.core.errors import ThumbsError
 from thumbs.core.files import check_writable_dir, write_atomic
 from thumbs.core.model_info import file_sha256, labels_path
 from thumbs.export_config import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
 from thumbs.runtime.loader import SOURCE_SHA_KEY, exported_from, exported_path
 from thumbs.training import checkpoint, models
+from thumbs.training.export_target import check_target, checked_target, name_by_source, path_text
 
 TOLERANCE = {False: 1e-4, True: 2e-2}  # max |probability difference|, fp32 / fp16
 
@@ -155,22 +155,6 @@ def metadata(ckpt: checkpoint.Checkpoint, source: Path) -> dict[str, str]:
             "thumbs.source": path_text(source), "thumbs.version": thumbs.__version__}
 
 
-_SHOWN_BYTE = re.compile(r"\\x([89a-f][0-9a-f])")
-
-
-def path_text(path: Path) -> str:
-    """A path as valid UTF-8 for ONNX metadata: protobuf refuses the surrogate escapes Python keeps for a name
-    that is not UTF-8 (an old camera's Latin-1 folder), so each such byte is written as \\xNN, as error lines
-    show it. Any UTF-8 path is stored unchanged; text_paths reads both back."""
-    return str(path).encode("utf-8", SHOW_NAMES).decode("utf-8")
-
-
-def text_paths(text: str) -> set[Path]:
-    """The paths a recorded "thumbs.source" may name: as written, and with each \\xNN read back as its byte
-    (the two differ only for a name that holds a literal backslash, so both are tried)."""
-    return {Path(text), Path(_SHOWN_BYTE.sub(lambda m: chr(0xDC00 + int(m.group(1), 16)), text))}
-
-
 def check_parity(model: nn.Module, onnx_bytes: bytes, example: torch.Tensor, batch: int) -> float:
     """Run the same inputs (of the example's shape, `batch` of them) through PyTorch and ONNX Runtime; returns the
     max |difference|."""
@@ -191,62 +175,12 @@ def _check_finite(ckpt: checkpoint.Checkpoint, path: Path) -> None:
                           f"(e.g. {broken[0]}); the run diverged: train again with a lower --lr")
 
 
-def _source_of(onnx_path: Path) -> tuple[str | None, str | None]:
-    """(checkpoint sha, checkpoint path) recorded in a thumbs export; (None, None) for any other file."""
-    try:
-        props = {p.key: p.value for p in onnx.load(str(onnx_path), load_external_data=False).metadata_props}
-    except Exception:  # not an ONNX file at all
-        return None, None
-    return props.get(SOURCE_SHA_KEY), props.get("thumbs.source")
-
-
-def check_target(out_path: Path, ckpt_path: Path, fix: str | None = None) -> None:
-    """An export replaces only an earlier export of the same checkpoint (same file or same content): never
-    another model (two exports into one folder), nor any other file of the user's. `fix`: what to do instead,
-    where there is no --out to change (default: another --out)."""
-    labels = labels_path(out_path)
-    if not (out_path.exists() or out_path.is_symlink() or labels.exists() or labels.is_symlink()):
-        return
-    sha, source = _source_of(out_path) if out_path.is_file() else (None, None)
-    ours = sha is not None and (sha == file_sha256(ckpt_path) or (
-        source is not None and ckpt_path.resolve() in {p.resolve() for p in text_paths(source)}))
-    if not ours:
-        taken = out_path if out_path.exists() or out_path.is_symlink() else labels
-        what = f"an export of '{source}'" if source else "a file that is not an export of this checkpoint"
-        other = out_path.with_name(_name_by_source(ckpt_path))
-        taken_line = f"'{taken}' is {what}; an export never replaces it"
-        raise ThumbsError(f"--out: {taken_line}: give another name, e.g. --out {other}" if fix is None
-                          else f"{taken_line}: {fix}")
-
-
-def _name_by_source(ckpt_path: Path) -> str:
-    """runs/two/best.pt -> two-best.onnx: a name that two runs' exports in one folder do not share."""
-    folder = ckpt_path.resolve().parent.name
-    return f"{folder}-{ckpt_path.stem}.onnx" if folder else f"{ckpt_path.stem}.onnx"
-
-
-def output_path(ckpt_path: Path, out: str | Path | None) -> Path:
-    """--out as given: a .onnx file name, or a folder to hold <checkpoint name>.onnx."""
-    if out is None:
-        return exported_path(ckpt_path)
-    out = Path(out)
-    if out.suffix.lower() != ".onnx":
-        if out.is_file():
-            raise ThumbsError(f"--out '{out}' is an existing file, not .onnx: give a name ending in .onnx or a folder")
-        out = out / exported_path(ckpt_path).name
-    if out.is_dir():
-        raise ThumbsError(f"--out '{out}' is a folder: give a file name inside it, e.g. {out / 'model.onnx'}")
-    return out
-
-
 def export(ckpt_path: str | Path, out: str | Path | None = None, opset: int = DEFAULT_OPSET, fp16: bool = False,
            dynamic_batch: bool = True, log: Callable[[str], None] = print) -> ExportResult:
     ckpt_path = Path(ckpt_path)
     export_config.check(opset)
     ckpt = checkpoint.load(ckpt_path)
-    out_path = output_path(ckpt_path, out)
-    check_target(out_path, ckpt_path)
-    check_writable_dir(out_path.parent, "--out", create=False)
+    out_path = checked_target(ckpt_path, out)
     _check_finite(ckpt, ckpt_path)
     model = nn.Sequential(models.from_checkpoint(ckpt), nn.Softmax(dim=1)).eval()
     x = models.example_input(ckpt.info.arch, ckpt.info.img_size)
@@ -281,7 +215,7 @@ def export_once(ckpt_path: str | Path, log: Callable[[str], None] = print) -> Pa
         raise ThumbsError(f"'{ckpt_path}' needs exporting, but '{folder}' is read-only: run `thumbs export "
                           f"{ckpt_path} --out DIR/model.onnx` with a writable DIR and pass that .onnx to --model"
                           ) from None
-    other = target.with_name(_name_by_source(ckpt_path))
+    other = target.with_name(name_by_source(ckpt_path))
     check_target(target, ckpt_path, f"export this one under another name with `thumbs export {ckpt_path} --out "
                                     f"{other}`, then give that .onnx as the model")
     log(f"exporting {ckpt_path} to {target} (once; reused while it matches the checkpoint)")

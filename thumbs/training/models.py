@@ -13,11 +13,11 @@ from torch import nn
 from torchvision import models
 
 from thumbs.core.errors import ThumbsError
+from thumbs.core.norms import custom_norm, norm_values
 from thumbs.hands.inputs import FEATURES
 from thumbs.train_config import WEIGHTS_HINT
 from thumbs.training import checkpoint
 from thumbs.training.checkpoint import Checkpoint
-from thumbs.training.norms import custom_norm, norm_values
 
 
 @dataclass(frozen=True)

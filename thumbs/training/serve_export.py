@@ -21,7 +21,7 @@ from thumbs.core.files import check_writable_dir, ensure_dir, write_atomic
 from thumbs.core.model_info import META_KEY, ModelInfo, file_sha256
 from thumbs.export_config import DEFAULT_OPSET, INSTANCES, MAX_BATCH
 from thumbs.runtime.loader import SOURCE_SHA_KEY
-from thumbs.training import checkpoint, export
+from thumbs.training import checkpoint, export, export_target
 
 NAME_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # a folder name Triton and a URL path both take as is
 VERSION = "1"  # Triton's version folder; one version a model
@@ -105,7 +105,7 @@ def _check_model_dir(model_dir: Path, ckpt_path: Path) -> None:
         return
     config = model_dir / "config.pbtxt"
     recorded = _recorded(config)
-    sources = export.text_paths(recorded[SOURCE_KEY]) if SOURCE_KEY in recorded else set()
+    sources = export_target.text_paths(recorded[SOURCE_KEY]) if SOURCE_KEY in recorded else set()
     ours = recorded.get(SOURCE_SHA_KEY) == file_sha256(ckpt_path) or ckpt_path.resolve() in {
         p.resolve() for p in sources}
     if not ours:

@@ -133,10 +133,7 @@ def prepare(root: str | Path, size: int, val_fraction: float = dataset.VAL_FRACT
     model's data (hand_data.py): the no-hand rule sorts the photos, the kept ones become crops or landmarks."""
     scanned = dataset.scan(root)
     names = classes or list(scanned)
-    if not names:
-        raise DataError(f"'{root}' has no class folders: record some with `thumbs collect --label NAME`")
-    if len(names) < 2:
-        raise DataError(f"'{root}' has one class ({names[0]}): a classifier needs at least two class folders")
+    dataset.check_class_count(root, names)
     for name in names:
         if not scanned.get(name):
             raise dataset.no_images(root, name)
