@@ -18,7 +18,7 @@ import time
 import torch
 from torch import nn
 
-from thumbs.training import models, train
+from thumbs.training import engine, models
 
 PRECISIONS = ("bf16", "fp16", "fp32")
 LAYOUTS = ("channels_last", "contiguous")
@@ -38,8 +38,8 @@ def measure(arch: str, precision: str, layout: str, size: int, batch: int, devic
     loss_fn, times = nn.CrossEntropyLoss(), []
     for _ in range(steps):
         start = time.perf_counter()
-        train.train_step(model, loss_fn, optimizer, x, y, torch.autocast(dev.type, dtype=dtype,
-                                                                         enabled=dtype is not None), scaler)
+        engine.train_step(model, loss_fn, optimizer, x, y, torch.autocast(dev.type, dtype=dtype,
+                                                                          enabled=dtype is not None), scaler)
         if dev.type == "cuda":
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)

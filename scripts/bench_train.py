@@ -28,7 +28,8 @@ import torch
 from torch import nn
 
 from thumbs.runtime.preprocess import canvas_size
-from thumbs.training import models, synthetic, train
+from thumbs.training import engine, models, synthetic, train
+from thumbs.training.start import initial_model, load_images
 from thumbs.training.training_data import TensorSet
 
 
@@ -36,16 +37,16 @@ def plain_rate(cfg: train.TrainConfig, steps: int) -> float:
     """Images/s of a bare loop: the trainer's own parts (images, model, precision, `train_one_epoch`) fed plain
     batches of the model's centre view drawn at random, without augmentation or the trainer's bookkeeping."""
     quiet = lambda m: None  # noqa: E731
-    device, size = train.resolve_device(cfg.device), cfg.img_size or models.get_arch(cfg.arch).img_size
-    prepared = train.load_images(cfg, size, quiet)
-    model, _ = train.initial_model(cfg, prepared.classes, quiet)
+    device, size = engine.resolve_device(cfg.device), cfg.img_size or models.get_arch(cfg.arch).img_size
+    prepared = load_images(cfg, size, quiet)
+    model, _ = initial_model(cfg, prepared.classes, quiet)
     layout = models.memory_format(cfg.arch, size, device)
     model.to(device, memory_format=layout)
     margin = (canvas_size(size) - size) // 2
     data = TensorSet(prepared.train.images[:, :, margin:margin + size, margin:margin + size].contiguous(),
                      prepared.train.targets).to(device)
-    autocast, scaler = train.autocast_for(device)
-    optimizer = train.make_optimizer(model)
+    autocast, scaler = engine.autocast_for(device)
+    optimizer = engine.make_optimizer(model)
 
     def plain(n: int):
         for _ in range(n):
@@ -54,8 +55,8 @@ def plain_rate(cfg: train.TrainConfig, steps: int) -> float:
             yield x.contiguous(memory_format=layout), data.targets[idx].to(device, non_blocking=True)
 
     model.train()
-    train.train_one_epoch(model, nn.CrossEntropyLoss(), optimizer, plain(2), autocast, scaler)  # warm-up, untimed
-    return train.train_one_epoch(model, nn.CrossEntropyLoss(), optimizer, plain(steps), autocast, scaler).images_per_s
+    engine.train_one_epoch(model, nn.CrossEntropyLoss(), optimizer, plain(2), autocast, scaler)  # warm-up, untimed
+    return engine.train_one_epoch(model, nn.CrossEntropyLoss(), optimizer, plain(steps), autocast, scaler).images_per_s
 
 
 def main() -> None:
@@ -75,7 +76,7 @@ def main() -> None:
     if data is None:
         data = tmp / "data"
         synthetic.make_dataset(data, per_class=args.per_class, seed=0, width=160, height=120)
-    device = train.resolve_device(args.device)
+    device = engine.resolve_device(args.device)
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"torch {torch.__version__} on {where}; data {data}; {args.img_size}px, batch {args.batch_size}, "
           f"{args.epochs} epochs (1 head-only), weights {args.weights}")

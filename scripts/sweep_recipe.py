@@ -36,7 +36,7 @@ import torch
 
 from thumbs.core.files import read_image
 from thumbs.runtime.preprocess import Preprocessor
-from thumbs.training import checkpoint, models, train
+from thumbs.training import checkpoint, engine, models, train
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "real-thumbs"
@@ -107,9 +107,9 @@ def score(model_path: Path, test: list[tuple[Path, str]], images: dict[Path, np.
     prep = Preprocessor(ckpt.info.img_size, ckpt.info.crop)
     batch = torch.from_numpy(np.concatenate([prep(images[p]).copy() for p, _ in test]))
     # in chunks (one pass over hundreds of 224 px frames is slow), through the trainer's own `predict`
-    probs = train.predict(model, batch.split(64)).exp()
+    probs = engine.predict(model, batch.split(64)).exp()
     # a flip-averaged model already is the mean of the frame and its mirror: no second pair of passes
-    flipped = probs if ckpt.info.flip_average else (probs + train.predict(model, batch.flip(3).split(64)).exp()) / 2
+    flipped = probs if ckpt.info.flip_average else (probs + engine.predict(model, batch.flip(3).split(64)).exp()) / 2
     classes = ckpt.info.classes
     truth = [classes.index(label) for _, label in test]
     out: dict = {"classes": classes}

@@ -209,12 +209,12 @@ def test_ctrl_c_in_the_first_epoch_exits_130_and_leaves_no_run_folder(demo_data,
     from typer.testing import CliRunner
 
     from thumbs.cli import app
-    from thumbs.training import train
+    from thumbs.training.trainer import Trainer
 
     def interrupted(self, *a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(train.Trainer, "train_epoch", interrupted)
+    monkeypatch.setattr(Trainer, "train_epoch", interrupted)
     result = CliRunner().invoke(app, ["train", "--data", str(demo_data), "--out", str(tmp_path / "run"),
                                       "--weights", "none", "--arch", "mobilenet_v3_small", "--img-size", "32"])
     assert result.exit_code == 130 and "interrupted: before the first epoch finished" in result.output
@@ -230,7 +230,7 @@ def _invoke(*args: str):
 
 
 def test_train_resume_through_the_cli_takes_the_run_settings_and_refuses_others(demo_data, tmp_path):
-    from thumbs.training import train
+    from thumbs.training import checkpoint
 
     run = tmp_path / "run"
     tiny = ["--weights", "none", "--arch", "mobilenet_v3_small", "--img-size", "32", "--batch-size", "16"]
@@ -245,7 +245,7 @@ def test_train_resume_through_the_cli_takes_the_run_settings_and_refuses_others(
     assert "resuming from" in resumed.output and "not best.pt" in resumed.output
     assert "--epochs 2: applied (the run had 1)" in resumed.output and f"model: {run / 'best.pt'}" in resumed.output
     assert [h["epoch"] for h in json.loads((run / "metrics.json").read_text())["history"]] == [1, 2]
-    assert train.checkpoint.load(run / "last.pt").epoch == 1
+    assert checkpoint.load(run / "last.pt").epoch == 1
 
 
 def test_train_batch_size_1_is_refused_before_training(tmp_path, demo_data):

@@ -341,12 +341,13 @@ def train(
 
     log = _cpu_first(_log)
     from thumbs.core import metrics
+    from thumbs.training import resume as resuming
     from thumbs.training import train as training
 
     warnings.filterwarnings("ignore", category=UserWarning, module="torch")  # the error line says what matters
     given = _given(ctx, settings)
     if resume:
-        result = training.resume(resume, given, log=log)
+        result = resuming.resume(resume, given, log=log)
     elif start_from:
         from thumbs.training import warm_start
 

@@ -9,7 +9,9 @@ import pytest
 import torch
 from torch import nn
 
-from thumbs.training import train
+from thumbs.training import engine, train
+from thumbs.training.resume import resume
+from thumbs.training.trainer import Trainer
 from thumbs.training.training_data import training_batches
 
 QUIET = {"log": lambda m: None}
@@ -21,10 +23,10 @@ def _cfg(data, out, **kw) -> train.TrainConfig:
 
 
 def test_callbacks_fire_after_every_batch_and_every_saved_epoch_with_its_figures(demo_data, tmp_path, monkeypatch):
-    monkeypatch.setattr(train, "LOG_EVERY", 2)  # the running figures, each one read from the device
+    monkeypatch.setattr(engine, "LOG_EVERY", 2)  # the running figures, each one read from the device
     reads = []
-    running = train._running
-    monkeypatch.setattr(train, "_running", lambda *a: reads.append(1) or running(*a))
+    running = engine._running
+    monkeypatch.setattr(engine, "_running", lambda *a: reads.append(1) or running(*a))
     batches, rows = [], []
 
     def on_epoch_end(trainer, row):
@@ -44,7 +46,7 @@ def test_callbacks_fire_after_every_batch_and_every_saved_epoch_with_its_figures
 
 
 def test_add_callback_refuses_a_name_that_would_never_be_called(demo_data, tmp_path):
-    trainer = train.Trainer(_cfg(demo_data, tmp_path / "run"), **QUIET)
+    trainer = Trainer(_cfg(demo_data, tmp_path / "run"), **QUIET)
     trainer.add_callback("on_epoch_end", print)
     assert trainer.callbacks["on_epoch_end"] == [print]
     with pytest.raises(ValueError, match="unknown trainer callback 'on_epoch_ends'"):
@@ -52,7 +54,7 @@ def test_add_callback_refuses_a_name_that_would_never_be_called(demo_data, tmp_p
 
 
 def test_a_stopped_run_is_marked_partial_until_a_resume_finishes_it(demo_data, tmp_path, monkeypatch):
-    original = train.Trainer.train_epoch
+    original = Trainer.train_epoch
     calls = {"n": 0}
 
     def ctrl_c_in_the_second_epoch(self, *a, **k):
@@ -61,7 +63,7 @@ def test_a_stopped_run_is_marked_partial_until_a_resume_finishes_it(demo_data, t
             raise KeyboardInterrupt
         return original(self, *a, **k)
 
-    monkeypatch.setattr(train.Trainer, "train_epoch", ctrl_c_in_the_second_epoch)
+    monkeypatch.setattr(Trainer, "train_epoch", ctrl_c_in_the_second_epoch)
     run = tmp_path / "run"
     result = train.train(_cfg(demo_data, run, epochs=3), **QUIET)
     metrics, report = json.loads((run / "metrics.json").read_text()), (run / "report.md").read_text()
@@ -69,9 +71,9 @@ def test_a_stopped_run_is_marked_partial_until_a_resume_finishes_it(demo_data, t
     assert metrics["best_epoch"] == 1 and [h["epoch"] for h in metrics["history"]] == [1]
     assert report.splitlines()[2] == (f"**Interrupted after epoch 1 of 3**: this run is partial. Continue it with "
                                       f"`thumbs train --resume {run / 'last.pt'}`.")
-    monkeypatch.setattr(train.Trainer, "train_epoch", original)
+    monkeypatch.setattr(Trainer, "train_epoch", original)
     rows = []
-    resumed = train.resume(run / "last.pt", callbacks={"on_epoch_end": [lambda t, row: rows.append(row["epoch"])]},
+    resumed = resume(run / "last.pt", callbacks={"on_epoch_end": [lambda t, row: rows.append(row["epoch"])]},
                            **QUIET)
     metrics, report = json.loads((run / "metrics.json").read_text()), (run / "report.md").read_text()
     assert not resumed.interrupted and rows == [2, 3]
@@ -82,7 +84,7 @@ def test_a_stopped_run_is_marked_partial_until_a_resume_finishes_it(demo_data, t
 def test_the_trainer_trains_and_validates_in_the_architectures_layout(demo_data, tmp_path, arch, channels_last):
     """The weights and every batch, training and validation, in models.memory_format's layout: a batch in the
     other layout would be converted at every convolution, costing what the layout saves."""
-    trainer = train.Trainer(_cfg(demo_data, tmp_path / "run", arch=arch), **QUIET)
+    trainer = Trainer(_cfg(demo_data, tmp_path / "run", arch=arch), **QUIET)
     layout = torch.channels_last if channels_last else torch.contiguous_format
     conv = next(m for m in trainer.model.modules() if isinstance(m, nn.Conv2d))
     assert conv.weight.is_contiguous(memory_format=layout)

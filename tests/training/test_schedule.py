@@ -9,7 +9,9 @@ import pytest
 import torch
 
 from tests.training.test_train import QUIET, _cfg, _ctrl_c_in_epoch
-from thumbs.training import checkpoint, train
+from thumbs.training import checkpoint, models, train
+from thumbs.training.resume import resume
+from thumbs.training.trainer import Trainer
 
 
 def hand_formula(lr: float, factor: float, epochs: int, freeze: int, epoch: int) -> float:
@@ -39,7 +41,7 @@ def step_rates(monkeypatch):
 def weights(tmp_path):
     """A state dict file: only pretrained weights get the frozen head stage."""
     src = tmp_path / "w.pth"
-    torch.save(train.models.ARCHS["mobilenet_v3_small"].build(weights=None).state_dict(), src)
+    torch.save(models.ARCHS["mobilenet_v3_small"].build(weights=None).state_dict(), src)
     return src
 
 
@@ -61,15 +63,15 @@ def test_every_step_runs_at_the_hand_formulas_rate(demo_data, tmp_path, weights,
 def test_a_killed_run_resumes_at_the_same_rates_from_the_saved_scheduler(demo_data, tmp_path, weights, step_rates,
                                                                          monkeypatch):
     cfg = _cfg(demo_data, tmp_path / "run", weights=str(weights), epochs=5, freeze_epochs=1, lr=2e-3)
-    original = train.Trainer.train_epoch
+    original = Trainer.train_epoch
     _ctrl_c_in_epoch(monkeypatch, 3)
     first = train.train(cfg, **QUIET)
     saved = checkpoint.load(first.last)
     assert first.interrupted and saved.epoch == 1 and saved.stage == "full"
     assert saved.scheduler and saved.scheduler["last_epoch"] == 1  # one full-stage epoch done
-    monkeypatch.setattr(train.Trainer, "train_epoch", original)
+    monkeypatch.setattr(Trainer, "train_epoch", original)
     step_rates.clear()
-    resumed = train.resume(first.last, **QUIET)
+    resumed = resume(first.last, **QUIET)
     want = [hand_formula(2e-3, cfg.finetune_lr_factor, 5, 1, e) for e in range(5)]
     assert [h["lr"] for h in resumed.history] == want
     assert [set(epoch) for epoch in _per_epoch(step_rates, resumed.history[2:])] == [{w} for w in want[2:]]

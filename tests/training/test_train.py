@@ -21,7 +21,9 @@ from thumbs.core import files, metrics
 from thumbs.core.errors import DataError, ThumbsError
 from thumbs.data import dataset
 from thumbs.evaluate import evaluate
-from thumbs.training import checkpoint, models, train
+from thumbs.training import checkpoint, engine, models, train
+from thumbs.training.resume import resume
+from thumbs.training.trainer import Trainer
 
 QUIET = {"log": lambda m: None}
 
@@ -53,7 +55,7 @@ def test_run_folder_checkpoint_and_report(demo_data, tmp_path):
 def _ctrl_c_in_epoch(monkeypatch, epoch: int = 2) -> None:
     """Ctrl-C as the `epoch`-th epoch (1-based) of this run starts training."""
     calls = {"n": 0}
-    original = train.Trainer.train_epoch
+    original = Trainer.train_epoch
 
     def stop_in_that_epoch(self, *a, **k):
         calls["n"] += 1
@@ -61,24 +63,24 @@ def _ctrl_c_in_epoch(monkeypatch, epoch: int = 2) -> None:
             raise KeyboardInterrupt
         return original(self, *a, **k)
 
-    monkeypatch.setattr(train.Trainer, "train_epoch", stop_in_that_epoch)
+    monkeypatch.setattr(Trainer, "train_epoch", stop_in_that_epoch)
 
 
 def test_interrupt_keeps_last_and_resume_continues(demo_data, tmp_path, monkeypatch):
-    original = train.Trainer.train_epoch
+    original = Trainer.train_epoch
     _ctrl_c_in_epoch(monkeypatch)
     result = train.train(_cfg(demo_data, tmp_path / "run", epochs=3), **QUIET)
     assert result.interrupted and len(result.history) == 1
     assert checkpoint.load(result.last).epoch == 0
-    monkeypatch.setattr(train.Trainer, "train_epoch", original)
-    resumed = train.resume(result.last, **QUIET)
+    monkeypatch.setattr(Trainer, "train_epoch", original)
+    resumed = resume(result.last, **QUIET)
     assert [h["epoch"] for h in resumed.history] == [1, 2, 3] and not resumed.interrupted
     assert checkpoint.load(resumed.last).epoch == 2
 
 
 def test_frozen_stage_then_full_stage(demo_data, tmp_path):
     src = tmp_path / "w.pth"
-    torch.save(train.models.ARCHS["mobilenet_v3_small"].build(weights=None).state_dict(), src)
+    torch.save(models.ARCHS["mobilenet_v3_small"].build(weights=None).state_dict(), src)
     result = train.train(_cfg(demo_data, tmp_path / "run", weights=str(src), epochs=3, freeze_epochs=2), **QUIET)
     assert [h["stage"] for h in result.history] == ["head", "head", "full"]
     assert result.history[2]["lr"] < result.history[0]["lr"]
@@ -168,14 +170,14 @@ def test_a_gpu_is_refused_before_pytorch_only_where_no_driver_is(monkeypatch, tm
 def test_a_device_string_that_is_not_valid_is_one_clear_error(name, message):
     """torch.device('cuda:x') raised its own RuntimeError, a traceback."""
     with pytest.raises(ThumbsError, match=re.escape(message)):
-        train.resolve_device(name)
+        engine.resolve_device(name)
 
 
 def test_a_numbered_cuda_device_without_a_driver_is_one_clear_error():
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     with pytest.raises(ThumbsError, match="--device cuda:0: no CUDA GPU is usable here"):
-        train.resolve_device("cuda:0")
+        engine.resolve_device("cuda:0")
 
 
 def test_eval_matches_classes_by_name(demo_data, tmp_path):
@@ -302,7 +304,7 @@ def test_ctrl_c_in_the_first_epoch_leaves_no_empty_run_folder(demo_data, tmp_pat
     def interrupted(self, *a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(train.Trainer, "train_epoch", interrupted)
+    monkeypatch.setattr(Trainer, "train_epoch", interrupted)
     with pytest.raises(KeyboardInterrupt, match="nothing was saved"):
         train.train(_cfg(demo_data, tmp_path / "run"), **QUIET)
     assert not (tmp_path / "run").exists()
@@ -323,7 +325,7 @@ def test_ctrl_c_while_the_first_last_pt_is_written_keeps_it(demo_data, tmp_path,
     assert _temp_files(tmp_path) == []
     monkeypatch.setattr(checkpoint, "save", original)
     (demo_data.parent / "extra").mkdir(exist_ok=True)
-    resumed = train.resume(result.last, **QUIET)  # the run's own 3 epochs, not a default
+    resumed = resume(result.last, **QUIET)  # the run's own 3 epochs, not a default
     assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
     assert Path(checkpoint.load(resumed.last).settings["data"]).is_absolute()
 
@@ -381,7 +383,7 @@ def test_report_and_best_pt_agree_with_the_history_after_kill_and_resume(demo_da
     with pytest.raises(_Killed):
         train.train(_cfg(demo_data, tmp_path / "run", epochs=3), **QUIET)
     monkeypatch.setattr(checkpoint, "save", real_save)
-    resumed = train.resume(tmp_path / "run" / "last.pt", **QUIET)
+    resumed = resume(tmp_path / "run" / "last.pt", **QUIET)
     history = resumed.history
     best_row = max(history, key=lambda h: (h["val_acc"], -h["val_loss"]))
     saved = json.loads((resumed.run_dir / "metrics.json").read_text())
@@ -396,7 +398,7 @@ def test_flip_averaging_is_validated_only_with_flips(demo_data, tmp_path, kw, av
     """Trained with mirrored images, the model reads a frame and its mirror alike (validation, export and
     live run the same averaged model); with --no-flip (left/right gestures) it must not. The rule, without a
     training: the trainer's choice and the model it validates."""
-    trainer = train.Trainer(_cfg(demo_data, tmp_path / "run", epochs=1, **kw), run_dir=tmp_path / "run", **QUIET)
+    trainer = Trainer(_cfg(demo_data, tmp_path / "run", epochs=1, **kw), run_dir=tmp_path / "run", **QUIET)
     assert trainer.flip_average is averaged
     assert isinstance(trainer.inference_model, models.FlipAverage) is averaged
 
@@ -420,7 +422,7 @@ def test_train_one_epoch_counts_each_image_once_and_averages_over_them():
     model = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
     x, y = torch.rand(29, 3, 2, 2), torch.randint(0, 3, (29,))
     frozen = torch.optim.SGD(model.parameters(), lr=0.0)  # the model does not change: the figures are exact
-    stats = train.train_one_epoch(model, nn.CrossEntropyLoss(), frozen, zip(x.split(4), y.split(4)))
+    stats = engine.train_one_epoch(model, nn.CrossEntropyLoss(), frozen, zip(x.split(4), y.split(4)))
     with torch.no_grad():
         logits = model(x)
     assert stats.images == 29
@@ -431,15 +433,15 @@ def test_train_one_epoch_counts_each_image_once_and_averages_over_them():
 
 def test_the_counted_images_are_the_images_seen(demo_data, tmp_path, monkeypatch):
     seen = []
-    real = train.Trainer.train_batches
+    real = Trainer.train_batches
 
     def counted(self):
         for x, y in real(self):
             seen.append(len(y))
             yield x, y
 
-    monkeypatch.setattr(train.Trainer, "train_batches", counted)
-    trainer = train.Trainer(_cfg(demo_data, tmp_path / "run", batch_size=7), run_dir=tmp_path / "run", **QUIET)
+    monkeypatch.setattr(Trainer, "train_batches", counted)
+    trainer = Trainer(_cfg(demo_data, tmp_path / "run", batch_size=7), run_dir=tmp_path / "run", **QUIET)
     row = trainer.train_epoch(trainer._stage_optimizer("full", 0, 0)[0], "full", 0)
     n = len(trainer.train_data)
     assert row["images"] == sum(seen) == n - (n % 7 == 1) and min(seen) >= 2
@@ -450,17 +452,17 @@ def test_predict_gives_log_probabilities_in_order():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
     x = torch.rand(10, 3, 2, 2)
-    out = train.predict(model, x.split(3))
+    out = engine.predict(model, x.split(3))
     with torch.no_grad():
         assert torch.allclose(out, model(x).log_softmax(1), atol=1e-6)
     flipped = models.FlipAverage(model)  # already log-probabilities: read as they are
-    assert torch.allclose(train.predict(flipped, x.split(4)).exp().sum(1), torch.ones(10), atol=1e-5)
+    assert torch.allclose(engine.predict(flipped, x.split(4)).exp().sum(1), torch.ones(10), atol=1e-5)
 
 
 def test_an_imbalanced_loss_is_weighted_by_inverse_frequency(tmp_path):
     _images(tmp_path / "d", "up", 60, 0)
     _images(tmp_path / "d", "down", 15, 1)
-    trainer = train.Trainer(_cfg(tmp_path / "d", tmp_path / "r", epochs=1), run_dir=tmp_path / "r", **QUIET)
+    trainer = Trainer(_cfg(tmp_path / "d", tmp_path / "r", epochs=1), run_dir=tmp_path / "r", **QUIET)
     down, up = trainer.prepared.counts("train")
     weight = trainer.loss_fn.weight.tolist()
     assert weight == pytest.approx([(down + up) / (2 * down), (down + up) / (2 * up)])
@@ -469,23 +471,23 @@ def test_an_imbalanced_loss_is_weighted_by_inverse_frequency(tmp_path):
 
 def test_a_resume_inside_the_head_stage_keeps_the_backbone_frozen(demo_data, tmp_path, monkeypatch):
     src = tmp_path / "w.pth"
-    torch.save(train.models.ARCHS["mobilenet_v3_small"].build(weights=None).state_dict(), src)
-    original = train.Trainer.train_epoch
+    torch.save(models.ARCHS["mobilenet_v3_small"].build(weights=None).state_dict(), src)
+    original = Trainer.train_epoch
     _ctrl_c_in_epoch(monkeypatch)
     first = train.train(_cfg(demo_data, tmp_path / "run", weights=str(src), epochs=3, freeze_epochs=2), **QUIET)
-    monkeypatch.setattr(train.Trainer, "train_epoch", original)
+    monkeypatch.setattr(Trainer, "train_epoch", original)
     before = checkpoint.load(first.last)
     assert first.interrupted and before.stage == "head" and before.optimizer
     restored = []
     real_load = torch.optim.AdamW.load_state_dict
     monkeypatch.setattr(torch.optim.AdamW, "load_state_dict", lambda self, s: restored.append(s) or real_load(self, s))
-    resumed = train.resume(first.last, {"epochs": 2}, **QUIET)  # stop after the second head epoch to look
+    resumed = resume(first.last, {"epochs": 2}, **QUIET)  # stop after the second head epoch to look
     after = checkpoint.load(resumed.last)
     assert [h["stage"] for h in resumed.history] == ["head", "head"] and after.epoch == 1 and len(restored) == 1
     head = models.get_arch("mobilenet_v3_small").head
     changed = {k for k in before.state_dict if not torch.equal(before.state_dict[k], after.state_dict[k])}
     assert changed and all(k.startswith(f"net.{head}.") for k in changed)
-    final = train.resume(resumed.last, {"epochs": 3}, **QUIET)
+    final = resume(resumed.last, {"epochs": 3}, **QUIET)
     assert [h["stage"] for h in final.history] == ["head", "head", "full"]
 
 
@@ -508,7 +510,7 @@ def test_resume_refuses_options_that_differ_from_the_run_in_one_line(one_epoch_r
     run = _copy_run(one_epoch_run, tmp_path)
     changes = {"arch": "resnet18", "lr": 0.5, "data": "/nonexistent", "flip": False}
     with pytest.raises(ThumbsError) as e:
-        train.resume(run / "last.pt", changes, **QUIET)
+        resume(run / "last.pt", changes, **QUIET)
     line = str(e.value)
     assert "\n" not in line and line.startswith("--resume continues a run with its own settings")
     for said in ("--arch resnet18 (the run has mobilenet_v3_small)", "--lr 0.5 (the run has 0.001)",
@@ -517,7 +519,7 @@ def test_resume_refuses_options_that_differ_from_the_run_in_one_line(one_epoch_r
     same = {"arch": "mobilenet_v3_small", "lr": 1e-3, "data": one_epoch_run_data(run), "img_size": 32}
     said = []
     with pytest.raises(ThumbsError, match="has trained 1 of 1 epochs"):  # the run's own settings pass the check
-        train.resume(run / "last.pt", same, log=said.append)
+        resume(run / "last.pt", same, log=said.append)
 
 
 def one_epoch_run_data(run: Path) -> str:
@@ -527,7 +529,7 @@ def one_epoch_run_data(run: Path) -> str:
 def test_resume_applies_and_says_epochs_device_and_cache(one_epoch_run, tmp_path):
     run = _copy_run(one_epoch_run, tmp_path)
     said = []
-    result = train.resume(run / "last.pt", {"epochs": 2, "device": "cpu", "cache": False}, log=said.append)
+    result = resume(run / "last.pt", {"epochs": 2, "device": "cpu", "cache": False}, log=said.append)
     assert "--epochs 2: applied (the run had 1)" in said and "--no-cache: applied (the run had --cache)" in said
     assert any(m.startswith(f"resuming {run / 'last.pt'} after epoch 1 of 2 with the run's own settings") for m in said)
     assert [h["epoch"] for h in result.history] == [1, 2]
@@ -538,13 +540,13 @@ def test_resume_from_best_pt_continues_from_last_pt_and_says_so(one_epoch_run, t
     last_bytes = (run / "last.pt").read_bytes()
     said = []
     with pytest.raises(ThumbsError, match="has trained 1 of 1 epochs"):
-        train.resume(run / "best.pt", log=said.append)
+        resume(run / "best.pt", log=said.append)
     assert said == [f"resuming from {run / 'last.pt'}, not best.pt: a run continues from its last epoch (best.pt is "
                     "kept as is)"]
     assert (run / "last.pt").read_bytes() == last_bytes
     (run / "last.pt").unlink()
     with pytest.raises(ThumbsError, match=r"is not a run's last.pt.*--weights .*best.pt"):
-        train.resume(run / "best.pt", {"epochs": 2}, **QUIET)
+        resume(run / "best.pt", {"epochs": 2}, **QUIET)
 
 
 def test_a_checkpoint_of_another_run_in_the_folder_is_refused(one_epoch_run, tmp_path):
@@ -552,12 +554,12 @@ def test_a_checkpoint_of_another_run_in_the_folder_is_refused(one_epoch_run, tmp
     helpers.make_checkpoint(run / "best.pt", arch="squeezenet1_1", classes=["a", "b"])
     with pytest.raises(ThumbsError, match=r"best.pt' is a model of squeezenet1_1 \(a, b\), but .*last.pt' of "
                                           r"mobilenet_v3_small \(down, none, up\): they are not one run"):
-        train.resume(run / "last.pt", {"epochs": 2}, **QUIET)
+        resume(run / "last.pt", {"epochs": 2}, **QUIET)
 
 
 def test_batch_size_1_and_a_run_folder_inside_the_data_are_refused_before_any_image_is_read(demo_data, tmp_path,
                                                                                           monkeypatch):
-    monkeypatch.setattr(train, "prepare", lambda *a, **k: pytest.fail("images were read"))
+    monkeypatch.setattr("thumbs.training.start.prepare", lambda *a, **k: pytest.fail("images were read"))
     with pytest.raises(ThumbsError, match="--batch-size 1 trains nothing"):
         train.train(_cfg(demo_data, tmp_path / "run", batch_size=1), **QUIET)
     data = tmp_path / "d"
@@ -579,7 +581,7 @@ def test_a_class_list_that_does_not_match_the_head_is_one_line(tmp_path):
 def test_the_optimizer_is_fused_adamw_and_plain_adamw_where_pytorch_has_no_fused_kernel(monkeypatch):
     net = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 2))
     net[0].requires_grad_(False)  # a frozen backbone's weights are not optimised
-    fused = train.make_optimizer(net)
+    fused = engine.make_optimizer(net)
     assert isinstance(fused, torch.optim.AdamW) and fused.defaults["fused"] is True
     assert [p for g in fused.param_groups for p in g["params"]] == list(net[1].parameters())
     real = torch.optim.AdamW
@@ -591,5 +593,5 @@ def test_the_optimizer_is_fused_adamw_and_plain_adamw_where_pytorch_has_no_fused
         return real(params, **kw)
 
     monkeypatch.setattr(torch.optim, "AdamW", older_pytorch)
-    plain = train.make_optimizer(net)
+    plain = engine.make_optimizer(net)
     assert isinstance(plain, real) and not plain.defaults["fused"]
