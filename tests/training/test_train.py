@@ -176,7 +176,7 @@ def test_a_device_string_that_is_not_valid_is_one_clear_error(name, message):
 def test_a_numbered_cuda_device_without_a_driver_is_one_clear_error():
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    with pytest.raises(ThumbsError, match="--device cuda:0: no CUDA GPU is usable here"):
+    with pytest.raises(ThumbsError, match="--device cuda:0: no (CUDA GPU is usable here|GPU driver)"):
         engine.resolve_device("cuda:0")
 
 

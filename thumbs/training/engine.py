@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import random
-import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ import torch
 from torch import nn
 
 from thumbs.core.errors import ThumbsError
+from thumbs.train_config import check_device
 
 __all__ = ["EpochStats", "resolve_device", "seed_all", "autocast_for", "make_optimizer", "train_one_epoch",
            "train_step", "predict"]
@@ -43,10 +43,9 @@ class EpochStats:
 
 
 def resolve_device(name: str) -> torch.device:
+    check_device(name)  # the spelling, and a GPU where no driver is: the settings' rule, told before PyTorch too
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name != "cpu" and not re.fullmatch(r"cuda(:\d+)?", name):
-        raise ThumbsError(f"--device '{name}': use auto, cpu, cuda or cuda:N (N a GPU number, e.g. cuda:0)")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ThumbsError(f"--device {name}: no CUDA GPU is usable here (torch.cuda.is_available() is False); "
                           "use --device cpu or auto")
