@@ -72,9 +72,9 @@ def test_the_product_makes_its_sessions_with_the_policy(tmp_path, monkeypatch) -
 class Steps:
     """A fake clock for the tuner: each step takes what the current thread count costs on this fake machine."""
 
-    def __init__(self, cost: dict) -> None:
+    def __init__(self, cost: dict, load: object = None) -> None:
         self.cost, self.now, self.counts, self.used = cost, 0.0, [], []
-        self.tuner = threads.Tuner(self.counts.append, 2, clock=lambda: self.now)
+        self.tuner = threads.Tuner(self.counts.append, 2, clock=lambda: self.now, load=load)
 
     def run(self, seconds: float) -> None:
         end = self.now + seconds
@@ -113,6 +113,54 @@ def test_with_a_core_busy_one_thread_fewer_within_seconds_and_two_are_tried_agai
     steps.cost = {2: 0.10, 1: 0.16}  # and gives it back
     steps.run(threads.RETRY_SECONDS + 3)
     assert steps.tuner.threads == 2
+
+
+class Others:
+    """A fake OtherLoad: the cores other processes hold, as the test sets them."""
+
+    def __init__(self, cores: float) -> None:
+        self.cores, self.asked = cores, 0
+
+    def since_last(self) -> float:
+        self.asked += 1
+        return self.cores
+
+
+def test_with_a_core_already_busy_it_starts_at_one_thread_and_tries_two_only_once_the_core_is_free() -> None:
+    """The busy benchmark's short training spent its first seconds and every trial on two threads that waited on
+    the busy core (2.7x as slow): the cores others hold are read first (/proc/stat, in microseconds)."""
+    others = Others(1.0)
+    steps = Steps({2: 0.40, 1: 0.15}, load=others)
+    steps.run(120)
+    # the first step runs before any is timed; from the second on, one thread and no trial of two
+    assert steps.counts[0] == 1 and 2 not in steps.used[1:] and others.asked > 3 and steps.lost(1) < 0.01
+    others.cores, steps.cost = 0.0, {2: 0.10, 1: 0.16}  # the other work ends
+    steps.run(threads.RETRY_SECONDS + 3)
+    assert steps.tuner.threads == 2
+
+
+def test_with_the_cores_free_at_the_start_it_tunes_as_without_a_reading() -> None:
+    steps = Steps({2: 0.10, 1: 0.16}, load=Others(0.2))
+    steps.run(120)
+    assert steps.counts[:2] == [1, 2] and steps.tuner.threads == 2 and steps.lost(2) < 0.03
+
+
+def test_other_load_is_the_machines_busy_time_less_this_processs_own(tmp_path) -> None:
+    stat, now, own = tmp_path / "stat", [0.0], [0.0]
+
+    def write(busy_ticks: int, idle_ticks: int) -> None:  # two processors, the same figures each
+        line = f"{busy_ticks} 0 0 {idle_ticks} 0 0 0 0 0 0"
+        stat.write_text(f"cpu  0 0 0 0\ncpu0 {line}\ncpu1 {line}\nintr 1 2\n")
+
+    write(1000, 1000)
+    load = threads.OtherLoad(str(stat), clock=lambda: now[0], own=lambda: own[0])
+    load.cpus, load.tick = {"cpu0", "cpu1"}, 100
+    now[0], own[0] = 2.0, 1.0  # 2 s: 400 ticks busy in all (2 cores x 2 s), 1 s of it this process's
+    write(1200, 1000)
+    assert load.since_last() == pytest.approx(1.5)  # (4 s - 1 s) / 2 s
+    assert load.since_last() is None  # no time has passed: nothing to tell
+    assert threads.OtherLoad(str(tmp_path / "absent")).since_last() is None  # not Linux: unknown
+    assert [threads.free_threads(x, 2) for x in (None, 0.0, 0.4, 0.9, 1.6, 3.0)] == [2, 2, 2, 1, 1, 1]
 
 
 def test_steps_marked_first_and_a_small_difference_do_not_decide() -> None:

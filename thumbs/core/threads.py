@@ -98,6 +98,55 @@ def current() -> Policy:
     return decide(os.environ)
 
 
+STAT = "/proc/stat"  # Linux: each processor's busy and idle time since boot, in clock ticks
+
+
+class OtherLoad:
+    """How many cores other processes kept busy since the last reading: the machine's busy time on the processors
+    this process may use (/proc/stat) less this process's own CPU time. Read in microseconds, so the tuner asks it
+    before it guesses: where others hold a core, a thread more is not worth a trial. None where it cannot be told
+    (not Linux, no /proc)."""
+
+    def __init__(self, stat: str = STAT, clock: Callable[[], float] = time.monotonic,
+                 own: Callable[[], float] = time.process_time) -> None:
+        self.stat, self.clock, self.own = stat, clock, own
+        getter = getattr(os, "sched_getaffinity", None)
+        self.cpus = {f"cpu{n}" for n in getter(0)} if getter is not None else None
+        self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self.last = self._reading()
+
+    def _busy(self) -> float | None:
+        """Seconds the allowed processors have been busy since boot (idle and iowait are not busy)."""
+        try:
+            with open(self.stat) as f:
+                lines = [ln.split() for ln in f if ln.startswith("cpu") and not ln.startswith("cpu ")]
+        except OSError:
+            return None
+        busy = 0
+        for name, *ticks in lines:
+            if self.cpus is None or name in self.cpus:
+                values = [int(t) for t in ticks[:8]]  # user nice system idle iowait irq softirq steal
+                busy += sum(values) - values[3] - values[4]
+        return busy / self.tick
+
+    def _reading(self) -> tuple | None:
+        busy = self._busy()
+        return None if busy is None else (self.clock(), busy, self.own())
+
+    def since_last(self) -> float | None:
+        """Cores other processes used, on average, since the previous call (or the start)."""
+        now = self._reading()
+        before, self.last = self.last, now
+        if now is None or before is None or now[0] - before[0] < 0.05:
+            return None
+        return max(0.0, ((now[1] - before[1]) - (now[2] - before[2])) / (now[0] - before[0]))
+
+
+def free_threads(others: float | None, most: int) -> int:
+    """The thread count to start from: a thread per core that other processes leave free (all where unknown)."""
+    return most if others is None else max(1, min(most, most - round(others)))
+
+
 TRIAL_STEPS = 5  # steps timed per thread count (the median is compared: one slow step is not a verdict)
 FIRST_HOLD = 2.0  # seconds a new choice holds before the neighbouring count is tried (a wrong one costs little)
 RETRY_SECONDS = 30.0  # the longest hold: each comparison that keeps the choice doubles it, up to this
@@ -115,9 +164,11 @@ class Tuner:
     validation, and is not counted), or `timed` with each step's seconds."""
 
     def __init__(self, set_threads: Callable[[int], None], most: int,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+                 clock: Callable[[], float] = time.perf_counter, load: OtherLoad | None = None) -> None:
         self.set_threads, self.most, self.clock = set_threads, most, clock
-        self.threads = most
+        self.load = load  # where given: the start count from the cores others leave free, and no trial of a
+        self.threads = most  # thread more while others still hold the cores it would need
+        self.started = load is None
         self.trial: int | None = None  # the count on trial, None while the choice holds
         self.times: dict = {}  # count -> step seconds of the current comparison
         self.last = self.held_since = clock()
@@ -136,6 +187,8 @@ class Tuner:
     def timed(self, seconds: float) -> None:
         """A step's time, measured by the caller (an inference, without the wait for the next frame)."""
         now = self.clock()
+        if not self.started:
+            self._start()
         if self.most < 2 or self.skip:
             self.skip = max(0, self.skip - 1)
             return
@@ -158,7 +211,24 @@ class Tuner:
         self.direction = -self.direction if 1 < self.threads < self.most else (1 if self.threads == 1 else -1)
         return self.threads + self.direction
 
+    def _start(self) -> None:
+        """At the first step: as many threads as other processes left cores free since the tuner was made."""
+        self.started, self.held_since = True, self.clock()
+        count = free_threads(self.load.since_last() if self.load else None, self.most)
+        if count != self.threads:
+            self.threads, self.skip = count, 1
+            self.set_threads(count)
+
+    def _others_hold(self, count: int) -> bool:
+        """A trial of `count` threads would only wait on a core that other processes still hold."""
+        others = self.load.since_last() if self.load else None
+        return count > self.threads and others is not None and free_threads(others, self.most) <= self.threads
+
     def _try(self, count: int) -> None:
+        if self._others_hold(count):  # kept without a trial: the hold doubles as after a lost one
+            self.times, self.held_since = {}, self.clock()
+            self.hold = min(2 * self.hold, RETRY_SECONDS)
+            return
         self.times = {self.threads: self.times[self.threads][-TRIAL_STEPS:]}
         self.trial, self.skip = count, 1
         self.set_threads(count)

@@ -27,7 +27,7 @@ class TunedSession:
         self.path, self.first = path, first
         self.sessions: dict[int, ort.InferenceSession] = {most: first}
         self.current = first
-        self.tuner = threads.Tuner(self._use, most)
+        self.tuner = threads.Tuner(self._use, most, load=threads.OtherLoad())
         self._made(most - 1)  # now, not in the middle of the frames: the first trial comes within a second
 
     def _made(self, count: int) -> ort.InferenceSession:

@@ -82,7 +82,7 @@ class Trainer:
         self.interactive = Console().is_terminal  # a progress bar only where someone watches it
         self.device = resolve_device(cfg.device)
         if self.device.type == "cpu" and cpu.current().tunes:  # fewer threads while other work holds a core
-            tuner = cpu.Tuner(torch.set_num_threads, torch.get_num_threads())
+            tuner = cpu.Tuner(torch.set_num_threads, torch.get_num_threads(), load=cpu.OtherLoad())
             self.add_callback("on_batch_end", lambda trainer, epoch, done, total: tuner.step(first=done == 1))
         seed_all(cfg.seed)
         self.size = cfg.img_size or models.get_arch(cfg.arch).img_size
