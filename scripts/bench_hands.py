@@ -1,6 +1,7 @@
 """Per-frame cost of the hand front end and a hand model behind it, on the CPU: p50/p95 ms.
 
-    python scripts/bench_hands.py [--model hand.onnx] [--frames ../shared/real-thumbs/up] [--threads 1 0]
+    python scripts/bench_hands.py [--model hand.onnx] [--landmarks landmarks.onnx] [--frames ../shared/real-thumbs/up]
+        [--threads 1 0]
     .venv38/bin/python scripts/bench_hands.py   # the Nano's onnxruntime 1.11, with the model the first run made
 
 The frames are a held gesture as a camera sees it: each photo for --hold frames, drifting a pixel a frame (so
@@ -8,6 +9,8 @@ tracking works as on video, not on one frozen image). Rows: the front end withou
 and the landmarks every frame), with tracking, the classifier alone on one hand crop, and the whole frame
 (front end with tracking + crop + classifier). Where --model is absent (and PyTorch is installed) it is made: an
 untrained mobilenet_v2_x0_35 at 224 px exported with the hand contract (weights do not change its time).
+--landmarks adds the rows of a landmarks model (`thumbs train --arch landmarks`, exported): the classifier alone
+and the whole frame with it (front end with tracking + landmark features + classifier).
 Threads: ONNX Runtime's intra-op threads, 0 its default (all cores). Each row gives wall time and this thread's CPU
 time: on a busy machine the wall time measures the neighbours, and with one thread the CPU time is the cost.
 Torch-free unless it must build the model."""
@@ -31,7 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from thumbs.hands.frontend import LANDMARK_MODEL, MODELS, PALM_MODEL, HandFrontEnd  # noqa: E402
-from thumbs.hands.inputs import hand_crop  # noqa: E402
+from thumbs.hands.hand import Hand  # noqa: E402
+from thumbs.hands.inputs import hand_crop, landmark_features  # noqa: E402
 from thumbs.hands.landmarks import LandmarkModel  # noqa: E402
 from thumbs.hands.palm import PalmDetector  # noqa: E402
 from thumbs.hands.rect import rect_from_landmarks  # noqa: E402
@@ -104,14 +108,19 @@ def untrained_hand_model(path: Path) -> Path:
     return path
 
 
+def ms(value: float) -> str:
+    """Milliseconds to a tenth, or to a hundredth below one (the landmarks classifier's few microseconds)."""
+    return f"{value:.1f}" if value >= 1 else f"{value:.2f}"
+
+
 def row(name: str, times: tuple[list[float], list[float]]) -> str:
     wall, cpu = times
     q, cq = statistics.quantiles(wall, n=20), statistics.quantiles(cpu, n=20)
-    return (f"| {name} | {statistics.median(wall):.1f} | {q[18]:.1f} | {statistics.median(cpu):.1f} | "
-            f"{cq[18]:.1f} |")
+    return (f"| {name} | {ms(statistics.median(wall))} | {ms(q[18])} | {ms(statistics.median(cpu))} | "
+            f"{ms(cq[18])} |")
 
 
-def bench(threads: int, model: Path, frames: list[np.ndarray]) -> None:
+def bench(threads: int, model: Path, frames: list[np.ndarray], landmarks: Path | None = None) -> None:
     clf = session(model, threads)
     size, name = clf.get_inputs()[0].shape[-1], clf.get_inputs()[0].name
     tracked, still, whole_fe = front_end(threads, True), front_end(threads, False), front_end(threads, True)
@@ -136,12 +145,30 @@ def bench(threads: int, model: Path, frames: list[np.ndarray]) -> None:
           f"{len(frames) + 1} frames")
     print(row(f"classifier ({size} px crop)", timed(lambda f: clf.run(None, {name: crop}), frames)))
     print(row("whole frame (tracking + crop + classifier)", timed(whole, frames)))
+    if landmarks is not None:
+        bench_landmarks(session(landmarks, threads), front_end(threads, True), hand, frames)
+
+
+def bench_landmarks(mlp: ort.InferenceSession, tracked: HandFrontEnd, hand: Hand,
+                    frames: list[np.ndarray]) -> None:
+    """The rows of a landmarks model: its classifier alone on one hand's features, and the whole frame."""
+    name = mlp.get_inputs()[0].name
+    features = landmark_features(hand)[None]
+
+    def whole(frame: np.ndarray) -> None:
+        found = tracked(frame)
+        if found:
+            mlp.run(None, {name: np.stack([landmark_features(h) for h in found])})
+
+    print(row("landmarks classifier alone", timed(lambda f: mlp.run(None, {name: features}), frames)))
+    print(row("whole frame (tracking + landmarks classifier)", timed(whole, frames)))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=Path(tempfile.gettempdir()) / "thumbs-bench-hand224.onnx",
                         help="a hand model (.onnx); made there when absent (needs the training install)")
+    parser.add_argument("--landmarks", type=Path, default=None, help="a landmarks model (.onnx) to time as well")
     parser.add_argument("--frames", type=Path, default=ROOT.parent / "shared" / "real-thumbs" / "up")
     parser.add_argument("--photos", type=int, default=6)
     parser.add_argument("--hold", type=int, default=30, help="frames per photo")
@@ -154,7 +181,7 @@ def main() -> None:
     print(f"{len(frames)} frames of {frames[0].shape[1]}x{frames[0].shape[0]}, onnxruntime {ort.__version__}, "
           f"Python {sys.version_info[0]}.{sys.version_info[1]}, classifier {model}")
     for threads in args.threads:
-        bench(threads, model, frames)
+        bench(threads, model, frames, args.landmarks)
 
 
 if __name__ == "__main__":

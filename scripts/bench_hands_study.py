@@ -1,7 +1,8 @@
 """Whole frame against hand crop against landmarks (issue 29, item 5): which model works on people it never saw.
 
     nice -n 15 python scripts/bench_hands_study.py [--seeds 0,1,2] [--splits a-later,a-to-b,b-to-a]
-        [--methods landmarks,hand,frame] [--jsonl study.jsonl] [--merge study.jsonl] [--no-cost]
+        [--methods landmarks,hand,frame] [--img-size 96] [--epochs 5] [--jsonl study.jsonl] [--merge study.jsonl]
+        [--no-cost]
 
 The splits of ../shared/real-thumbs are scripts/sweep_recipe.py's (its build_split): a-to-b and b-to-a train on
 one person and score on the other (another room, camera, light); a-later trains on everything but person a's
@@ -12,6 +13,7 @@ held-out photos, which for a hand model runs the hand front end and applies the 
 hand found counts as predicted `none`). Hands found are cached (hands/found.py), so the front end runs once per
 photo for the whole study. Prints a line per run, the table (accuracy mean, min, max, per seed; the accuracy on
 the up and down photos alone, sweep_recipe's "gestures"; and with no hand found: the share of held-out photos),
+each run's JSON line (--jsonl) also has its wall time with the eval and the load average at its start;
 then the per-frame cost on this CPU with ONNX Runtime: front end (video
 mode, with tracking) and classifier, p50 over person a's frames."""
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -60,6 +63,7 @@ def test_folder(test: list[tuple[Path, str]], into: Path) -> Path:
 def run_one(method: str, split: str, seed: int, train_dir: Path, tests: Path, out: Path) -> dict:
     cfg = train.TrainConfig(data=str(train_dir), seed=seed, device="cpu", val_fraction=VAL_FRACTION, out=str(out),
                             **({"weights": str(WEIGHTS)} if method != "landmarks" else {}), **METHODS[method])
+    load = os.getloadavg()[0]  # the machine's state when the run starts: its times are wall times
     start = time.perf_counter()
     result = train.train(cfg, log=lambda m: None)
     seconds = time.perf_counter() - start
@@ -67,7 +71,8 @@ def run_one(method: str, split: str, seed: int, train_dir: Path, tests: Path, ou
     no_hand = sum((scored.no_hand or {}).values())
     return {"method": method, "split": split, "seed": seed, "accuracy": scored.scores.accuracy,
             "count": scored.scores.count, "no_hand": no_hand, "confusion": scored.scores.confusion,
-            "classes": scored.scores.classes, "train_s": round(seconds, 1), "run": str(result.run_dir)}
+            "classes": scored.scores.classes, "train_s": round(seconds, 1),
+            "wall_s": round(time.perf_counter() - start, 1), "load": round(load, 2), "run": str(result.run_dir)}
 
 
 def table(rows: list[dict], seeds: list[int]) -> str:
@@ -131,6 +136,8 @@ def main() -> None:
     ap.add_argument("--splits", default=",".join(SPLITS))
     ap.add_argument("--methods", default="landmarks,hand,frame")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--img-size", type=int, default=SIZE, help="pixels for the image models (frame, hand)")
+    ap.add_argument("--epochs", type=int, default=IMAGE["epochs"], help="epochs for the image models")
     ap.add_argument("--jsonl", type=Path, default=None, help="append one JSON line per run here")
     ap.add_argument("--merge", type=Path, nargs="*", help="only print the table of runs saved in these --jsonl files")
     ap.add_argument("--no-cost", action="store_true", help="skip the per-frame cost")
@@ -143,6 +150,8 @@ def main() -> None:
         print(table(rows, seeds))
         return
     torch.set_num_threads(args.threads)
+    for method in ("frame", "hand"):
+        METHODS[method].update(img_size=args.img_size, epochs=args.epochs)
     if args.cost_from:
         rows = [json.loads(line) for path in args.cost_from for line in path.read_text().splitlines() if line]
         firsts = {r["method"]: Path(r["run"]) / "last.pt" for r in reversed(rows)}
@@ -163,7 +172,8 @@ def main() -> None:
                 row = run_one(method, split, seed, built[split][0], tests[split], out)
                 rows.append(row)
                 print(f"{method:<10} {split:<8} seed {seed}  accuracy {row['accuracy']:.3f} on {row['count']} "
-                      f"(no hand found: {row['no_hand']})  train {row['train_s']:.0f} s", flush=True)
+                      f"(no hand found: {row['no_hand']})  train {row['train_s']:.0f} s, with eval "
+                      f"{row['wall_s']:.0f} s, load {row['load']:.1f}", flush=True)
                 if args.jsonl:
                     with args.jsonl.open("a") as f:
                         f.write(json.dumps(row) + "\n")
