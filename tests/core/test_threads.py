@@ -148,17 +148,20 @@ def test_with_the_cores_free_at_the_start_it_tunes_as_without_a_reading() -> Non
 def test_other_load_is_the_machines_busy_time_less_this_processs_own(tmp_path) -> None:
     stat, now, own = tmp_path / "stat", [0.0], [0.0]
 
-    def write(busy_ticks: int, idle_ticks: int) -> None:  # two processors, the same figures each
-        line = f"{busy_ticks} 0 0 {idle_ticks} 0 0 0 0 0 0"
+    def write(busy_ticks: int, idle_ticks: int, niced_ticks: int = 0) -> None:  # two processors, alike
+        line = f"{busy_ticks} {niced_ticks} 0 {idle_ticks} 0 0 0 0 0 0"
         stat.write_text(f"cpu  0 0 0 0\ncpu0 {line}\ncpu1 {line}\nintr 1 2\n")
 
     write(1000, 1000)
     load = threads.OtherLoad(str(stat), clock=lambda: now[0], own=lambda: own[0])
-    load.cpus, load.tick = {"cpu0", "cpu1"}, 100
+    load.cpus, load.tick, load.niced = {"cpu0", "cpu1"}, 100, False
     now[0], own[0] = 2.0, 1.0  # 2 s: 400 ticks busy in all (2 cores x 2 s), 1 s of it this process's
     write(1200, 1000)
     assert load.since_last() == pytest.approx(1.5)  # (4 s - 1 s) / 2 s
     assert load.since_last() is None  # no time has passed: nothing to tell
+    now[0], own[0] = 4.0, 2.0  # 2 s more: this process 1 s, a niced job the other 3 s: background, not counted
+    write(1250, 1000, 150)
+    assert load.since_last() == pytest.approx(0.0)
     assert threads.OtherLoad(str(tmp_path / "absent")).since_last() is None  # not Linux: unknown
     assert [threads.free_threads(x, 2) for x in (None, 0.0, 0.4, 0.9, 1.6, 3.0)] == [2, 2, 2, 1, 1, 1]
 

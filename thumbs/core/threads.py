@@ -104,8 +104,9 @@ STAT = "/proc/stat"  # Linux: each processor's busy and idle time since boot, in
 class OtherLoad:
     """How many cores other processes kept busy since the last reading: the machine's busy time on the processors
     this process may use (/proc/stat) less this process's own CPU time. Read in microseconds, so the tuner asks it
-    before it guesses: where others hold a core, a thread more is not worth a trial. None where it cannot be told
-    (not Linux, no /proc)."""
+    before it guesses: where others hold a core, a thread more is not worth a trial. Work at a lower priority
+    (`nice`: a backup, an indexer, a test suite run with nice) is background and is not counted, unless this
+    process runs niced too (its own time is then in the same column). None where it cannot be told (not Linux)."""
 
     def __init__(self, stat: str = STAT, clock: Callable[[], float] = time.monotonic,
                  own: Callable[[], float] = time.process_time) -> None:
@@ -113,6 +114,7 @@ class OtherLoad:
         getter = getattr(os, "sched_getaffinity", None)
         self.cpus = {f"cpu{n}" for n in getter(0)} if getter is not None else None
         self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self.niced = hasattr(os, "nice") and os.nice(0) > 0
         self.last = self._reading()
 
     def _busy(self) -> float | None:
@@ -126,7 +128,7 @@ class OtherLoad:
         for name, *ticks in lines:
             if self.cpus is None or name in self.cpus:
                 values = [int(t) for t in ticks[:8]]  # user nice system idle iowait irq softirq steal
-                busy += sum(values) - values[3] - values[4]
+                busy += sum(values) - values[3] - values[4] - (0 if self.niced else values[1])
         return busy / self.tick
 
     def _reading(self) -> tuple | None:
