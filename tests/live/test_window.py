@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -209,3 +210,79 @@ def test_one_digit_rule_for_live_review_and_the_studio():
     assert digit_class(ord("9"), 12) == 8 and digit_class(ord("a"), 12) is None  # 1-9 only, whatever the count
     assert [live.hard_example_class(ord(c), classes) for c in "1340"] == ["up", "none", None, None]
     assert [key_label(ord(c), classes, "down") for c in "13 4"] == ["up", "none", "down", None]
+
+
+def long_video(path, frames: int = 30000):
+    """A clip long enough to outlast any test (16 minutes at 30 fps, seconds to write, 600 KB): what ends the
+    run is the test's doing, not the clip's end."""
+    import cv2
+    import numpy as np
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (80, 60))
+    shades = [np.full((60, 80, 3), v, np.uint8) for v in range(0, 250, 25)]
+    for i in range(frames):
+        writer.write(shades[(i // 30) % len(shades)])
+    writer.release()
+    return path
+
+
+def destroy_window(display: str, proc: subprocess.Popen, title: str, keys: tuple[str, ...] = ()) -> None:
+    """`xdotool windowclose`: another X client destroys the window under the program (XDestroyWindow), which
+    OpenCV never notices. `keys` are pressed first."""
+    env = {**os.environ, "DISPLAY": display}
+    deadline, found = time.monotonic() + 60, []
+    while not found and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", title], capture_output=True,
+                               text=True, env=env).stdout.split()
+    assert found, f"no '{title}' window appeared: {proc.communicate(timeout=30)}"
+    time.sleep(1.0)
+    for key in keys:
+        subprocess.run(["xdotool", "windowfocus", found[0]], env=env, capture_output=True)
+        subprocess.run(["xdotool", "key", key], env=env, capture_output=True)
+        time.sleep(0.5)
+    subprocess.run(["xdotool", "windowclose", found[0]], env=env, check=True, capture_output=True)
+    assert not subprocess.run(["xdotool", "search", "--name", title], capture_output=True, text=True,
+                              env=env).stdout.split(), "the window is still there"
+
+
+def ended_after_destroy(proc: subprocess.Popen, seconds: float = 30) -> tuple[str, str]:
+    try:
+        return proc.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"still running {seconds:.0f} s after its window was destroyed; stderr: {err[-300:]}")
+
+
+def test_live_ends_with_its_summary_when_another_client_destroys_its_window(display, tmp_path):
+    from tests.helpers import installed_thumbs
+
+    model, video = onnx_model(tmp_path), long_video(tmp_path / "long.mp4")
+    proc = subprocess.Popen([*installed_thumbs(), "live", "--model", str(model), "--source", str(video),
+                             "--data", str(tmp_path / "data")], env={**os.environ, "DISPLAY": display},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    destroy_window(display, proc, "thumbs live")
+    out, err = ended_after_destroy(proc)
+    assert proc.returncode == 0, err[-500:]
+    summary = re.search(r"(\d+) frames in [\d.]+ s: [\d.]+ fps", out + err)
+    assert summary, out + err
+    assert 0 < int(summary.group(1)) < 30000 and "interrupted" not in out + err
+
+
+def test_review_keeps_its_labels_and_ends_when_another_client_destroys_its_window(display, tmp_path):
+    from tests.data.test_captures import make_capture, make_data
+    from tests.helpers import installed_thumbs
+    from thumbs.data import captures
+
+    folder, data = tmp_path / "cap", make_data(tmp_path / "data")
+    names = make_capture(folder, 4)
+    proc = subprocess.Popen([*installed_thumbs(), "review", str(folder), "--data", str(data)],
+                            env={**os.environ, "DISPLAY": display, "COLUMNS": "200"},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    destroy_window(display, proc, "thumbs review", keys=("1",))
+    out, err = ended_after_destroy(proc)
+    assert proc.returncode == 0, err[-500:]
+    assert "labelled 1 frame(s)" in out and "(1 down)" in out and "3 still waiting" in out, out
+    assert (data / "down" / f"capture-{names[0].split('_')[0]}" / names[0]).is_file()
+    assert [w.path.name for w in captures.waiting(folder)] == names[1:]

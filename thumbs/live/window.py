@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import sys
 
@@ -11,6 +9,7 @@ import cv2
 import numpy as np
 
 from thumbs.core.errors import ThumbsError
+from thumbs.live.x11 import WindowWatch, x_server_answers
 
 QUIT_KEYS = (ord("q"), ord("Q"), 27)  # 27: ESC
 NOT_A_CHARACTER = 0x100  # an arrow, Print, Shift...: a key was pressed, but it is no letter, digit or ESC
@@ -44,27 +43,6 @@ def display_available() -> bool:
     return True
 
 
-def x_server_answers() -> bool:
-    """Whether the X server that DISPLAY names accepts a connection. Qt aborts the whole process when it does
-    not (no summary, no saved files), so ask libxcb first, as Qt itself would; True where that cannot be told."""
-    name = ctypes.util.find_library("xcb")
-    if not os.environ.get("DISPLAY") or name is None:
-        return True
-    try:
-        xcb = ctypes.CDLL(name)
-    except OSError:
-        return True
-    xcb.xcb_connect.restype = ctypes.c_void_p
-    xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
-    xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
-    xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
-    connection = xcb.xcb_connect(None, None)
-    try:
-        return xcb.xcb_connection_has_error(connection) == 0
-    finally:
-        xcb.xcb_disconnect(connection)
-
-
 class Window:
     def __init__(self, title: str, instead: str = "run with --headless") -> None:
         """`instead`: what else the command can do without a window (the studio has no headless mode)."""
@@ -82,6 +60,7 @@ class Window:
                 f"install opencv-python instead of opencv-python-headless, or {instead}"
             ) from None
         self._shown = False
+        self._x_window = WindowWatch(title)
 
     def show(self, image: np.ndarray) -> int:
         """Show a frame and return the key pressed (-1 for none); also pumps the GUI events."""
@@ -92,17 +71,23 @@ class Window:
         return key_code(cv2.waitKeyEx(1))
 
     def closed(self) -> bool:
-        """True once the user closed the window with its close button."""
+        """True once the user closed the window with its close button, or another X client destroyed it
+        (`xdotool windowclose`), which OpenCV never notices."""
+        if not self._shown:
+            return False
         try:
-            return self._shown and cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1
+            if cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1:
+                return True
         except cv2.error:
             return True
+        return self._x_window.gone()
 
     def quit_requested(self, key: int) -> bool:
         """True when the user asked to stop: q, Q or ESC pressed, or the window closed."""
         return key in QUIT_KEYS or self.closed()
 
     def close(self) -> None:
+        self._x_window.close()
         try:
             cv2.destroyWindow(self.title)
             cv2.waitKey(1)
