@@ -2,7 +2,10 @@
 
 Each family of commands is a module here (data_commands, train_command, model_commands, live_commands,
 studio_command, demo_commands; what they share is common); this one makes the app, lists the commands in their
-`thumbs --help` order, and is the entry point (`main`)."""
+`thumbs --help` order, and is the entry point (`main`).
+
+Heavy imports (torch, onnxruntime) happen inside the commands that need them, so `thumbs live` on a Jetson never
+loads the training stack and `thumbs --help` is instant."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
 """What every command shares: the one way a command ends (`friendly`), the path parsers, the two consoles and
-the log that says the thread policy first.
-
-Heavy imports (torch, onnxruntime) happen inside the commands that need them, so `thumbs live` on a Jetson never
-loads the training stack and `thumbs --help` is instant."""
+the log that says the thread policy first."""
 
 from __future__ import annotations
 
