@@ -139,10 +139,16 @@ def test_with_a_core_already_busy_it_starts_at_one_thread_and_tries_two_only_onc
     assert steps.tuner.threads == 2
 
 
-def test_with_the_cores_free_at_the_start_it_tunes_as_without_a_reading() -> None:
-    steps = Steps({2: 0.10, 1: 0.16}, load=Others(0.2))
+def test_quiet_one_thread_fewer_is_tried_once_and_again_only_when_others_take_a_core() -> None:
+    """The quiet demo was 9 % slower with the tuner than without: a trial of one thread fewer every hold, each
+    step of it 60 % slower. Once fewer has lost, it is tried again only where others hold a core."""
+    others = Others(0.2)
+    steps = Steps({2: 0.10, 1: 0.16}, load=others)
     steps.run(120)
-    assert steps.counts[:2] == [1, 2] and steps.tuner.threads == 2 and steps.lost(2) < 0.03
+    assert steps.counts == [1, 2] and steps.tuner.threads == 2 and steps.lost(2) < 0.005
+    others.cores, steps.cost = 1.0, {2: 0.40, 1: 0.15}  # another process takes a core
+    steps.run(10)
+    assert steps.tuner.threads == 1
 
 
 def test_other_load_is_the_machines_busy_time_less_this_processs_own(tmp_path) -> None:

@@ -171,6 +171,7 @@ class Tuner:
         self.load = load  # where given: the start count from the cores others leave free, and no trial of a
         self.threads = most  # thread more while others still hold the cores it would need
         self.started = load is None
+        self.fewer_lost = False  # a trial of fewer threads lost once: on this machine fewer is not faster by itself
         self.trial: int | None = None  # the count on trial, None while the choice holds
         self.times: dict = {}  # count -> step seconds of the current comparison
         self.last = self.held_since = clock()
@@ -221,13 +222,18 @@ class Tuner:
             self.threads, self.skip = count, 1
             self.set_threads(count)
 
-    def _others_hold(self, count: int) -> bool:
-        """A trial of `count` threads would only wait on a core that other processes still hold."""
+    def _pointless(self, count: int) -> bool:
+        """What the other processes' load says of a trial of `count` threads: a thread more would only wait on a
+        core they still hold; a thread fewer, once one has lost (so fewer is no faster here by itself), gains
+        only where they hold a core the threads now use. Nothing is pointless where the load is unknown."""
         others = self.load.since_last() if self.load else None
-        return count > self.threads and others is not None and free_threads(others, self.most) <= self.threads
+        if others is None:
+            return False
+        free = free_threads(others, self.most)
+        return free <= self.threads if count > self.threads else self.fewer_lost and free >= self.threads
 
     def _try(self, count: int) -> None:
-        if self._others_hold(count):  # kept without a trial: the hold doubles as after a lost one
+        if self._pointless(count):  # kept without a trial: the hold doubles as after a lost one
             self.times, self.held_since = {}, self.clock()
             self.hold = min(2 * self.hold, RETRY_SECONDS)
             return
@@ -238,6 +244,7 @@ class Tuner:
     def _decide(self) -> None:
         held, tried = statistics.median(self.times[self.threads]), statistics.median(self.times[self.trial])
         changed = tried < BETTER * held
+        self.fewer_lost = self.fewer_lost or (not changed and self.trial < self.threads)
         self.reference = min(held, tried)
         if changed:
             self.threads = self.trial
