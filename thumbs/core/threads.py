@@ -162,8 +162,9 @@ class Tuner:
     stands, or ended by steps SLOWER than when the choice was made) time TRIAL_STEPS steps at one thread fewer
     (or more, up to `most`) and take it if it is faster. On a
     quiet machine all threads win; when other work takes a core, the thread that shared it held up every step,
-    and one fewer wins. Call `step` after every step (`first`: its time includes other work, an epoch's
-    validation, and is not counted), or `timed` with each step's seconds."""
+    and one fewer wins. `load` (an OtherLoad) sets the first count and skips the trials it shows pointless
+    (`_pointless`). Call `step` after every step (`first`: its time includes other work, an epoch's validation,
+    and is not counted), or `timed` with each step's seconds."""
 
     def __init__(self, set_threads: Callable[[int], None], most: int,
                  clock: Callable[[], float] = time.perf_counter, load: OtherLoad | None = None) -> None:
